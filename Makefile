@@ -1,0 +1,48 @@
+# Two commands for a fresh machine:  make demo  ·  make test
+# Prerequisites: Python 3.11+ (with venv), a JDK 17+, Maven. Everything else installs itself.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CETS   := $(VENV)/bin/cets
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install protos opensearch demo test unit lint clean
+
+help:
+	@echo "make demo   - start 3 agencies (own OpenSearch + node each), load sample data, search"
+	@echo "make test   - install, lint and run every test (starts a real OpenSearch)"
+	@echo "make unit   - the fast tests only (no OpenSearch)"
+	@echo "make lint   - ruff and mypy"
+	@echo "make protos - regenerate protos/gen from protos/cets"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+protos: install
+	$(PY) protos/generate.py
+
+opensearch: install
+	$(CETS) opensearch fetch
+
+demo: opensearch
+	$(CETS) demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+test: opensearch lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The federation service: signed gRPC fan-out to every partner agency's search node."""

@@ -1,0 +1,1 @@
+"""The gateway: the officers' REST API and web page."""

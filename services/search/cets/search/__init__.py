@@ -1,0 +1,1 @@
+"""An agency's search node: its records in its own OpenSearch, searched over gRPC."""

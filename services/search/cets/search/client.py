@@ -1,0 +1,37 @@
+"""A small client for one search node, for administrators, the demo and tests."""
+
+from __future__ import annotations
+
+import grpc
+
+from cets.v1 import search_pb2, search_pb2_grpc
+
+__all__ = ["NodeClient"]
+
+
+class NodeClient:
+    """Talks to one node at ``target`` (``host:port``). Use as an async context manager."""
+
+    def __init__(self, target: str) -> None:
+        self._channel = grpc.aio.insecure_channel(target)
+        self._stub = search_pb2_grpc.SearchNodeStub(self._channel)
+
+    async def __aenter__(self) -> NodeClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def search(
+        self,
+        query: search_pb2.Query,
+        *,
+        timeout_s: float = 10.0,
+        context: search_pb2.RequestContext | None = None,
+    ) -> search_pb2.SearchResponse:
+        request = search_pb2.SearchRequest(query=query, context=context)
+        response: search_pb2.SearchResponse = await self._stub.Search(request, timeout=timeout_s)
+        return response
+
+    async def close(self) -> None:
+        await self._channel.close()

@@ -1,0 +1,126 @@
+"""The search node's settings: one frozen object, loaded once, failing fast on a bad setting.
+
+Every setting comes from the environment (the names below) and may be overridden on the
+command line. ``docs/configuration.md`` lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cets.search.index import IndexNames
+
+__all__ = ["ConfigError", "NodeConfig", "load_card_key"]
+
+MIN_CARD_KEY_BYTES = 16
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """Settings of one agency's search node."""
+
+    agency_id: str
+    """This agency's id in the federation (``CETS_AGENCY_ID``), e.g. ``tps``."""
+    opensearch_url: str
+    """The agency's own OpenSearch (``OPENSEARCH_URL``)."""
+    card_key: bytes = field(repr=False)
+    """Key for card fingerprints, read from the file named by ``CETS_CARD_KEY_FILE``."""
+    listen: str = "127.0.0.1:50051"
+    """gRPC address to listen on (``CETS_NODE_LISTEN``)."""
+    default_region: str | None = None
+    """Country for phone numbers without a country code (``CETS_DEFAULT_REGION``), e.g. CA."""
+    index_prefix: str = "cets"
+    """Prefix of this node's index names (``CETS_INDEX_PREFIX``)."""
+    default_timeout_s: float = 10.0
+    """Time a search may take when the caller sets no deadline (``CETS_NODE_TIMEOUT_S``)."""
+    grace_s: float = 10.0
+    """How long in-flight calls may finish on shutdown (``CETS_NODE_GRACE_S``)."""
+    max_message_bytes: int = 4 * 1024 * 1024
+    """Largest gRPC message accepted or sent (``CETS_NODE_MAX_MESSAGE_BYTES``)."""
+
+    def __post_init__(self) -> None:
+        try:
+            IndexNames(self.index_prefix, self.agency_id)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if not re.match(r"^https?://[^\s/]+", self.opensearch_url):
+            raise ConfigError("OPENSEARCH_URL must look like http://host:9200")
+        if not re.match(r"^[^\s:]+:\d{1,5}$", self.listen):
+            raise ConfigError("CETS_NODE_LISTEN must be host:port, e.g. 127.0.0.1:50051")
+        if self.default_region is not None and not re.match(r"^[A-Z]{2}$", self.default_region):
+            raise ConfigError("CETS_DEFAULT_REGION must be a two-letter country code, e.g. CA")
+        if len(self.card_key) < MIN_CARD_KEY_BYTES:
+            raise ConfigError(f"the card key must be at least {MIN_CARD_KEY_BYTES} bytes")
+        if self.default_timeout_s <= 0 or self.grace_s < 0:
+            raise ConfigError("CETS_NODE_TIMEOUT_S must be > 0 and CETS_NODE_GRACE_S >= 0")
+
+    @property
+    def index(self) -> IndexNames:
+        return IndexNames(self.index_prefix, self.agency_id)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> NodeConfig:
+        """Settings from the environment; ``overrides`` that are not None win."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for name, variable, parse in _SETTINGS:
+            if variable in env and env[variable] != "":
+                values[name] = _parse(variable, env[variable], parse)
+        if "card_key" not in overrides or overrides["card_key"] is None:
+            key_file = overrides.pop("card_key_file", None) or env.get("CETS_CARD_KEY_FILE")
+            if key_file:
+                values["card_key"] = load_card_key(Path(str(key_file)))
+        overrides.pop("card_key_file", None)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for required, variable in (
+            ("agency_id", "CETS_AGENCY_ID"),
+            ("opensearch_url", "OPENSEARCH_URL"),
+            ("card_key", "CETS_CARD_KEY_FILE"),
+        ):
+            if required not in values:
+                raise ConfigError(f"{variable} is not set")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_SETTINGS: tuple[tuple[str, str, type], ...] = (
+    ("agency_id", "CETS_AGENCY_ID", str),
+    ("opensearch_url", "OPENSEARCH_URL", str),
+    ("listen", "CETS_NODE_LISTEN", str),
+    ("default_region", "CETS_DEFAULT_REGION", str),
+    ("index_prefix", "CETS_INDEX_PREFIX", str),
+    ("default_timeout_s", "CETS_NODE_TIMEOUT_S", float),
+    ("grace_s", "CETS_NODE_GRACE_S", float),
+    ("max_message_bytes", "CETS_NODE_MAX_MESSAGE_BYTES", int),
+)
+
+
+def _parse(variable: str, raw: str, parse: type) -> object:
+    try:
+        return parse(raw)
+    except ValueError:
+        raise ConfigError(f"{variable} must be a {parse.__name__}") from None
+
+
+def load_card_key(path: Path) -> bytes:
+    """Read a card-fingerprint key: a file holding at least 32 hexadecimal characters."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the card key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the card key file {path} must hold hexadecimal text") from None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError(f"the card key file {path} must hold hexadecimal text") from None
+    if len(key) < MIN_CARD_KEY_BYTES:
+        raise ConfigError(f"the card key in {path} is shorter than {MIN_CARD_KEY_BYTES} bytes")
+    return key

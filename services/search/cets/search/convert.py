@@ -1,0 +1,209 @@
+"""Conversion between the gRPC contract (``cets.v1``) and the node's domain types.
+
+The only module that knows both sides. Enum names follow one rule each way: ``person`` ↔
+``RECORD_TYPE_PERSON``, ``amber+strict`` ↔ ``HANDLING_AMBER_STRICT``, ``email`` ↔
+``SELECTOR_KIND_EMAIL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from cets.search.errors import InvalidQuery
+from cets.search.query import DEFAULT_LIMIT, SearchHit, SearchQuery, SearchResult
+from cets.search.records import Handling, RecordType
+from cets.search.selectors import Selector, SelectorError, SelectorKind, normalize
+from cets.v1 import records_pb2, search_pb2
+
+__all__ = [
+    "handling_to_proto",
+    "hit_to_proto",
+    "query_from_proto",
+    "record_to_proto",
+    "record_type_from_proto",
+    "record_type_to_proto",
+    "result_to_proto",
+    "selector_from_proto",
+    "selector_to_proto",
+]
+
+
+def _enum_name(prefix: str, value: str) -> str:
+    return prefix + value.upper().replace("+", "_")
+
+
+def record_type_to_proto(value: RecordType) -> int:
+    return records_pb2.RecordType.Value(_enum_name("RECORD_TYPE_", value.value))
+
+
+def record_type_from_proto(number: int) -> RecordType:
+    name = _checked_name(records_pb2.RecordType, number, "record type")
+    return RecordType(name.removeprefix("RECORD_TYPE_").lower())
+
+
+def handling_to_proto(value: Handling) -> int:
+    return records_pb2.Handling.Value(_enum_name("HANDLING_", value.value))
+
+
+def handling_from_proto(number: int) -> Handling:
+    name = _checked_name(records_pb2.Handling, number, "handling code")
+    return Handling(name.removeprefix("HANDLING_").lower().replace("amber_strict", "amber+strict"))
+
+
+def selector_to_proto(selector: Selector) -> records_pb2.Selector:
+    kind = records_pb2.SelectorKind.Value(_enum_name("SELECTOR_KIND_", selector.kind.value))
+    return records_pb2.Selector(kind=kind, value=selector.value)
+
+
+def selector_kind_from_proto(number: int) -> SelectorKind:
+    name = _checked_name(records_pb2.SelectorKind, number, "selector kind")
+    return SelectorKind(name.removeprefix("SELECTOR_KIND_").lower())
+
+
+def selector_from_proto(pb: records_pb2.Selector) -> Selector:
+    """A selector as released in a hit (already normalised)."""
+    return Selector(selector_kind_from_proto(pb.kind), pb.value)
+
+
+def _checked_name(enum: Any, number: int, what: str) -> str:
+    try:
+        name: str = enum.Name(number)
+    except ValueError:
+        raise InvalidQuery(f"unknown {what} {number}") from None
+    if name.endswith("_UNSPECIFIED"):
+        raise InvalidQuery(f"{what} is unspecified")
+    return name
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def query_from_proto(
+    pb: search_pb2.Query, *, default_region: str | None, card_key: bytes
+) -> SearchQuery:
+    """Validate and normalise a query as received.
+
+    Raises:
+        InvalidQuery: naming the field at fault (never echoing its value).
+    """
+    selectors = []
+    for index, raw in enumerate(pb.selectors):
+        kind = selector_kind_from_proto(raw.kind)
+        try:
+            selectors.append(
+                normalize(kind, raw.value, default_region=default_region, card_key=card_key)
+            )
+        except SelectorError as exc:
+            raise InvalidQuery(f"selectors[{index}] ({kind.value}): {exc}") from None
+    return SearchQuery(
+        text=pb.text,
+        selectors=tuple(selectors),
+        name=pb.name,
+        types=tuple(record_type_from_proto(t) for t in pb.types),
+        created_from=_time(pb, "created_from"),
+        created_to=_time(pb, "created_to"),
+        handling=tuple(handling_from_proto(h) for h in pb.handling),
+        limit=pb.limit or DEFAULT_LIMIT,
+    )
+
+
+def _time(pb: search_pb2.Query, field: str) -> datetime | None:
+    if not pb.HasField(field):
+        return None
+    stamp: Timestamp = getattr(pb, field)
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def query_to_proto(query: SearchQuery) -> search_pb2.Query:
+    """The inverse of :func:`query_from_proto` for an already-normalised query."""
+    pb = search_pb2.Query(
+        text=query.text,
+        selectors=[selector_to_proto(s) for s in query.selectors],
+        name=query.name,
+        types=[record_type_to_proto(t) for t in query.types],
+        handling=[handling_to_proto(h) for h in query.handling],
+        limit=query.limit,
+    )
+    if query.created_from:
+        pb.created_from.FromDatetime(query.created_from)
+    if query.created_to:
+        pb.created_to.FromDatetime(query.created_to)
+    return pb
+
+
+# --- records and answers ---------------------------------------------------------------------
+
+
+def record_to_proto(document: dict[str, Any]) -> records_pb2.Record:
+    """A stored document as a full record."""
+    record_type = RecordType(document["type"])
+    envelope = records_pb2.Envelope(
+        agency=document.get("agency", ""),
+        record_id=document["record_id"],
+        type=record_type_to_proto(record_type),
+        case_ref=document.get("case_ref", ""),
+        handling=handling_to_proto(Handling(document.get("handling", Handling.AMBER.value))),
+        source=document.get("source", ""),
+    )
+    _set_time(envelope.created, document.get("created"))
+    _set_time(envelope.updated, document.get("updated"))
+    record = records_pb2.Record(envelope=envelope)
+    json_format.ParseDict(document.get("body", {}), getattr(record, record_type.value))
+    return record
+
+
+def record_from_proto(record: records_pb2.Record) -> dict[str, Any]:
+    """The envelope and body of a record as plain values (for display and tests)."""
+    body_field = record.WhichOneof("body")
+    body = getattr(record, body_field) if body_field else None
+    envelope = json_format.MessageToDict(record.envelope, preserving_proto_field_name=True)
+    return {
+        "envelope": envelope,
+        "body": json_format.MessageToDict(body, preserving_proto_field_name=True) if body else {},
+    }
+
+
+def _set_time(stamp: Timestamp, value: str | None) -> None:
+    if value:
+        stamp.FromJsonString(value)
+
+
+def hit_to_proto(agency: str, hit: SearchHit, *, with_record: bool) -> search_pb2.Hit:
+    pb = search_pb2.Hit(
+        agency=agency,
+        record_id=hit.record_id,
+        type=record_type_to_proto(hit.type),
+        score=hit.score,
+        title=hit.title,
+        highlights=[
+            search_pb2.Highlight(field=name, fragments=fragments)
+            for name, fragments in sorted(hit.highlights.items())
+        ],
+        matched_selectors=_selectors(hit.matched_selectors),
+        selectors=_selectors(hit.selectors),
+    )
+    _set_time(pb.created, hit.created)
+    if with_record:
+        pb.record.CopyFrom(record_to_proto(hit.document))
+    return pb
+
+
+def _selectors(selectors: Iterable[Selector]) -> list[records_pb2.Selector]:
+    return [selector_to_proto(s) for s in selectors]
+
+
+def result_to_proto(agency: str, result: SearchResult) -> search_pb2.SearchResponse:
+    """A full-disclosure answer (sharing policy arrives with the federation)."""
+    return search_pb2.SearchResponse(
+        agency=agency,
+        hits=[hit_to_proto(agency, hit, with_record=True) for hit in result.hits],
+        total_hits=result.total,
+        total_is_lower_bound=result.total_is_lower_bound,
+        disclosure=search_pb2.DISCLOSURE_LEVEL_FULL,
+        took_ms=result.took_ms,
+    )

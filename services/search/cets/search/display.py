@@ -1,0 +1,64 @@
+"""Turning command-line words into a query, and an answer into lines for a terminal."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+
+from cets.search.convert import record_type_to_proto, selector_from_proto
+from cets.search.records import RecordType
+from cets.search.selectors import SelectorKind
+from cets.v1 import records_pb2, search_pb2
+
+__all__ = ["build_query", "format_response", "plain_fragment"]
+
+_MARK = re.compile(r"</?mark>")
+
+
+def build_query(
+    *,
+    text: str = "",
+    selectors: Sequence[str] = (),
+    name: str = "",
+    types: Sequence[str] = (),
+    limit: int = 10,
+) -> search_pb2.Query:
+    """A query from ``kind:value`` selectors and record type names; ValueError says what is wrong."""
+    query = search_pb2.Query(text=text, name=name, limit=limit)
+    for item in selectors:
+        kind, sep, value = item.partition(":")
+        if not sep or kind not in SelectorKind.__members__.values():
+            kinds = ", ".join(k.value for k in SelectorKind)
+            raise ValueError(f"selector must be KIND:VALUE with KIND one of {kinds}")
+        query.selectors.append(
+            records_pb2.Selector(
+                kind=records_pb2.SelectorKind.Value("SELECTOR_KIND_" + kind.upper()), value=value
+            )
+        )
+    for name_ in types:
+        try:
+            query.types.append(record_type_to_proto(RecordType(name_)))
+        except ValueError:
+            known = ", ".join(t.value for t in RecordType)
+            raise ValueError(f"unknown record type {name_!r}; choose from {known}") from None
+    return query
+
+
+def plain_fragment(fragment: str) -> str:
+    """A highlight fragment for a terminal: matches in [brackets], HTML entities decoded."""
+    return html.unescape(_MARK.sub(lambda m: "]" if m.group().startswith("</") else "[", fragment))
+
+
+def format_response(response: search_pb2.SearchResponse, *, max_hits: int = 10) -> str:
+    total = f"{response.total_hits}{'+' if response.total_is_lower_bound else ''}"
+    lines = [f"{response.agency}: {total} matches in {response.took_ms} ms"]
+    for rank, hit in enumerate(response.hits[:max_hits], start=1):
+        kind = records_pb2.RecordType.Name(hit.type).removeprefix("RECORD_TYPE_").lower()
+        lines.append(f"  {rank:>2}. [{kind}] {hit.title}  ({hit.record_id}, score {hit.score:.2f})")
+        matched = [selector_from_proto(s).key for s in hit.matched_selectors]
+        if matched:
+            lines.append(f"      matched: {', '.join(matched)}")
+        for highlight in hit.highlights[:1]:
+            lines.append(f"      {highlight.field}: {plain_fragment(highlight.fragments[0])}")
+    return "\n".join(lines)

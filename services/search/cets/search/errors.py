@@ -1,0 +1,35 @@
+"""Errors of an agency's search node.
+
+    NodeError                 root: everything the node raises on purpose
+    ├── InvalidQuery          the caller's query breaks a rule         → INVALID_ARGUMENT
+    ├── StoreUnavailable      the agency's OpenSearch cannot be reached → UNAVAILABLE
+    ├── StoreTimeout          OpenSearch did not answer in time         → DEADLINE_EXCEEDED
+    └── StoreError            OpenSearch answered with an error         → INTERNAL
+
+Messages are safe to return to a caller and to log: they never contain query text or record
+contents. OpenSearch client errors are translated in one place, :mod:`cets.search.store`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InvalidQuery", "NodeError", "StoreError", "StoreTimeout", "StoreUnavailable"]
+
+
+class NodeError(Exception):
+    """Root of the search node's errors."""
+
+
+class InvalidQuery(NodeError):
+    """The query cannot be run as given; the message says what is wrong."""
+
+
+class StoreUnavailable(NodeError):
+    """The agency's OpenSearch is down or unreachable."""
+
+
+class StoreTimeout(NodeError):
+    """OpenSearch did not answer within the time the caller allowed."""
+
+
+class StoreError(NodeError):
+    """OpenSearch rejected a request the node made (a defect or a misconfigured cluster)."""

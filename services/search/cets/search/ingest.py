@@ -1,0 +1,326 @@
+"""Ingest: read NDJSON or CSV, validate every record, bulk-index the good ones, report the rest.
+
+Nothing is lost silently. Each line that cannot become a record — bad encoding, broken JSON or
+CSV quoting, a record that breaks a rule, one OpenSearch refuses — is reported with its line
+number and reason, and the rest is ingested. Record ids are stable, so running the same file
+again replaces records rather than duplicating them. If OpenSearch becomes unreachable the
+ingest stops with :class:`~cets.search.errors.StoreUnavailable`; what was acknowledged stays,
+and re-running the same command completes the job.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+from opensearchpy import OpenSearch
+from opensearchpy.helpers import streaming_bulk
+
+from cets.search.index import IndexNames, ensure_index
+from cets.search.records import IngestContext, RecordError, prepare
+from cets.search.store import translate_errors
+
+__all__ = ["Format", "IngestSummary", "Reject", "ingest_file", "read_records"]
+
+_log = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 1024 * 1024
+"""A longer line (or CSV record) is rejected."""
+MAX_CSV_RECORD_LINES = 1000
+"""A quoted CSV field may span lines, but not more than this many."""
+_REJECT_RAW_LIMIT = 64 * 1024
+
+
+class Format(StrEnum):
+    NDJSON = "ndjson"
+    CSV = "csv"
+
+    @classmethod
+    def for_path(cls, path: Path) -> Format:
+        suffix = path.suffix.lower()
+        if suffix in (".csv", ".tsv"):
+            return cls.CSV
+        if suffix in (".ndjson", ".jsonl", ".json"):
+            return cls.NDJSON
+        raise ValueError(f"cannot tell the format of {path.name}; give --format ndjson or csv")
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    line: int
+    reason: str
+    raw: str = field(default="", repr=False)
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    read: int = 0
+    """Records read, good or bad (blank lines and the CSV header do not count)."""
+    indexed: int = 0
+    """Records OpenSearch acknowledged."""
+    new: int = 0
+    """Acknowledged records whose id was not in the index before."""
+    replaced: int = 0
+    """Acknowledged records that replaced one with the same id (re-ingest)."""
+    rejected: int = 0
+    duplicates: int = 0
+    """Records whose id appeared earlier in the same file (the later one wins)."""
+    in_index: int = 0
+    """Records in the agency's index after this ingest."""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+Item = tuple[int, dict[str, Any] | Reject]
+
+
+def read_records(stream: IO[bytes], fmt: Format) -> Iterator[Item]:
+    """Yield ``(line number, record or Reject)`` for every record in ``stream``."""
+    lines = _numbered_lines(stream)
+    return _read_ndjson(lines) if fmt is Format.NDJSON else _read_csv(lines)
+
+
+def _numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | Reject]]:
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of the long line
+                line = stream.readline(MAX_LINE_BYTES)
+            yield number, Reject(number, f"line is longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        yield number, line
+
+
+def _decode(number: int, line: bytes) -> str | Reject:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Reject(number, f"not valid UTF-8 (byte {exc.start + 1})", _raw(line))
+    if "\x00" in text:
+        return Reject(number, "contains a NUL character", _raw(line))
+    return text
+
+
+def _raw(line: bytes | str) -> str:
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    return text.rstrip("\r\n")[:_REJECT_RAW_LIMIT]
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
+    for number, line in lines:
+        if isinstance(line, Reject):
+            yield number, line
+            continue
+        text = _decode(number, line)
+        if isinstance(text, Reject):
+            yield number, text
+            continue
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            yield number, Reject(number, f"invalid JSON: {exc.msg} (column {exc.colno})", _raw(text))
+            continue
+        except (ValueError, RecursionError) as exc:
+            reason = "JSON nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            yield number, Reject(number, f"invalid JSON: {reason}", _raw(text))
+            continue
+        if not isinstance(value, dict):
+            yield number, Reject(number, "each line must be a JSON object", _raw(text))
+            continue
+        yield number, value
+
+
+def _read_csv(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
+    header: list[str] | None = None
+    for number, cells in _csv_rows(iter(lines)):
+        if isinstance(cells, Reject):
+            yield number, cells
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            if not all(header) or len(set(header)) != len(header):
+                yield number, Reject(number, "the header needs unique, non-empty column names")
+                return
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            reason = f"expected {len(header)} columns, found {len(cells)}"
+            yield number, Reject(number, reason, _raw(",".join(cells)))
+            continue
+        yield number, {k: v for k, v in zip(header, cells, strict=True) if v.strip() != ""}
+
+
+def _csv_rows(lines: Iterator[tuple[int, bytes | Reject]]) -> Iterator[tuple[int, list[str] | Reject]]:
+    """One CSV record at a time; a quoted field may span lines, within limits.
+
+    A record is complete when its quotes balance. An unterminated quote is reported at the line
+    where the record began, and reading resumes on the next line, so one broken quote cannot
+    swallow the rest of the file.
+    """
+    pending: list[tuple[int, str]] = []
+    replay: list[tuple[int, bytes | Reject]] = []
+    while True:
+        if replay:
+            number, line = replay.pop(0)
+        else:
+            try:
+                number, line = next(lines)
+            except StopIteration:
+                break
+        if isinstance(line, Reject):
+            yield number, line
+            continue
+        text = _decode(number, line)
+        if isinstance(text, Reject):
+            yield number, text
+            continue
+        pending.append((number, text))
+        joined = "".join(t for _, t in pending)
+        if joined.count('"') % 2 == 0:
+            yield pending[0][0], _parse_csv_record(pending[0][0], joined)
+            pending = []
+        elif len(pending) > MAX_CSV_RECORD_LINES or len(joined) > MAX_LINE_BYTES:
+            first = pending[0][0]
+            yield first, Reject(first, "unterminated quoted field", _raw(pending[0][1]))
+            replay = [(n, t.encode()) for n, t in pending[1:]] + replay
+            pending = []
+    if pending:
+        first = pending[0][0]
+        yield first, Reject(first, "unterminated quoted field at end of file", _raw(pending[0][1]))
+
+
+def _parse_csv_record(number: int, text: str) -> list[str] | Reject:
+    try:
+        rows = list(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        return Reject(number, f"broken CSV: {exc}", _raw(text))
+    return rows[0] if rows else []
+
+
+# --- indexing --------------------------------------------------------------------------------
+
+
+def ingest_file(
+    path: Path,
+    *,
+    client: OpenSearch,
+    names: IndexNames,
+    ctx: IngestContext,
+    fmt: Format | None = None,
+    batch_size: int = 500,
+    on_reject: Callable[[Reject], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestSummary:
+    """Ingest one file into the agency's index and return the counts.
+
+    ``on_reject`` sees every rejected line; ``on_progress`` gets the bytes read so far.
+    """
+    fmt = fmt or Format.for_path(path)
+    ensure_index(client, names)
+    summary = IngestSummary()
+    started = time.monotonic()
+    with path.open("rb") as stream:
+        tracker = _Tracker(summary, on_reject)
+        actions = _actions(read_records(stream, fmt), names, ctx, tracker, stream, on_progress)
+        with translate_errors("index records"):
+            for ok, item in streaming_bulk(
+                client,
+                actions,
+                chunk_size=batch_size,
+                max_chunk_bytes=10 * 1024 * 1024,
+                max_retries=5,
+                initial_backoff=1,
+                raise_on_error=False,
+            ):
+                tracker.acknowledge(ok, item)
+            client.indices.refresh(index=names.alias)
+            summary.in_index = int(client.count(index=names.alias)["count"])
+    summary.seconds = round(time.monotonic() - started, 3)
+    _log.info("ingest finished", extra=summary.as_dict())
+    return summary
+
+
+class _Tracker:
+    """Counts what was read, rejected and acknowledged; maps bulk items back to lines."""
+
+    def __init__(self, summary: IngestSummary, on_reject: Callable[[Reject], None] | None) -> None:
+        self.summary = summary
+        self._on_reject = on_reject
+        self._seen: set[str] = set()
+        self._lines: dict[str, int] = {}
+
+    def reject(self, reject: Reject) -> None:
+        self.summary.rejected += 1
+        if self._on_reject:
+            self._on_reject(reject)
+
+    def submitted(self, record_id: str, line: int) -> None:
+        if record_id in self._seen:
+            self.summary.duplicates += 1
+        self._seen.add(record_id)
+        self._lines[record_id] = line
+
+    def acknowledge(self, ok: bool, item: dict[str, Any]) -> None:
+        result = next(iter(item.values()))
+        record_id = str(result.get("_id", ""))
+        line = self._lines.pop(record_id, 0)
+        if ok:
+            self.summary.indexed += 1
+            if result.get("result") == "created":
+                self.summary.new += 1
+            else:
+                self.summary.replaced += 1
+            return
+        error = result.get("error", {})
+        kind = error.get("type", "error") if isinstance(error, dict) else "error"
+        self.reject(Reject(line, f"refused by OpenSearch: {kind}"))
+
+
+def _actions(
+    items: Iterator[Item],
+    names: IndexNames,
+    ctx: IngestContext,
+    tracker: _Tracker,
+    stream: IO[bytes],
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[dict[str, Any]]:
+    for count, (number, item) in enumerate(items, start=1):
+        if on_progress and count % 500 == 0:
+            on_progress(stream.tell())
+        tracker.summary.read += 1
+        if isinstance(item, Reject):
+            tracker.reject(item)
+            continue
+        try:
+            record = prepare(item, ctx)
+        except RecordError as exc:
+            tracker.reject(Reject(number, str(exc), _raw(json.dumps(item, default=str))))
+            continue
+        tracker.submitted(record.record_id, number)
+        yield {"_index": names.index, "_id": record.record_id, "_source": record.document}
+    if on_progress:
+        on_progress(stream.tell())

@@ -1,0 +1,555 @@
+"""Record types, and the validation that turns one input record into an indexable document.
+
+An input record is a flat mapping — one NDJSON object or one CSV row — of envelope keys
+(``id``, ``type``, ``case_ref``, ``handling``, ``created``, ``updated``, ``source``, ``agency``)
+and the keys of its type (see the ``*In`` models below; ``docs/records.md`` lists them all).
+
+:func:`prepare` validates it and returns a :class:`PreparedRecord`: the stable record id, and
+the document the node stores in OpenSearch — searchable text, folded and phonetic names, the
+normalised selectors that link records across agencies, and a display ``body``. A full payment
+card number is never stored: only a keyed fingerprint and the last four digits.
+
+Every failure is a :class:`RecordError` whose message names the field and the rule broken,
+never the offending value (messages go to logs and terminals; values are sensitive).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cets.search import names as name_keys
+from cets.search.selectors import (
+    Selector,
+    SelectorError,
+    SelectorKind,
+    card_fingerprint,
+    domain_of_url,
+)
+from cets.search.selectors import extract_from_text as extract_selectors
+from cets.search.selectors import normalize as normalize_selector
+
+__all__ = [
+    "Handling",
+    "IngestContext",
+    "PreparedRecord",
+    "RecordError",
+    "RecordType",
+    "prepare",
+]
+
+
+class RecordType(StrEnum):
+    """The kinds of record an agency holds."""
+
+    PERSON = "person"
+    ONLINE_IDENTITY = "online_identity"
+    PHONE = "phone"
+    PAYMENT_CARD = "payment_card"
+    CARD_TRANSACTION = "card_transaction"
+    CHAT_MESSAGE = "chat_message"
+    ARREST = "arrest"
+    CASE_NOTE = "case_note"
+    TIP = "tip"
+    MEDIA_HASH = "media_hash"
+
+
+class Handling(StrEnum):
+    """Handling code of a record, after the Traffic Light Protocol 2.0."""
+
+    CLEAR = "clear"
+    GREEN = "green"
+    AMBER = "amber"
+    AMBER_STRICT = "amber+strict"
+    RED = "red"
+
+
+class RecordError(ValueError):
+    """A record that cannot be ingested; the message says which field and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestContext:
+    """What a node knows when it prepares records for its own index."""
+
+    agency_id: str
+    """This agency's id; a record naming another agency is rejected."""
+    card_key: bytes
+    """Secret key for card fingerprints (agencies that want card links share it)."""
+    default_region: str | None = None
+    """ISO country code for phone numbers written without a country code, e.g. ``"CA"``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """A validated record, ready to be stored under ``record_id``."""
+
+    record_id: str
+    type: RecordType
+    document: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# Input models
+# ---------------------------------------------------------------------------------------------
+
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
+ShortText = Annotated[str, Field(min_length=1, max_length=256)]
+LongText = Annotated[str, Field(min_length=1, max_length=100_000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Raw = Annotated[str, Field(min_length=1, max_length=512)]
+"""A raw identifier (e-mail, phone, handle, URL, IP) before normalisation."""
+
+
+class _In(BaseModel):
+    """Envelope fields shared by every record type."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    id: str | None = Field(default=None, pattern=_ID_PATTERN)
+    agency: str | None = Field(default=None, max_length=64)
+    case_ref: str | None = Field(default=None, max_length=64)
+    handling: Handling = Handling.AMBER
+    created: datetime
+    updated: datetime | None = None
+    source: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: Any) -> Any:
+        """CSV cells carry lists as ``a|b|c``."""
+        if not isinstance(data, Mapping):
+            return data
+        lists = {name for name, f in cls.model_fields.items() if _is_list(f.annotation)}
+        return {
+            key: [p.strip() for p in value.split("|") if p.strip()]
+            if key in lists and isinstance(value, str)
+            else value
+            for key, value in data.items()
+        }
+
+    @field_validator("created", "updated")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def _is_list(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is list
+
+
+class PersonIn(_In):
+    type: Literal["person"]
+    name: Name
+    aliases: list[Name] = Field(default_factory=list, max_length=50)
+    date_of_birth: date | None = None
+    nationality: str | None = Field(default=None, max_length=64)
+    emails: list[Raw] = Field(default_factory=list, max_length=50)
+    phones: list[Raw] = Field(default_factory=list, max_length=50)
+    usernames: list[Raw] = Field(default_factory=list, max_length=50)
+    address: ShortText | None = None
+    description: LongText | None = None
+
+
+IdentityKind = Literal["email", "username", "im_buddy", "ip", "url"]
+
+
+class OnlineIdentityIn(_In):
+    type: Literal["online_identity"]
+    kind: IdentityKind
+    value: Raw
+    platform: str | None = Field(default=None, max_length=64)
+    owner: Raw | None = None
+    """For an IM buddy-list entry: the handle whose list it is."""
+    display_name: Name | None = None
+    description: LongText | None = None
+
+
+class PhoneIn(_In):
+    type: Literal["phone"]
+    number: Raw
+    subscriber_name: Name | None = None
+    carrier: str | None = Field(default=None, max_length=64)
+    description: LongText | None = None
+
+
+class PaymentCardIn(_In):
+    type: Literal["payment_card"]
+    card_number: Annotated[str, Field(min_length=12, max_length=32)]
+    holder_name: Name | None = None
+    expiry: str | None = Field(default=None, pattern=r"^(0[1-9]|1[0-2])/\d{2}$")
+    issuer: str | None = Field(default=None, max_length=64)
+    description: LongText | None = None
+
+
+class CardTransactionIn(_In):
+    type: Literal["card_transaction"]
+    card_number: Annotated[str, Field(min_length=12, max_length=32)]
+    holder_name: Name | None = None
+    merchant: ShortText
+    merchant_url: Raw | None = None
+    amount: Decimal = Field(max_digits=14, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    transacted_at: datetime | None = None
+    email: Raw | None = None
+    ip: Raw | None = None
+    description: LongText | None = None
+
+
+class ChatMessageIn(_In):
+    type: Literal["chat_message"]
+    platform: str | None = Field(default=None, max_length=64)
+    room: str | None = Field(default=None, max_length=128)
+    sender: Raw
+    recipients: list[Raw] = Field(default_factory=list, max_length=100)
+    text: LongText
+    sent_at: datetime | None = None
+    sender_ip: Raw | None = None
+
+
+class ArrestIn(_In):
+    type: Literal["arrest"]
+    name: Name
+    date_of_birth: date | None = None
+    charges: list[ShortText] = Field(default_factory=list, max_length=50)
+    location: ShortText | None = None
+    arrested_at: datetime | None = None
+    arresting_officer: str | None = Field(default=None, max_length=128)
+    narrative: LongText | None = None
+    emails: list[Raw] = Field(default_factory=list, max_length=50)
+    phones: list[Raw] = Field(default_factory=list, max_length=50)
+    usernames: list[Raw] = Field(default_factory=list, max_length=50)
+
+
+class CaseNoteIn(_In):
+    type: Literal["case_note"]
+    author: str | None = Field(default=None, max_length=128)
+    text: LongText
+    subject_names: list[Name] = Field(default_factory=list, max_length=50)
+
+
+class TipIn(_In):
+    type: Literal["tip"]
+    reporter: str | None = Field(default=None, max_length=128)
+    reported_at: datetime | None = None
+    text: LongText
+    names: list[Name] = Field(default_factory=list, max_length=50)
+    emails: list[Raw] = Field(default_factory=list, max_length=50)
+    usernames: list[Raw] = Field(default_factory=list, max_length=50)
+    phones: list[Raw] = Field(default_factory=list, max_length=50)
+    ips: list[Raw] = Field(default_factory=list, max_length=50)
+    urls: list[Raw] = Field(default_factory=list, max_length=50)
+
+
+class MediaHashIn(_In):
+    type: Literal["media_hash"]
+    md5: str | None = None
+    sha1: str | None = None
+    pdq: str | None = None
+    filename: ShortText | None = None
+    platform: str | None = Field(default=None, max_length=64)
+    description: LongText | None = None
+
+
+RecordIn = Annotated[
+    PersonIn
+    | OnlineIdentityIn
+    | PhoneIn
+    | PaymentCardIn
+    | CardTransactionIn
+    | ChatMessageIn
+    | ArrestIn
+    | CaseNoteIn
+    | TipIn
+    | MediaHashIn,
+    Field(discriminator="type"),
+]
+_RECORD_ADAPTER: TypeAdapter[RecordIn] = TypeAdapter(RecordIn)
+_ENVELOPE_FIELDS = frozenset(_In.model_fields) | {"type"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparation
+# ---------------------------------------------------------------------------------------------
+
+
+def prepare(raw: Mapping[str, Any], ctx: IngestContext) -> PreparedRecord:
+    """Validate one input record and build the document stored for it.
+
+    Raises:
+        RecordError: the record breaks a rule; the message names the field and the rule.
+    """
+    record = _validate(raw)
+    if record.agency is not None and record.agency != ctx.agency_id:
+        raise RecordError(f"agency: record belongs to another agency (this is {ctx.agency_id!r})")
+    record_id = record.id or _content_id(raw)
+    builder = _DocumentBuilder(ctx)
+    _BUILDERS[RecordType(record.type)](record, builder)
+    document = {
+        "agency": ctx.agency_id,
+        "record_id": record_id,
+        "type": record.type,
+        "case_ref": record.case_ref,
+        "handling": record.handling.value,
+        "created": _iso(record.created),
+        "updated": _iso(record.updated),
+        "source": record.source,
+        **builder.fields(),
+        "body": builder.body(record),
+    }
+    return PreparedRecord(
+        record_id=record_id,
+        type=RecordType(record.type),
+        document={k: v for k, v in document.items() if v not in (None, [], "")},
+    )
+
+
+def _validate(raw: Mapping[str, Any]) -> RecordIn:
+    if not isinstance(raw, Mapping):
+        raise RecordError("record must be a JSON object")
+    try:
+        return _RECORD_ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        raise RecordError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Pydantic's errors, as 'field: message' without the input values."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:5]:
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            kinds = ", ".join(t.value for t in RecordType)
+            parts.append(f"type: must be one of {kinds}")
+            continue
+        loc = ".".join(str(p) for p in error["loc"] if not _is_type_tag(p))
+        parts.append(f"{loc}: {error['msg']}" if loc else str(error["msg"]))
+    return "; ".join(parts)
+
+
+def _is_type_tag(part: object) -> bool:
+    return isinstance(part, str) and part in RecordType.__members__.values()
+
+
+def _content_id(raw: Mapping[str, Any]) -> str:
+    """A stable id for a record that has none: a digest of its canonical JSON."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+class _DocumentBuilder:
+    """Collects the searchable parts of one record while its type's builder walks it."""
+
+    def __init__(self, ctx: IngestContext) -> None:
+        self._ctx = ctx
+        self.title = ""
+        self._text: list[str] = []
+        self._names: list[str] = []
+        self._selectors: set[Selector] = set()
+        self._last4: list[str] = []
+        self._fingerprints: dict[str, tuple[str, str]] = {}
+
+    def text(self, *values: str | None) -> None:
+        """Free text: searched with BM25 and scanned for e-mails, URLs, IPs and phones."""
+        for value in values:
+            if value:
+                self._text.append(value)
+                self._selectors |= extract_selectors(value, default_region=self._ctx.default_region)
+
+    def names(self, *values: str | None) -> None:
+        self._names.extend(v for v in values if v)
+
+    def selector(self, field: str, kind: SelectorKind | str, raw: str | None) -> Selector | None:
+        """A structured identifier; a value that does not normalise rejects the record."""
+        if raw is None:
+            return None
+        try:
+            selector = normalize_selector(
+                kind, raw, default_region=self._ctx.default_region, card_key=self._ctx.card_key
+            )
+        except SelectorError as exc:
+            raise RecordError(f"{field}: {exc}") from None
+        self._selectors.add(selector)
+        if selector.kind is SelectorKind.URL:
+            self._add_domain(selector.value)
+        return selector
+
+    def selectors(self, field: str, kind: SelectorKind | str, raws: Iterable[str]) -> None:
+        for index, raw in enumerate(raws):
+            self.selector(f"{field}[{index}]", kind, raw)
+
+    def card(self, field: str, number: str) -> str:
+        """Fingerprint a card number; returns its last four digits."""
+        try:
+            card = card_fingerprint(number, self._ctx.card_key)
+        except SelectorError as exc:
+            raise RecordError(f"{field}: {exc}") from None
+        self._selectors.add(Selector(SelectorKind.CARD, card.fingerprint))
+        self._last4.append(card.last4)
+        self._fingerprints[field] = (card.fingerprint, card.last4)
+        return card.last4
+
+    def _add_domain(self, url: str) -> None:
+        domain = domain_of_url(url)
+        if domain:
+            self._selectors.add(Selector(SelectorKind.DOMAIN, domain))
+
+    def fields(self) -> dict[str, Any]:
+        names = list(dict.fromkeys(self._names))
+        phonetic: list[str] = []
+        for name in names:
+            phonetic.extend(name_keys.phonetic_keys(name))
+        return {
+            "title": self.title,
+            "text": "\n".join(self._text) or None,
+            "names": names,
+            "name_phonetic": list(dict.fromkeys(phonetic)),
+            "selectors": sorted(s.key for s in self._selectors),
+            "card_last4": sorted(set(self._last4)),
+        }
+
+    def body(self, record: RecordIn) -> dict[str, Any]:
+        """The type's own fields for display; card numbers replaced by fingerprint + last 4."""
+        body = record.model_dump(mode="json", exclude_none=True, exclude=set(_ENVELOPE_FIELDS))
+        for field, (fingerprint, last4) in self._fingerprints.items():
+            body.pop(field, None)
+            body["card_fingerprint"] = fingerprint
+            body["card_last4"] = last4
+        return {k: v for k, v in body.items() if v not in ([], "")}
+
+
+# One builder per type: what is a name, what is text, which fields are selectors.
+
+
+def _person(r: PersonIn, b: _DocumentBuilder) -> None:
+    b.title = r.name
+    b.names(r.name, *r.aliases)
+    b.text(r.address, r.description)
+    b.selectors("emails", SelectorKind.EMAIL, r.emails)
+    b.selectors("phones", SelectorKind.PHONE, r.phones)
+    b.selectors("usernames", SelectorKind.USERNAME, r.usernames)
+
+
+_IDENTITY_KINDS: dict[str, SelectorKind] = {
+    "email": SelectorKind.EMAIL,
+    "username": SelectorKind.USERNAME,
+    "im_buddy": SelectorKind.USERNAME,
+    "ip": SelectorKind.IP,
+    "url": SelectorKind.URL,
+}
+
+
+def _online_identity(r: OnlineIdentityIn, b: _DocumentBuilder) -> None:
+    selector = b.selector("value", _IDENTITY_KINDS[r.kind], r.value)
+    assert selector is not None
+    b.selector("owner", SelectorKind.USERNAME, r.owner)
+    where = f" on {r.platform}" if r.platform else ""
+    b.title = f"{r.kind.replace('_', ' ')} {selector.value}{where}"
+    b.names(r.display_name)
+    b.text(r.description)
+
+
+def _phone(r: PhoneIn, b: _DocumentBuilder) -> None:
+    selector = b.selector("number", SelectorKind.PHONE, r.number)
+    assert selector is not None
+    b.title = f"phone {selector.value}"
+    b.names(r.subscriber_name)
+    b.text(r.description)
+
+
+def _payment_card(r: PaymentCardIn, b: _DocumentBuilder) -> None:
+    last4 = b.card("card_number", r.card_number)
+    b.title = f"card ending {last4}"
+    b.names(r.holder_name)
+    b.text(r.issuer, r.description)
+
+
+def _card_transaction(r: CardTransactionIn, b: _DocumentBuilder) -> None:
+    last4 = b.card("card_number", r.card_number)
+    b.title = f"{r.merchant}: {r.amount} {r.currency} on card ending {last4}"
+    b.names(r.holder_name)
+    b.text(r.merchant, r.description)
+    b.selector("merchant_url", SelectorKind.URL, r.merchant_url)
+    b.selector("email", SelectorKind.EMAIL, r.email)
+    b.selector("ip", SelectorKind.IP, r.ip)
+
+
+def _chat_message(r: ChatMessageIn, b: _DocumentBuilder) -> None:
+    sender = b.selector("sender", SelectorKind.USERNAME, r.sender)
+    assert sender is not None
+    b.selectors("recipients", SelectorKind.USERNAME, r.recipients)
+    b.selector("sender_ip", SelectorKind.IP, r.sender_ip)
+    where = r.room or r.platform
+    b.title = f"chat from {sender.value}" + (f" in {where}" if where else "")
+    b.text(r.text)
+
+
+def _arrest(r: ArrestIn, b: _DocumentBuilder) -> None:
+    b.title = f"arrest of {r.name}"
+    b.names(r.name)
+    b.text(r.location, r.narrative, *r.charges)
+    b.selectors("emails", SelectorKind.EMAIL, r.emails)
+    b.selectors("phones", SelectorKind.PHONE, r.phones)
+    b.selectors("usernames", SelectorKind.USERNAME, r.usernames)
+
+
+def _case_note(r: CaseNoteIn, b: _DocumentBuilder) -> None:
+    b.title = "case note" + (f" by {r.author}" if r.author else "")
+    b.names(*r.subject_names)
+    b.text(r.text)
+
+
+def _tip(r: TipIn, b: _DocumentBuilder) -> None:
+    b.title = "tip" + (f" from {r.reporter}" if r.reporter else "")
+    b.names(*r.names)
+    b.text(r.text)
+    b.selectors("emails", SelectorKind.EMAIL, r.emails)
+    b.selectors("usernames", SelectorKind.USERNAME, r.usernames)
+    b.selectors("phones", SelectorKind.PHONE, r.phones)
+    b.selectors("ips", SelectorKind.IP, r.ips)
+    b.selectors("urls", SelectorKind.URL, r.urls)
+
+
+def _media_hash(r: MediaHashIn, b: _DocumentBuilder) -> None:
+    if not (r.md5 or r.sha1 or r.pdq):
+        raise RecordError("md5, sha1, pdq: at least one hash is required")
+    b.selector("md5", SelectorKind.MD5, r.md5)
+    b.selector("sha1", SelectorKind.SHA1, r.sha1)
+    b.selector("pdq", SelectorKind.PDQ, r.pdq)
+    b.title = "media " + (r.filename or "hash")
+    b.text(r.filename, r.description)
+
+
+_BUILDERS: dict[RecordType, Any] = {
+    RecordType.PERSON: _person,
+    RecordType.ONLINE_IDENTITY: _online_identity,
+    RecordType.PHONE: _phone,
+    RecordType.PAYMENT_CARD: _payment_card,
+    RecordType.CARD_TRANSACTION: _card_transaction,
+    RecordType.CHAT_MESSAGE: _chat_message,
+    RecordType.ARREST: _arrest,
+    RecordType.CASE_NOTE: _case_note,
+    RecordType.TIP: _tip,
+    RecordType.MEDIA_HASH: _media_hash,
+}

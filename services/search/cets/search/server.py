@@ -1,0 +1,128 @@
+"""Runs an agency's search node: the gRPC server with health and reflection.
+
+The health service reports ``SERVING`` while the agency's OpenSearch answers and
+``NOT_SERVING`` while it does not, so load balancers and Kubernetes probes route around an
+outage. On SIGTERM or SIGINT the server stops accepting calls and lets in-flight ones finish
+within the configured grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from cets.search.config import NodeConfig
+from cets.search.index import ensure_index
+from cets.search.service import OpenSearchSearcher, SearchNodeService
+from cets.search.store import RecordStore, connect, connect_async
+from cets.v1 import search_pb2, search_pb2_grpc
+
+__all__ = ["NodeServer", "serve"]
+
+_log = logging.getLogger(__name__)
+SERVICE_NAME = search_pb2.DESCRIPTOR.services_by_name["SearchNode"].full_name
+HEALTH_INTERVAL_S = 5.0
+
+
+class NodeServer:
+    """One running search node. ``start()`` returns the bound port; ``stop()`` drains."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self._store = RecordStore(connect_async(config.opensearch_url), config.index.alias)
+        options = [
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", config.max_message_bytes),
+        ]
+        self._server = grpc.aio.server(options=options)
+        self._health = HealthServicer()
+        self._watch: asyncio.Task[None] | None = None
+        search_pb2_grpc.add_SearchNodeServicer_to_server(
+            SearchNodeService(
+                agency_id=config.agency_id,
+                searcher=OpenSearchSearcher(self._store),
+                card_key=config.card_key,
+                default_region=config.default_region,
+                default_timeout_s=config.default_timeout_s,
+            ),
+            self._server,
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME),
+            self._server,
+        )
+
+    async def start(self) -> int:
+        """Prepare the index, bind, and start serving. Returns the port."""
+        admin = connect(self.config.opensearch_url)
+        try:
+            await asyncio.to_thread(ensure_index, admin, self.config.index)
+        finally:
+            admin.close()
+        port = self._server.add_insecure_port(self.config.listen)
+        if port == 0:
+            raise OSError(f"cannot listen on {self.config.listen}")
+        await self._server.start()
+        await self._set_health(serving=True)
+        self._watch = asyncio.create_task(self._watch_store())
+        _log.info(
+            "search node started",
+            extra={"agency": self.config.agency_id, "port": port, "index": self.config.index.alias},
+        )
+        return port
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        grace = self.config.grace_s if grace_s is None else grace_s
+        await self._health.enter_graceful_shutdown()
+        if self._watch:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self._server.stop(grace)
+        await self._store.close()
+        _log.info("search node stopped", extra={"agency": self.config.agency_id})
+
+    async def wait(self) -> None:
+        await self._server.wait_for_termination()
+
+    async def _set_health(self, *, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, status)
+
+    async def _watch_store(self) -> None:
+        serving = True
+        while True:
+            await asyncio.sleep(HEALTH_INTERVAL_S)
+            now = await self._store.ping()
+            if now != serving:
+                serving = now
+                await self._set_health(serving=serving)
+                level = logging.INFO if serving else logging.WARNING
+                _log.log(level, "opensearch %s", "is back" if serving else "is unreachable")
+
+
+async def serve(config: NodeConfig) -> None:
+    """Run a node until SIGTERM or SIGINT."""
+    server = NodeServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    _log.info("shutting down", extra={"grace_s": config.grace_s})
+    await server.stop()

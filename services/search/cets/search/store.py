@@ -1,0 +1,81 @@
+"""The node's access to its agency's OpenSearch, and the one place its errors are translated.
+
+opensearch-py raises ``ConnectionError``/``ConnectionTimeout`` when the cluster is unreachable
+or slow, and ``TransportError`` subclasses when it answers with an error. :func:`translate_errors`
+turns them into :mod:`cets.search.errors` without copying OpenSearch's reason text, which can
+quote the query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opensearchpy import (
+    AsyncOpenSearch,
+    ConnectionError,  # noqa: A004 - opensearch-py's own class, not the builtin
+    ConnectionTimeout,
+    OpenSearch,
+    TransportError,
+)
+
+from cets.search.errors import StoreError, StoreTimeout, StoreUnavailable
+
+__all__ = ["RecordStore", "connect", "connect_async", "translate_errors"]
+
+_log = logging.getLogger(__name__)
+_OVERLOADED = {429, 503}
+
+
+@contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Translate opensearch-py errors raised inside the block; ``action`` says what failed."""
+    try:
+        yield
+    except ConnectionTimeout:
+        raise StoreTimeout(f"OpenSearch did not answer in time to {action}") from None
+    except ConnectionError:
+        raise StoreUnavailable(f"OpenSearch is unreachable; could not {action}") from None
+    except TransportError as exc:
+        status = exc.status_code if isinstance(exc.status_code, int) else 0
+        if status in _OVERLOADED:
+            raise StoreUnavailable(f"OpenSearch is overloaded ({status}); could not {action}") from None
+        kind = exc.error if isinstance(exc.error, str) else "error"
+        raise StoreError(f"OpenSearch refused to {action}: {kind} ({status})") from None
+
+
+def connect(url: str, *, timeout_s: float = 30.0) -> OpenSearch:
+    """A synchronous client, for ingest and administration."""
+    return OpenSearch(hosts=[url], timeout=timeout_s, max_retries=2, retry_on_timeout=False)
+
+
+def connect_async(url: str, *, timeout_s: float = 10.0) -> AsyncOpenSearch:
+    """An asynchronous client, for the gRPC server. No retries: the caller's deadline rules."""
+    return AsyncOpenSearch(hosts=[url], timeout=timeout_s, max_retries=0, retry_on_timeout=False)
+
+
+class RecordStore:
+    """Searches one agency's record alias."""
+
+    def __init__(self, client: AsyncOpenSearch, alias: str) -> None:
+        self._client = client
+        self._alias = alias
+
+    async def search(self, body: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        """Run a search body; ``timeout_s`` bounds the whole round trip."""
+        with translate_errors("search"):
+            result: dict[str, Any] = await self._client.search(
+                index=self._alias, body=body, request_timeout=timeout_s
+            )
+        return result
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._client.ping(request_timeout=2.0))
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+
+    async def close(self) -> None:
+        await self._client.close()
