@@ -1,0 +1,739 @@
+"""Selector normalisation: examples for each rule and properties that must always hold."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+from collections.abc import Callable
+
+import phonenumbers
+import pytest
+from cets.search.selectors import (
+    MAX_TEXT_LENGTH,
+    CardFingerprint,
+    Selector,
+    SelectorError,
+    SelectorKind,
+    card_fingerprint,
+    domain_of_url,
+    extract_from_text,
+    normalize,
+    normalize_domain,
+    normalize_email,
+    normalize_hash,
+    normalize_ip,
+    normalize_phone,
+    normalize_url,
+    normalize_username,
+)
+from hypothesis import assume, given, reject, settings
+from hypothesis import strategies as st
+from hypothesis.provisional import domains, urls
+
+KEY = b"0123456789abcdef"
+OTHER_KEY = b"fedcba9876543210"
+VISA = "4111111111111111"
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+relaxed = settings(deadline=None)
+
+
+def _accepted(function: Callable[[str], str], raw: str) -> str:
+    """``function(raw)``; a value it rejects is skipped as an invalid example."""
+    try:
+        return function(raw)
+    except SelectorError:
+        reject()
+
+
+# --------------------------------------------------------------------------------------------
+# Selector
+
+
+def test_key_and_from_key() -> None:
+    selector = Selector(SelectorKind.URL, "http://example.com/a:b")
+    assert selector.key == "url:http://example.com/a:b"
+    assert Selector.from_key(selector.key) == selector
+
+
+def test_selector_accepts_kind_as_string() -> None:
+    selector = Selector("email", "a@example.com")  # type: ignore[arg-type]
+    assert selector.kind is SelectorKind.EMAIL
+    assert selector == Selector(SelectorKind.EMAIL, "a@example.com")
+
+
+def test_selectors_sort() -> None:
+    selectors = [
+        Selector(SelectorKind.PHONE, "+1"),
+        Selector(SelectorKind.EMAIL, "b"),
+        Selector(SelectorKind.EMAIL, "a"),
+    ]
+    assert [s.key for s in sorted(selectors)] == ["email:a", "email:b", "phone:+1"]
+
+
+@pytest.mark.parametrize("key", ["", "email", "nope:x", "email:", "email: a@b.com", ":x"])
+def test_from_key_rejects(key: str) -> None:
+    with pytest.raises(SelectorError):
+        Selector.from_key(key)
+
+
+@relaxed
+@given(
+    st.sampled_from(list(SelectorKind)),
+    st.text(min_size=1).filter(lambda v: v == v.strip()),
+)
+def test_from_key_round_trip(kind: SelectorKind, value: str) -> None:
+    selector = Selector(kind, value)
+    assert Selector.from_key(selector.key) == selector
+
+
+# --------------------------------------------------------------------------------------------
+# E-mail
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Foo@Example.COM ", "foo@example.com"),
+        ("ｆｏｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", "foo@example.com"),  # noqa: RUF001 - NFKC
+        ("user@Bücher.example", "user@xn--bcher-kva.example"),
+        ("a+b@example.com", "a+b@example.com"),  # unknown provider: the tag stays
+        ("a.b@example.com", "a.b@example.com"),
+        ("John.Doe+news@GMail.com", "johndoe@gmail.com"),
+        ("j.o.h.n+x@googlemail.com", "john@gmail.com"),
+        ("Alice.B+tag@Outlook.com", "alice.b@outlook.com"),
+        ("a+b@hotmail.com", "a@hotmail.com"),
+        ("a+b@live.com", "a@live.com"),
+        ("a+b@icloud.com", "a@icloud.com"),
+        ("a+b@me.com", "a@me.com"),
+        ("a+b@protonmail.com", "a@protonmail.com"),
+        ("a+b@proton.me", "a@proton.me"),
+        ("a+b+c@fastmail.com", "a@fastmail.com"),
+        ("first-last@yahoo.com", "first-last@yahoo.com"),  # yahoo is left alone
+        ("first.last+x@yahoo.com", "first.last+x@yahoo.com"),
+    ],
+)
+def test_email_examples(raw: str, expected: str) -> None:
+    assert normalize_email(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "no-at-sign",
+        "a@b",
+        "a..b@example.com",
+        "a@-example.com",
+        "+tag@gmail.com",
+        "a@example.com@example.com",
+        "a b@example.com",
+        "x" * 400 + "@example.com",
+    ],
+)
+def test_email_rejects(raw: str) -> None:
+    with pytest.raises(SelectorError):
+        normalize_email(raw)
+
+
+def test_email_error_does_not_quote_the_value() -> None:
+    with pytest.raises(SelectorError) as info:
+        normalize_email("secret,value@example.com")
+    assert "secret" not in str(info.value)
+    assert "," not in str(info.value)
+
+
+@relaxed
+@given(st.emails())
+def test_email_idempotent(raw: str) -> None:
+    normalized = _accepted(normalize_email, raw)
+    assert normalize_email(normalized) == normalized
+
+
+@relaxed
+@given(st.emails())
+def test_email_case_insensitive(raw: str) -> None:
+    normalized = _accepted(normalize_email, raw)
+    assert normalize_email(raw.upper()) == normalized
+    assert normalize_email(raw.swapcase()) == normalized
+
+
+@relaxed
+@given(
+    st.from_regex(r"[a-z0-9]{1,8}(\.[a-z0-9]{1,8}){0,3}", fullmatch=True),
+    st.from_regex(r"([a-z0-9]{1,8}(\.[a-z0-9]{1,8})?)?", fullmatch=True),
+    st.sampled_from(["gmail.com", "GMail.com", "googlemail.com"]),
+)
+def test_gmail_aliases_share_one_mailbox(local: str, tag: str, domain: str) -> None:
+    expected = local.replace(".", "") + "@gmail.com"
+    assert normalize_email(f"{local}@{domain}") == expected
+    assert normalize_email(f"{local}+{tag}@{domain}") == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("(416) 555-0123", "CA", "+14165550123"),
+        ("416.555.0123", "CA", "+14165550123"),
+        ("1-416-555-0123", "ca", "+14165550123"),
+        ("(202) 555-0125", "US", "+12025550125"),
+        ("011 44 20 7946 0958", "US", "+442079460958"),  # North American international prefix
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("+44 (0)20 7946 0958", None, "+442079460958"),
+        ("030 1234567", "DE", "+49301234567"),
+        ("0044 20 7946 0958", None, "+442079460958"),
+        ("00 49 30 1234567", None, "+49301234567"),
+        ("0044 20 7946 0958", "US", "+442079460958"),  # "00" where the prefix is "011"
+        ("0044 20 7946 0958", "DE", "+442079460958"),
+        ("+1 416 555 0123", None, "+14165550123"),
+        ("+1 416 555 0123", "GB", "+14165550123"),
+        ("＋１ ４１６ ５５５ ０１２３", None, "+14165550123"),  # noqa: RUF001 - NFKC
+    ],
+)
+def test_phone_examples(raw: str, region: str | None, expected: str) -> None:
+    assert normalize_phone(raw, region) == expected
+
+
+def test_phone_without_country_code_or_region() -> None:
+    with pytest.raises(SelectorError, match="country code") as info:
+        normalize_phone("416-555-0123")
+    assert "416" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("", "CA"),
+        ("hello", "CA"),
+        ("+1 555", None),
+        ("+999 1234567", None),
+        ("123", "GB"),
+        ("+1 416 555 01234567", None),
+    ],
+)
+def test_phone_rejects(raw: str, region: str | None) -> None:
+    with pytest.raises(SelectorError):
+        normalize_phone(raw, region)
+
+
+def test_phone_unknown_region_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="region") as info:
+        normalize_phone("416-555-0123", "XX")
+    assert not isinstance(info.value, SelectorError)
+
+
+_NUMBER_TYPES = [phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE]
+
+
+@relaxed
+@given(st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)), st.sampled_from(_NUMBER_TYPES))
+def test_phone_spellings_agree(region: str, number_type: int) -> None:
+    number = phonenumbers.example_number_for_type(region, number_type)
+    assume(number is not None)
+    assert number is not None
+    assume(phonenumbers.is_valid_number(number))
+    fmt = phonenumbers.PhoneNumberFormat
+    e164 = phonenumbers.format_number(number, fmt.E164)
+    international = phonenumbers.format_number(number, fmt.INTERNATIONAL)
+    national = phonenumbers.format_number(number, fmt.NATIONAL)
+    assert E164.match(e164)
+    assert normalize_phone(e164) == e164
+    assert normalize_phone(international) == e164
+    assert normalize_phone("00" + international[1:]) == e164
+    assert normalize_phone(national, region) == e164
+    assert normalize_phone(normalize_phone(national, region)) == e164
+
+
+# --------------------------------------------------------------------------------------------
+# Username
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("@Foo_Bar", "foo_bar"),
+        ("  Ｊｏｈｎ.Doe ", "john.doe"),  # noqa: RUF001 - NFKC
+        ("Ömer-42", "ömer-42"),
+        ("Straße", "strasse"),
+        ("ИВАН", "иван"),
+        ("x" * 64, "x" * 64),
+    ],
+)
+def test_username_examples(raw: str, expected: str) -> None:
+    assert normalize_username(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "@", "   ", "a b", "x" * 65, "a!b", "a@b", "@@a", "a/b"])
+def test_username_rejects(raw: str) -> None:
+    with pytest.raises(SelectorError):
+        normalize_username(raw)
+
+
+username_like = st.text(
+    st.characters(categories=["L", "M", "Nd"]) | st.sampled_from("._-@ \t"), max_size=80
+)
+
+
+@relaxed
+@given(st.text(max_size=80) | username_like)
+def test_username_idempotent(raw: str) -> None:
+    try:
+        normalized = normalize_username(raw)
+    except SelectorError:
+        return  # most random text is not a username; the valid ones are what matter here
+    assert normalize_username(normalized) == normalized
+    assert normalize_username("@" + normalized) == normalized
+
+
+# --------------------------------------------------------------------------------------------
+# IP address
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" 10.0.0.1 ", "10.0.0.1"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("::FFFF:C000:0201", "192.0.2.1"),
+        ("[2001:DB8::1]", "2001:db8::1"),
+        ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+        ("::1", "::1"),
+    ],
+)
+def test_ip_examples(raw: str, expected: str) -> None:
+    assert normalize_ip(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "1.2.3",
+        "1.2.3.256",
+        "010.0.0.1",
+        "example.com",
+        "fe80::1%eth0",
+        "[fe80::1%25eth0]",
+        "2001:db8::1::2",
+        "[10.0.0.1",
+    ],
+)
+def test_ip_rejects(raw: str) -> None:
+    with pytest.raises(SelectorError):
+        normalize_ip(raw)
+
+
+@relaxed
+@given(st.ip_addresses(v=4))
+def test_ipv4_spellings(address: ipaddress.IPv4Address) -> None:
+    expected = str(address)
+    mapped = ipaddress.IPv6Address((0xFFFF << 32) | int(address))
+    for spelling in (
+        str(address),
+        address.exploded,
+        f"[{address}]",
+        f"::ffff:{address}",
+        mapped.exploded,
+        mapped.compressed.upper(),
+    ):
+        assert normalize_ip(spelling) == expected
+    assert normalize_ip(expected) == expected
+
+
+@relaxed
+@given(st.ip_addresses(v=6))
+def test_ipv6_spellings(address: ipaddress.IPv6Address) -> None:
+    expected = str(address.ipv4_mapped or address)
+    for spelling in (
+        address.compressed,
+        address.exploded,
+        address.exploded.upper(),
+        address.compressed.upper(),
+        f"[{address.exploded}]",
+    ):
+        assert normalize_ip(spelling) == expected
+    assert normalize_ip(expected) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# URL and domain
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Example.COM", "http://example.com/"),
+        ("example.com:8080/p", "http://example.com:8080/p"),
+        ("//cdn.example.com/x.js", "http://cdn.example.com/x.js"),
+        ("HTTPS://User:pw@Example.com:443/A/b?Q=1&b=2#frag", "https://example.com/A/b?Q=1&b=2"),
+        ("http://example.com:80", "http://example.com/"),
+        ("https://example.com:8443", "https://example.com:8443/"),
+        ("ftp://ftp.example.org:21/pub", "ftp://ftp.example.org/pub"),
+        ("http://a.example?x", "http://a.example/?x"),
+        ("http://a.example/?b=2&a=1", "http://a.example/?b=2&a=1"),
+        ("http://www.example.com./", "http://www.example.com/"),
+        ("http://bücher.example/ü?ä", "http://xn--bcher-kva.example/ü?ä"),
+        ("http://1.2.3.4", "http://1.2.3.4/"),
+        ("http://[2001:DB8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
+        ("http://[::ffff:1.2.3.4]/", "http://1.2.3.4/"),
+        ("http://ex_ample.com", "http://ex_ample.com/"),
+    ],
+)
+def test_url_examples(raw: str, expected: str) -> None:
+    assert normalize_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "mailto:x@example.com",
+        "javascript:alert(1)",
+        "gopher://example.com/",
+        "localhost:8080",
+        "http://localhost/",
+        "http://999.1.1.1/",
+        "http://example.com:99999/",
+        "http://exa mple.com/",
+        "http://[1.2.3.4]/",
+        "http://[::1/",
+        "http://::1/",
+        "http://-a.example/",
+        "http:///path",
+    ],
+)
+def test_url_rejects(raw: str) -> None:
+    with pytest.raises(SelectorError):
+        normalize_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("http://www.example.com/x", "example.com"),
+        ("https://sub.example.co.uk/", "sub.example.co.uk"),
+        ("http://xn--bcher-kva.example/", "xn--bcher-kva.example"),
+        ("http://1.2.3.4/", ""),
+        ("http://[2001:db8::1]/", ""),
+    ],
+)
+def test_domain_of_url(url: str, domain: str) -> None:
+    assert domain_of_url(url) == domain
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("WWW.Example.com.", "example.com"),
+        ("www.www.example.com", "example.com"),
+        ("www.com", "www.com"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        ("Sub.Example.co.uk", "sub.example.co.uk"),
+    ],
+)
+def test_domain_examples(raw: str, expected: str) -> None:
+    assert normalize_domain(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "example", "1.2.3.4", "a..b.com", "xn--zz.com", "-a.example", "a.com/x", "a b.com"]
+)
+def test_domain_rejects(raw: str) -> None:
+    with pytest.raises(SelectorError):
+        normalize_domain(raw)
+
+
+@relaxed
+@given(urls())
+def test_url_idempotent(raw: str) -> None:
+    normalized = _accepted(normalize_url, raw)
+    assert normalize_url(normalized) == normalized
+
+
+@relaxed
+@given(
+    st.sampled_from(["http", "HTTPS", "Ftp", ""]),
+    domains(),
+    st.sampled_from(["", ":80", ":443", ":21", ":8080"]),
+    st.from_regex(r"(/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*", fullmatch=True),
+    st.from_regex(r"(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?", fullmatch=True),
+)
+def test_url_from_parts(scheme: str, host: str, port: str, path: str, query: str) -> None:
+    raw = f"{scheme}://{host}{port}{path}{query}#fragment" if scheme else f"{host}{port}{path}"
+    normalized = _accepted(normalize_url, raw)
+    assert normalize_url(normalized) == normalized
+    assert normalized.startswith(("http://", "https://", "ftp://"))
+    assert "#" not in normalized
+    assert normalize_url(raw.upper() if not path and not query else raw) == normalized
+    assert domain_of_url(normalized) == normalize_domain(host)
+
+
+@relaxed
+@given(domains())
+def test_domain_idempotent_and_case_insensitive(raw: str) -> None:
+    normalized = _accepted(normalize_domain, raw)
+    assert normalize_domain(normalized) == normalized
+    assert normalize_domain(raw.upper() + ".") == normalized
+    assert normalize_domain("www." + raw) == normalized
+
+
+# --------------------------------------------------------------------------------------------
+# Payment card
+
+
+def _with_check_digit(payload: str) -> str:
+    total = 0
+    for position, char in enumerate(reversed(payload)):
+        digit = int(char)
+        if position % 2 == 0:  # doubled once the check digit is appended
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return payload + str((10 - total % 10) % 10)
+
+
+card_numbers = st.from_regex(r"[0-9]{11,18}", fullmatch=True).map(_with_check_digit)
+
+
+def test_card_example() -> None:
+    card = card_fingerprint("4111 1111-1111 1111", KEY)
+    expected = hmac.new(KEY, VISA.encode(), hashlib.sha256).hexdigest()[:32]
+    assert card == CardFingerprint(fingerprint=expected, last4="1111")
+    assert card_fingerprint("4111-1111-1111-1111", KEY) == card
+    assert card_fingerprint(VISA, OTHER_KEY).fingerprint != card.fingerprint
+
+
+@pytest.mark.parametrize(
+    "raw", ["4111111111111112", "4111 1111 111", "4111a11111111111", "", "41111111111111111111"]
+)
+def test_card_rejects(raw: str) -> None:
+    with pytest.raises(SelectorError) as info:
+        card_fingerprint(raw, KEY)
+    assert "4111" not in str(info.value)
+
+
+def test_card_short_key_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="16 bytes") as info:
+        card_fingerprint(VISA, b"short")
+    assert not isinstance(info.value, SelectorError)
+
+
+def test_normalize_card() -> None:
+    selector = normalize(SelectorKind.CARD, "4111 1111 1111 1111", card_key=KEY)
+    assert selector == Selector(SelectorKind.CARD, card_fingerprint(VISA, KEY).fingerprint)
+    with pytest.raises(ValueError, match="key") as info:
+        normalize(SelectorKind.CARD, VISA)
+    assert not isinstance(info.value, SelectorError)
+
+
+@relaxed
+@given(card_numbers, st.data())
+def test_card_separators_do_not_matter(digits: str, data: st.DataObject) -> None:
+    separators = data.draw(
+        st.lists(st.sampled_from(["", " ", "-", " - "]), min_size=len(digits), max_size=len(digits))
+    )
+    spelled = "".join(sep + digit for sep, digit in zip(separators, digits, strict=True))
+    card = card_fingerprint(spelled, KEY)
+    assert card == card_fingerprint(digits, KEY)
+    assert re.fullmatch(r"[0-9a-f]{32}", card.fingerprint)
+    assert card.last4 == digits[-4:]
+    assert digits not in repr(card)
+    assert digits not in normalize(SelectorKind.CARD, spelled, card_key=KEY).key
+
+
+@relaxed
+@given(
+    card_numbers, st.lists(st.binary(min_size=16, max_size=64), min_size=2, max_size=2, unique=True)
+)
+def test_card_keys_separate_fingerprints(digits: str, keys: list[bytes]) -> None:
+    key, other = keys
+    assert card_fingerprint(digits, key).fingerprint != card_fingerprint(digits, other).fingerprint
+
+
+@relaxed
+@given(card_numbers, st.integers(1, 9))
+def test_card_errors_never_contain_the_number(digits: str, delta: int) -> None:
+    broken = digits[:-1] + str((int(digits[-1]) + delta) % 10)
+    for raw in (broken, broken + "x", broken[:11], broken + "0" * 8):
+        with pytest.raises(SelectorError) as info:
+            card_fingerprint(raw, KEY)
+        assert broken[:8] not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Media hashes
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [
+        (SelectorKind.MD5, "D41D8CD98F00B204E9800998ECF8427E"),
+        (SelectorKind.SHA1, " da39a3ee5e6b4b0d3255bfef95601890afd80709 "),
+        (SelectorKind.PDQ, "F" * 64),
+    ],
+)
+def test_hash_examples(kind: SelectorKind, raw: str) -> None:
+    assert normalize_hash(kind, raw) == raw.strip().lower()
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [
+        (SelectorKind.MD5, "d41d8cd98f00b204e9800998ecf8427"),
+        (SelectorKind.MD5, "g41d8cd98f00b204e9800998ecf8427e"),
+        (SelectorKind.SHA1, "d41d8cd98f00b204e9800998ecf8427e"),
+        (SelectorKind.PDQ, "0x" + "f" * 62),
+        (SelectorKind.EMAIL, "d41d8cd98f00b204e9800998ecf8427e"),
+    ],
+)
+def test_hash_rejects(kind: SelectorKind, raw: str) -> None:
+    with pytest.raises(SelectorError):
+        normalize_hash(kind, raw)
+
+
+# --------------------------------------------------------------------------------------------
+# Dispatch and error messages
+
+
+@pytest.mark.parametrize("kind", [SelectorKind.EMAIL, "email", "EMAIL", " email "])
+def test_normalize_accepts_kind_spellings(kind: SelectorKind | str) -> None:
+    assert normalize(kind, "A@Example.com") == Selector(SelectorKind.EMAIL, "a@example.com")
+
+
+def test_normalize_dispatches() -> None:
+    assert normalize("phone", "(416) 555-0123", default_region="CA").key == "phone:+14165550123"
+    assert normalize("username", "@Bob").key == "username:bob"
+    assert normalize("ip", "::ffff:10.0.0.1").key == "ip:10.0.0.1"
+    assert normalize("url", "Example.com").key == "url:http://example.com/"
+    assert normalize("domain", "www.Example.com").key == "domain:example.com"
+    assert normalize("sha1", "A" * 40).key == "sha1:" + "a" * 40
+
+
+def test_normalize_unknown_kind() -> None:
+    with pytest.raises(SelectorError, match="email, phone, username") as info:
+        normalize("passport", "X1234567")
+    assert "X1234567" not in str(info.value)
+
+
+MARKER = "Qx7Zk"
+
+
+@relaxed
+@given(st.sampled_from(list(SelectorKind)), st.text(max_size=20), st.text(max_size=20))
+def test_errors_never_contain_the_value(kind: SelectorKind, before: str, after: str) -> None:
+    raw = before + MARKER + after
+    try:
+        normalize(kind, raw, default_region="CA", card_key=KEY)
+    except SelectorError as exc:
+        assert MARKER.lower() not in str(exc).lower()
+
+
+# --------------------------------------------------------------------------------------------
+# Free text
+
+
+def test_extract_example() -> None:
+    text = (
+        "Contact John.Doe+x@GMail.com or (416) 555-0123, see https://en.wikipedia.org/wiki/Foo_(bar)"
+        ". Visit www.Example.com/path. or http://10.1.2.3:8080/x; not 999.1.1.1 nor 1.2.3.4.5; "
+        "@someone paid with 4111 1111 1111 1111."
+    )
+    assert extract_from_text(text, default_region="CA") == {
+        Selector(SelectorKind.EMAIL, "johndoe@gmail.com"),
+        Selector(SelectorKind.PHONE, "+14165550123"),
+        Selector(SelectorKind.URL, "https://en.wikipedia.org/wiki/Foo_(bar)"),
+        Selector(SelectorKind.DOMAIN, "en.wikipedia.org"),
+        Selector(SelectorKind.URL, "http://www.example.com/path"),
+        Selector(SelectorKind.DOMAIN, "example.com"),
+        Selector(SelectorKind.URL, "http://10.1.2.3:8080/x"),
+        Selector(SelectorKind.IP, "10.1.2.3"),
+    }
+
+
+def test_extract_national_phone_needs_region() -> None:
+    assert extract_from_text("call 416-555-0123 today") == set()
+    assert extract_from_text("call +44 20 7946 0958 today") == {
+        Selector(SelectorKind.PHONE, "+442079460958")
+    }
+
+
+def test_extract_unknown_region() -> None:
+    with pytest.raises(ValueError, match="region"):
+        extract_from_text("text", default_region="XX")
+
+
+def test_extract_scans_a_bounded_prefix() -> None:
+    padding = "x " * (MAX_TEXT_LENGTH // 2)
+    assert extract_from_text("a@example.com " + padding) == {
+        Selector(SelectorKind.EMAIL, "a@example.com")
+    }
+    assert extract_from_text(padding + " a@example.com") == set()
+
+
+def _assert_normalised(selectors: set[Selector]) -> None:
+    for selector in selectors:
+        assert normalize(selector.kind, selector.value) == selector
+        assert selector.kind not in (SelectorKind.USERNAME, SelectorKind.CARD)
+
+
+@relaxed
+@given(st.text())
+def test_extract_never_raises(text: str) -> None:
+    _assert_normalised(extract_from_text(text))
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "@",
+        ".",
+        ":",
+        "/",
+        "//",
+        "http://",
+        "https://",
+        "www.",
+        "+",
+        "00",
+        "(",
+        ")",
+        " ",
+        "\n",
+        "-",
+        "[",
+        "]",
+        "%",
+        "example",
+        "com",
+        "GMail",
+        "xn--",
+        "ü",
+        "255",
+        "256",
+        "0",
+        "1",
+        "416",
+        "555",
+        "0123",
+        "+1 416 555 0123",
+        "a@b.com",
+        "::ffff:",
+        "?",
+        "#",
+        ".",
+    ]
+)
+
+
+@relaxed
+@given(
+    st.lists(_FRAGMENTS | st.text(max_size=5), max_size=40).map("".join),
+    st.sampled_from([None, "CA", "GB", "DE", "US"]),
+)
+def test_extract_on_selector_like_text(text: str, region: str | None) -> None:
+    _assert_normalised(extract_from_text(text, default_region=region))
