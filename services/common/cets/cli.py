@@ -74,7 +74,10 @@ def opensearch_fetch(version: str | None) -> None:
 @click.option("--port", type=int, default=0, show_default=True, help="HTTP port (0: any free).")
 @click.option("--heap-mb", type=int, default=512, show_default=True, help="JVM heap.")
 @click.option(
-    "--dir", "base_dir", type=click.Path(path_type=Path), default=None,
+    "--dir",
+    "base_dir",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Where config, data and logs go (default: a new temporary directory).",
 )
 def opensearch_start(name: str, port: int, heap_mb: int, base_dir: Path | None) -> None:
@@ -129,13 +132,18 @@ def keys_card_key(out: Path, force: bool) -> None:
 
 _NODE_OPTIONS = [
     click.option("--agency", default=None, help="This agency's id [env CETS_AGENCY_ID]."),
-    click.option("--opensearch-url", default=None, help="The agency's OpenSearch [env OPENSEARCH_URL]."),
     click.option(
-        "--card-key-file", default=None, type=click.Path(path_type=Path),
+        "--opensearch-url", default=None, help="The agency's OpenSearch [env OPENSEARCH_URL]."
+    ),
+    click.option(
+        "--card-key-file",
+        default=None,
+        type=click.Path(path_type=Path),
         help="Card-fingerprint key file [env CETS_CARD_KEY_FILE].",
     ),
     click.option(
-        "--region", default=None,
+        "--region",
+        default=None,
         help="Country for phone numbers without a country code, e.g. CA [env CETS_DEFAULT_REGION].",
     ),
 ]
@@ -185,15 +193,28 @@ def node_serve(**options: Any) -> None:
 @node.command("search")
 @click.argument("target")
 @click.option("--text", default="", help="Free text (BM25).")
-@click.option("--selector", "selectors", multiple=True, metavar="KIND:VALUE",
-              help="Exact identifier, e.g. email:a@b.org (repeatable).")
+@click.option(
+    "--selector",
+    "selectors",
+    multiple=True,
+    metavar="KIND:VALUE",
+    help="Exact identifier, e.g. email:a@b.org (repeatable).",
+)
 @click.option("--name", default="", help="A person's name (fuzzy and phonetic).")
 @click.option("--type", "types", multiple=True, help="Only these record types (repeatable).")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def node_search(target: str, text: str, selectors: tuple[str, ...], name: str,
-                types: tuple[str, ...], limit: int, timeout_s: float, as_json: bool) -> None:
+def node_search(
+    target: str,
+    text: str,
+    selectors: tuple[str, ...],
+    name: str,
+    types: tuple[str, ...],
+    limit: int,
+    timeout_s: float,
+    as_json: bool,
+) -> None:
     """Search one node at TARGET (host:port) directly."""
     import grpc
     from google.protobuf import json_format
@@ -226,16 +247,35 @@ def node_search(target: str, text: str, selectors: tuple[str, ...], name: str,
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_node_options
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default=None,
-              help="Input format (default: from the file name).")
-@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where rejected lines go (default: FILE.rejects.ndjson).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ndjson", "csv"]),
+    default=None,
+    help="Input format (default: from the file name).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where rejected lines go (default: FILE.rejects.ndjson).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: when stderr is a terminal).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: when stderr is a terminal).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def ingest(file: Path, fmt: str | None, rejects: Path | None, batch_size: int,
-           progress: bool | None, as_json: bool, **options: Any) -> None:
+def ingest(
+    file: Path,
+    fmt: str | None,
+    rejects: Path | None,
+    batch_size: int,
+    progress: bool | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
     """Validate and index the records in FILE (NDJSON or CSV) into this agency's OpenSearch.
 
     Rejected lines are reported with their line number and reason on stderr and written to
@@ -256,15 +296,23 @@ def ingest(file: Path, fmt: str | None, rejects: Path | None, batch_size: int,
     show = sys.stderr.isatty() if progress is None else progress
     size = file.stat().st_size
     client = connect(config.opensearch_url)
-    with rejects_path.open("w", encoding="utf-8") as rejects_out, click.progressbar(
-        length=size, label=f"ingesting {file.name}", file=sys.stderr,
-    ) if show else _NullBar() as bar:
+    with (
+        rejects_path.open("w", encoding="utf-8") as rejects_out,
+        click.progressbar(
+            length=size,
+            label=f"ingesting {file.name}",
+            file=sys.stderr,
+        )
+        if show
+        else _NullBar() as bar,
+    ):
         last = [0]
 
         def on_reject(reject: Reject) -> None:
             click.echo(f"{file.name}:{reject.line}: rejected: {reject.reason}", err=True)
-            rejects_out.write(json.dumps(
-                {"line": reject.line, "reason": reject.reason, "raw": reject.raw}) + "\n")
+            rejects_out.write(
+                json.dumps({"line": reject.line, "reason": reject.reason, "raw": reject.raw}) + "\n"
+            )
 
         def on_progress(position: int) -> None:
             bar.update(position - last[0])
@@ -272,9 +320,14 @@ def ingest(file: Path, fmt: str | None, rejects: Path | None, batch_size: int,
 
         try:
             summary = ingest_file(
-                file, client=client, names=config.index, fmt=chosen, batch_size=batch_size,
+                file,
+                client=client,
+                names=config.index,
+                fmt=chosen,
+                batch_size=batch_size,
                 ctx=IngestContext(config.agency_id, config.card_key, config.default_region),
-                on_reject=on_reject, on_progress=on_progress,
+                on_reject=on_reject,
+                on_progress=on_progress,
             )
         except NodeError as exc:
             raise _fail(f"{exc}. Records acknowledged so far are kept; re-run to finish.") from None
@@ -317,10 +370,19 @@ def sample() -> None:
 
 @sample.command("generate")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--records", type=click.IntRange(1_000, 1_000_000), default=3_000, show_default=True,
-              help="Total records across all agencies.")
-@click.option("--agencies", default="tps,rcmp,nca", show_default=True,
-              help="Comma-separated ids of the sample agencies (tps, rcmp, nca, afp).")
+@click.option(
+    "--records",
+    type=click.IntRange(1_000, 1_000_000),
+    default=3_000,
+    show_default=True,
+    help="Total records across all agencies.",
+)
+@click.option(
+    "--agencies",
+    default="tps,rcmp,nca",
+    show_default=True,
+    help="Comma-separated ids of the sample agencies (tps, rcmp, nca, afp).",
+)
 @click.option("--seed", type=int, default=7, show_default=True)
 def sample_generate(out_dir: Path, records: int, agencies: str, seed: int) -> None:
     """Write OUT_DIR/<agency>.ndjson per agency and OUT_DIR/links.json (the planted links)."""
@@ -338,8 +400,9 @@ def sample_generate(out_dir: Path, records: int, agencies: str, seed: int) -> No
             bar.update(count - done[0])
             done[0] = count
 
-        manifest = write_sample(out_dir, [known[a] for a in chosen], records, seed=seed,
-                                progress=progress)
+        manifest = write_sample(
+            out_dir, [known[a] for a in chosen], records, seed=seed, progress=progress
+        )
     for agency, count in manifest.counts.items():
         click.echo(f"{out_dir / (agency + '.ndjson')}: {count} records")
     click.echo(f"{out_dir / 'links.json'}: planted cross-agency links")
@@ -349,10 +412,20 @@ def sample_generate(out_dir: Path, records: int, agencies: str, seed: int) -> No
 
 
 @cli.command()
-@click.option("--agencies", type=click.IntRange(3, 4), default=3, show_default=True,
-              help="How many sample agencies, each with its own OpenSearch and node.")
-@click.option("--records", type=click.IntRange(1_000, 1_000_000), default=3_000, show_default=True,
-              help="Sample records across all agencies.")
+@click.option(
+    "--agencies",
+    type=click.IntRange(3, 4),
+    default=3,
+    show_default=True,
+    help="How many sample agencies, each with its own OpenSearch and node.",
+)
+@click.option(
+    "--records",
+    type=click.IntRange(1_000, 1_000_000),
+    default=3_000,
+    show_default=True,
+    help="Sample records across all agencies.",
+)
 @click.option("--keep-running", is_flag=True, help="Keep everything up until Ctrl-C.")
 def demo(agencies: int, records: int, keep_running: bool) -> None:
     """Start several agencies locally, load sample data, and search every node.
@@ -362,9 +435,12 @@ def demo(agencies: int, records: int, keep_running: bool) -> None:
     """
     from cets.demo import DemoError, run_demo
 
+    if logging.getLogger().level == logging.INFO:  # the demo's own lines tell the story
+        logging.getLogger("cets").setLevel(logging.WARNING)
     try:
-        asyncio.run(run_demo(agencies=agencies, records=records, keep_running=keep_running,
-                             out=click.echo))
+        asyncio.run(
+            run_demo(agencies=agencies, records=records, keep_running=keep_running, out=click.echo)
+        )
     except DemoError as exc:
         raise _fail(str(exc)) from None
 
@@ -373,7 +449,7 @@ def main() -> None:
     """Entry point: unexpected failures end with one line, not a traceback."""
     try:
         cli(prog_name="cets")
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         logging.getLogger("cets").debug("unexpected failure", exc_info=True)
         click.echo(
             f"Error: unexpected failure ({type(exc).__name__}); "

@@ -34,4 +34,4 @@ class NodeClient:
         return response
 
     async def close(self) -> None:
-        await self._channel.close()
+        await self._channel.close(grace=None)

@@ -6,11 +6,14 @@ command line. ``docs/configuration.md`` lists them all.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import phonenumbers
 
 from cets.search.index import IndexNames
 
@@ -55,11 +58,13 @@ class NodeConfig:
             raise ConfigError("OPENSEARCH_URL must look like http://host:9200")
         if not re.match(r"^[^\s:]+:\d{1,5}$", self.listen):
             raise ConfigError("CETS_NODE_LISTEN must be host:port, e.g. 127.0.0.1:50051")
-        if self.default_region is not None and not re.match(r"^[A-Z]{2}$", self.default_region):
+        if self.default_region is not None and (
+            self.default_region not in phonenumbers.SUPPORTED_REGIONS
+        ):
             raise ConfigError("CETS_DEFAULT_REGION must be a two-letter country code, e.g. CA")
         if len(self.card_key) < MIN_CARD_KEY_BYTES:
             raise ConfigError(f"the card key must be at least {MIN_CARD_KEY_BYTES} bytes")
-        if self.default_timeout_s <= 0 or self.grace_s < 0:
+        if not (0 < self.default_timeout_s < math.inf and 0 <= self.grace_s < math.inf):
             raise ConfigError("CETS_NODE_TIMEOUT_S must be > 0 and CETS_NODE_GRACE_S >= 0")
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -29,6 +29,7 @@ __all__ = [
     "record_type_to_proto",
     "result_to_proto",
     "selector_from_proto",
+    "selector_kind_to_proto",
     "selector_to_proto",
 ]
 
@@ -37,8 +38,9 @@ def _enum_name(prefix: str, value: str) -> str:
     return prefix + value.upper().replace("+", "_")
 
 
-def record_type_to_proto(value: RecordType) -> int:
-    return records_pb2.RecordType.Value(_enum_name("RECORD_TYPE_", value.value))
+def record_type_to_proto(value: RecordType) -> records_pb2.RecordType:
+    number = records_pb2.RecordType.Value(_enum_name("RECORD_TYPE_", value.value))
+    return cast(records_pb2.RecordType, number)
 
 
 def record_type_from_proto(number: int) -> RecordType:
@@ -46,8 +48,9 @@ def record_type_from_proto(number: int) -> RecordType:
     return RecordType(name.removeprefix("RECORD_TYPE_").lower())
 
 
-def handling_to_proto(value: Handling) -> int:
-    return records_pb2.Handling.Value(_enum_name("HANDLING_", value.value))
+def handling_to_proto(value: Handling) -> records_pb2.Handling:
+    number = records_pb2.Handling.Value(_enum_name("HANDLING_", value.value))
+    return cast(records_pb2.Handling, number)
 
 
 def handling_from_proto(number: int) -> Handling:
@@ -55,9 +58,13 @@ def handling_from_proto(number: int) -> Handling:
     return Handling(name.removeprefix("HANDLING_").lower().replace("amber_strict", "amber+strict"))
 
 
+def selector_kind_to_proto(kind: SelectorKind) -> records_pb2.SelectorKind:
+    number = records_pb2.SelectorKind.Value(_enum_name("SELECTOR_KIND_", kind.value))
+    return cast(records_pb2.SelectorKind, number)
+
+
 def selector_to_proto(selector: Selector) -> records_pb2.Selector:
-    kind = records_pb2.SelectorKind.Value(_enum_name("SELECTOR_KIND_", selector.kind.value))
-    return records_pb2.Selector(kind=kind, value=selector.value)
+    return records_pb2.Selector(kind=selector_kind_to_proto(selector.kind), value=selector.value)
 
 
 def selector_kind_from_proto(number: int) -> SelectorKind:

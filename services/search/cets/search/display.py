@@ -6,7 +6,11 @@ import html
 import re
 from collections.abc import Sequence
 
-from cets.search.convert import record_type_to_proto, selector_from_proto
+from cets.search.convert import (
+    record_type_to_proto,
+    selector_from_proto,
+    selector_kind_to_proto,
+)
 from cets.search.records import RecordType
 from cets.search.selectors import SelectorKind
 from cets.v1 import records_pb2, search_pb2
@@ -24,7 +28,7 @@ def build_query(
     types: Sequence[str] = (),
     limit: int = 10,
 ) -> search_pb2.Query:
-    """A query from ``kind:value`` selectors and record type names; ValueError says what is wrong."""
+    """A query from ``kind:value`` selectors and type names; ValueError says what is wrong."""
     query = search_pb2.Query(text=text, name=name, limit=limit)
     for item in selectors:
         kind, sep, value = item.partition(":")
@@ -32,9 +36,7 @@ def build_query(
             kinds = ", ".join(k.value for k in SelectorKind)
             raise ValueError(f"selector must be KIND:VALUE with KIND one of {kinds}")
         query.selectors.append(
-            records_pb2.Selector(
-                kind=records_pb2.SelectorKind.Value("SELECTOR_KIND_" + kind.upper()), value=value
-            )
+            records_pb2.Selector(kind=selector_kind_to_proto(SelectorKind(kind)), value=value)
         )
     for name_ in types:
         try:

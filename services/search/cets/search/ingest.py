@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
@@ -77,7 +77,7 @@ class IngestSummary:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return asdict(self)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -141,7 +141,8 @@ def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
         try:
             value = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
-            yield number, Reject(number, f"invalid JSON: {exc.msg} (column {exc.colno})", _raw(text))
+            reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
+            yield number, Reject(number, reason, _raw(text))
             continue
         except (ValueError, RecursionError) as exc:
             reason = "JSON nested too deeply" if isinstance(exc, RecursionError) else str(exc)
@@ -157,15 +158,19 @@ def _read_csv(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
     header: list[str] | None = None
     for number, cells in _csv_rows(iter(lines)):
         if isinstance(cells, Reject):
+            if header is None:  # the next row is data, not a header: stop here
+                reason = f"the header cannot be read: {cells.reason}"
+                yield number, Reject(number, reason, cells.raw)
+                return
             yield number, cells
+            continue
+        if not any(c.strip() for c in cells):
             continue
         if header is None:
             header = [c.strip() for c in cells]
             if not all(header) or len(set(header)) != len(header):
                 yield number, Reject(number, "the header needs unique, non-empty column names")
                 return
-            continue
-        if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
             reason = f"expected {len(header)} columns, found {len(cells)}"
@@ -174,7 +179,9 @@ def _read_csv(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
         yield number, {k: v for k, v in zip(header, cells, strict=True) if v.strip() != ""}
 
 
-def _csv_rows(lines: Iterator[tuple[int, bytes | Reject]]) -> Iterator[tuple[int, list[str] | Reject]]:
+def _csv_rows(
+    lines: Iterator[tuple[int, bytes | Reject]],
+) -> Iterator[tuple[int, list[str] | Reject]]:
     """One CSV record at a time; a quoted field may span lines, within limits.
 
     A record is complete when its quotes balance. An unterminated quote is reported at the line
@@ -190,7 +197,14 @@ def _csv_rows(lines: Iterator[tuple[int, bytes | Reject]]) -> Iterator[tuple[int
             try:
                 number, line = next(lines)
             except StopIteration:
-                break
+                if not pending:
+                    break
+                first = pending[0][0]
+                reason = "unterminated quoted field at end of file"
+                yield first, Reject(first, reason, _raw(pending[0][1]))
+                replay = [(n, t.encode()) for n, t in pending[1:]]
+                pending = []
+                continue
         if isinstance(line, Reject):
             yield number, line
             continue
@@ -208,9 +222,6 @@ def _csv_rows(lines: Iterator[tuple[int, bytes | Reject]]) -> Iterator[tuple[int
             yield first, Reject(first, "unterminated quoted field", _raw(pending[0][1]))
             replay = [(n, t.encode()) for n, t in pending[1:]] + replay
             pending = []
-    if pending:
-        first = pending[0][0]
-        yield first, Reject(first, "unterminated quoted field at end of file", _raw(pending[0][1]))
 
 
 def _parse_csv_record(number: int, text: str) -> list[str] | Reject:

@@ -66,11 +66,11 @@ def validate(query: SearchQuery) -> None:
         raise InvalidQuery(f"more than {MAX_SELECTORS} selectors")
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
-    if query.created_from and query.created_to and query.created_from > query.created_to:
-        raise InvalidQuery("created_from is after created_to")
     for moment in (query.created_from, query.created_to):
         if moment is not None and moment.tzinfo is None:
             raise InvalidQuery("dates must carry a time zone")
+    if query.created_from and query.created_to and query.created_from > query.created_to:
+        raise InvalidQuery("created_from is after created_to")
 
 
 @dataclass(frozen=True, slots=True)

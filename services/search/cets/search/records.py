@@ -144,11 +144,12 @@ class _In(BaseModel):
             for key, value in data.items()
         }
 
-    @field_validator("created", "updated")
+    @field_validator("*")
     @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
+    def _utc(cls, value: Any) -> Any:
+        """Every time of every type is kept in UTC; a time without a zone is read as UTC."""
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value
 
 
@@ -300,9 +301,9 @@ def prepare(raw: Mapping[str, Any], ctx: IngestContext) -> PreparedRecord:
     record = _validate(raw)
     if record.agency is not None and record.agency != ctx.agency_id:
         raise RecordError(f"agency: record belongs to another agency (this is {ctx.agency_id!r})")
-    record_id = record.id or _content_id(raw)
     builder = _DocumentBuilder(ctx)
     _BUILDERS[RecordType(record.type)](record, builder)
+    record_id = record.id or _content_id(raw, builder.card_fields())
     document = {
         "agency": ctx.agency_id,
         "record_id": record_id,
@@ -348,9 +349,15 @@ def _is_type_tag(part: object) -> bool:
     return isinstance(part, str) and part in RecordType.__members__.values()
 
 
-def _content_id(raw: Mapping[str, Any]) -> str:
-    """A stable id for a record that has none: a digest of its canonical JSON."""
-    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+def _content_id(raw: Mapping[str, Any], card_fields: Mapping[str, str]) -> str:
+    """A stable id for a record that has none: a digest of its canonical JSON.
+
+    Card numbers are replaced by their keyed fingerprints first: an unkeyed digest over a card
+    number would let anyone holding the record find the number by trying the few candidates
+    its last four digits leave open.
+    """
+    content = {**raw, **card_fields}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
@@ -409,6 +416,10 @@ class _DocumentBuilder:
         self._last4.append(card.last4)
         self._fingerprints[field] = (card.fingerprint, card.last4)
         return card.last4
+
+    def card_fields(self) -> dict[str, str]:
+        """Each card field with its fingerprint in place of the number."""
+        return {field: f"card:{fp}" for field, (fp, _) in self._fingerprints.items()}
 
     def _add_domain(self, url: str) -> None:
         domain = domain_of_url(url)

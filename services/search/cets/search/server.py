@@ -19,6 +19,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from cets.search.config import NodeConfig
+from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.index import ensure_index
 from cets.search.service import OpenSearchSearcher, SearchNodeService
 from cets.search.store import RecordStore, connect, connect_async
@@ -34,9 +35,11 @@ HEALTH_INTERVAL_S = 5.0
 class NodeServer:
     """One running search node. ``start()`` returns the bound port; ``stop()`` drains."""
 
-    def __init__(self, config: NodeConfig) -> None:
+    def __init__(self, config: NodeConfig, *, store: RecordStore | None = None) -> None:
+        """``store`` replaces the one made from ``config`` (to test against faulty clusters)."""
         self.config = config
-        self._store = RecordStore(connect_async(config.opensearch_url), config.index.alias)
+        self._store = store or RecordStore(connect_async(config.opensearch_url), config.index.alias)
+        self._index_ready = False
         options = [
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
@@ -56,23 +59,26 @@ class NodeServer:
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME),
+            (
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
             self._server,
         )
 
     async def start(self) -> int:
-        """Prepare the index, bind, and start serving. Returns the port."""
-        admin = connect(self.config.opensearch_url)
-        try:
-            await asyncio.to_thread(ensure_index, admin, self.config.index)
-        finally:
-            admin.close()
+        """Prepare the index, bind, and start serving. Returns the port.
+
+        An unreachable OpenSearch does not stop the node: it serves ``NOT_SERVING`` health and
+        ``UNAVAILABLE`` answers until OpenSearch is back, then prepares the index.
+        """
+        await self._prepare_index()
         port = self._server.add_insecure_port(self.config.listen)
         if port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._server.start()
-        await self._set_health(serving=True)
+        await self._set_health(serving=self._index_ready)
         self._watch = asyncio.create_task(self._watch_store())
         _log.info(
             "search node started",
@@ -103,11 +109,24 @@ class NodeServer:
         for name in ("", SERVICE_NAME):
             await self._health.set(name, status)
 
+    async def _prepare_index(self) -> bool:
+        admin = connect(self.config.opensearch_url, timeout_s=5.0, retries=0)
+        try:
+            await asyncio.to_thread(ensure_index, admin, self.config.index)
+            self._index_ready = True
+        except (StoreUnavailable, StoreTimeout) as exc:
+            _log.warning("cannot prepare the index yet; will retry", extra={"reason": str(exc)})
+        finally:
+            admin.close()
+        return self._index_ready
+
     async def _watch_store(self) -> None:
-        serving = True
+        serving = self._index_ready
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_S)
             now = await self._store.ping()
+            if now and not self._index_ready:
+                now = await self._prepare_index()
             if now != serving:
                 serving = now
                 await self._set_health(serving=serving)

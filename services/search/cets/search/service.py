@@ -23,6 +23,7 @@ from cets.v1 import search_pb2, search_pb2_grpc
 __all__ = ["OpenSearchSearcher", "SearchNodeService", "Searcher"]
 
 _log = logging.getLogger(__name__)
+_Context = grpc.aio.ServicerContext[search_pb2.SearchRequest, search_pb2.SearchResponse]
 
 MIN_BUDGET_S = 0.02
 """Below this much remaining time a search is not started."""
@@ -54,7 +55,7 @@ class OpenSearchSearcher:
         return parse_response(query, raw)
 
 
-class SearchNodeService(search_pb2_grpc.SearchNodeServicer):
+class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[misc]
     def __init__(
         self,
         *,
@@ -70,8 +71,8 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):
         self._region = default_region
         self._default_timeout = default_timeout_s
 
-    async def Search(  # noqa: N802 - gRPC method name
-        self, request: search_pb2.SearchRequest, context: grpc.aio.ServicerContext
+    async def Search(
+        self, request: search_pb2.SearchRequest, context: _Context
     ) -> search_pb2.SearchResponse:
         started = time.monotonic()
         requester = request.context.requester_agency or "-"
@@ -82,12 +83,12 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):
             query = query_from_proto(
                 request.query, default_region=self._region, card_key=self._card_key
             )
-            result = await asyncio.wait_for(
-                self._searcher.search(query, timeout_s=budget), timeout=budget
-            )
+            async with asyncio.timeout(budget):
+                result = await self._searcher.search(query, timeout_s=budget)
         except TimeoutError:
-            await self._fail(context, StoreTimeout("the search did not finish in time"), requester, started)
-            raise  # abort() raised already; keeps type checkers content
+            timeout = StoreTimeout("the search did not finish in time")
+            await self._fail(context, timeout, requester, started)
+            raise  # not reached: abort() raises
         except NodeError as exc:
             await self._fail(context, exc, requester, started)
             raise
@@ -104,7 +105,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):
         )
         return response
 
-    def _budget(self, context: grpc.aio.ServicerContext) -> float:
+    def _budget(self, context: _Context) -> float:
         remaining = context.time_remaining()
         if remaining is None:
             return self._default_timeout
@@ -112,7 +113,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):
 
     async def _fail(
         self,
-        context: grpc.aio.ServicerContext,
+        context: _Context,
         error: NodeError,
         requester: str,
         started: float,

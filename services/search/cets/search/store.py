@@ -15,7 +15,7 @@ from typing import Any
 
 from opensearchpy import (
     AsyncOpenSearch,
-    ConnectionError,  # noqa: A004 - opensearch-py's own class, not the builtin
+    ConnectionError,
     ConnectionTimeout,
     OpenSearch,
     TransportError,
@@ -41,14 +41,16 @@ def translate_errors(action: str) -> Iterator[None]:
     except TransportError as exc:
         status = exc.status_code if isinstance(exc.status_code, int) else 0
         if status in _OVERLOADED:
-            raise StoreUnavailable(f"OpenSearch is overloaded ({status}); could not {action}") from None
+            raise StoreUnavailable(
+                f"OpenSearch is overloaded ({status}); could not {action}"
+            ) from None
         kind = exc.error if isinstance(exc.error, str) else "error"
         raise StoreError(f"OpenSearch refused to {action}: {kind} ({status})") from None
 
 
-def connect(url: str, *, timeout_s: float = 30.0) -> OpenSearch:
+def connect(url: str, *, timeout_s: float = 30.0, retries: int = 2) -> OpenSearch:
     """A synchronous client, for ingest and administration."""
-    return OpenSearch(hosts=[url], timeout=timeout_s, max_retries=2, retry_on_timeout=False)
+    return OpenSearch(hosts=[url], timeout=timeout_s, max_retries=retries, retry_on_timeout=False)
 
 
 def connect_async(url: str, *, timeout_s: float = 10.0) -> AsyncOpenSearch:
@@ -74,7 +76,7 @@ class RecordStore:
     async def ping(self) -> bool:
         try:
             return bool(await self._client.ping(request_timeout=2.0))
-        except Exception:  # noqa: BLE001 - any failure means "not ready"
+        except Exception:
             return False
 
     async def close(self) -> None:

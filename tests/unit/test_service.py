@@ -1,0 +1,186 @@
+"""The node's servicer on a real grpc.aio server, with searchers that stall, fail or lie."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import grpc
+import pytest
+
+from cets.search.display import build_query
+from cets.search.errors import StoreError, StoreUnavailable
+from cets.search.query import SearchHit, SearchQuery, SearchResult
+from cets.search.records import RecordType
+from cets.search.service import SearchNodeService
+from cets.v1 import search_pb2, search_pb2_grpc
+
+
+class StallingSearcher:
+    """Never answers; records whether the node cancelled it and what time it was given."""
+
+    def __init__(self) -> None:
+        self.cancelled = asyncio.Event()
+        self.budgets: list[float] = []
+
+    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult:
+        self.budgets.append(timeout_s)
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        raise AssertionError("unreachable")
+
+
+class FailingSearcher:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult:
+        raise self.error
+
+
+class FixedSearcher:
+    def __init__(self) -> None:
+        self.queries: list[SearchQuery] = []
+
+    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult:
+        self.queries.append(query)
+        document = {
+            "agency": "a1",
+            "record_id": "r1",
+            "type": "case_note",
+            "created": "2025-01-01T00:00:00Z",
+            "body": {"text": "note"},
+        }
+        hit = SearchHit(
+            record_id="r1",
+            type=RecordType.CASE_NOTE,
+            score=1.5,
+            title="case note",
+            created="2025-01-01T00:00:00Z",
+            highlights={},
+            matched_selectors=(),
+            selectors=(),
+            document=document,
+        )
+        return SearchResult(hits=(hit,), total=1, total_is_lower_bound=False, took_ms=3)
+
+
+async def _with_server(
+    searcher: Any,
+    body: Callable[[search_pb2_grpc.SearchNodeStub], Coroutine[Any, Any, None]],
+    *,
+    default_timeout_s: float = 10.0,
+) -> None:
+    server = grpc.aio.server()
+    search_pb2_grpc.add_SearchNodeServicer_to_server(
+        SearchNodeService(
+            agency_id="a1",
+            searcher=searcher,
+            card_key=b"k" * 32,
+            default_region="CA",
+            default_timeout_s=default_timeout_s,
+        ),
+        server,
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await body(search_pb2_grpc.SearchNodeStub(channel))
+    finally:
+        await server.stop(0)
+
+
+def _request(text: str = "anything") -> search_pb2.SearchRequest:
+    request = search_pb2.SearchRequest(query=build_query(text=text))
+    request.context.nonce = b"n-123"
+    return request
+
+
+def test_the_callers_deadline_bounds_the_search_and_cancels_the_work() -> None:
+    searcher = StallingSearcher()
+
+    async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
+        started = time.monotonic()
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.Search(_request(), timeout=0.3)
+        elapsed = time.monotonic() - started
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert elapsed < 2.0
+        await asyncio.wait_for(searcher.cancelled.wait(), 5)
+        assert 0 < searcher.budgets[0] <= 0.3  # the searcher was given what remained
+
+    asyncio.run(_with_server(searcher, body))
+
+
+def test_without_a_caller_deadline_the_node_bounds_its_own_work() -> None:
+    searcher = StallingSearcher()
+
+    async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.Search(_request())
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "did not finish in time" in (info.value.details() or "")
+
+    asyncio.run(_with_server(searcher, body, default_timeout_s=0.3))
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (
+            StoreUnavailable("OpenSearch is unreachable; could not search"),
+            grpc.StatusCode.UNAVAILABLE,
+        ),
+        (StoreError("OpenSearch refused to search: x (500)"), grpc.StatusCode.INTERNAL),
+    ],
+)
+def test_store_errors_map_to_status_codes(error: Exception, code: grpc.StatusCode) -> None:
+    async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.Search(_request(), timeout=5)
+        assert info.value.code() == code
+        assert info.value.details() == str(error)
+
+    asyncio.run(_with_server(FailingSearcher(error), body))
+
+
+def test_an_answer_carries_agency_disclosure_and_the_request_nonce() -> None:
+    searcher = FixedSearcher()
+
+    async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
+        response = await stub.Search(_request("note"), timeout=5)
+        assert response.agency == "a1"
+        assert response.request_nonce == b"n-123"
+        assert response.disclosure == search_pb2.DISCLOSURE_LEVEL_FULL
+        assert [h.record_id for h in response.hits] == ["r1"]
+        assert response.hits[0].record.case_note.text == "note"
+
+    asyncio.run(_with_server(searcher, body))
+    assert searcher.queries[0].text == "note"
+
+
+def test_query_text_never_reaches_the_ordinary_log(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "very-distinctive-suspect-handle"
+
+    async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
+        await stub.Search(_request(secret), timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.Search(
+                search_pb2.SearchRequest(
+                    query=build_query(text=secret, selectors=["email:" + secret])
+                ),
+                timeout=5,
+            )
+
+    with caplog.at_level("DEBUG"):
+        asyncio.run(_with_server(FixedSearcher(), body))
+    assert caplog.records, "the node should log each answer"
+    for record in caplog.records:
+        assert secret not in record.getMessage()
+        assert all(secret not in str(v) for v in record.__dict__.values())
