@@ -169,7 +169,7 @@ def test_csv_with_broken_quoting_and_ragged_rows(
         b'p1,person,Ann Lee,ann@example.org|a.lee@example.org,2025-01-01,"likes, commas"\n'  # 2
         b'p2,person,Bob Ray,,2025-01-02,"multi\nline"\n'  # 3-4
         b"p3,person,Cy Dee,,2025-01-03\n"  # 5 ragged
-        b'p4,person,Di "Quote" Eve,,2025-01-04,x\n'  # 6 stray quote
+        b'p4,person,"Di" Eve,,2025-01-04,x\n'  # 6 text after a closing quote
         b"p5,person,Ed Fox,,2025-01-05,ok\n"  # 7
         b"p6,person,\xff,,2025-01-05,ok\n"  # 8 bad bytes
         b'p7,person,Flo Gee,,2025-01-06,"never closed\n'  # 9 unterminated
