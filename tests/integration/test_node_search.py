@@ -13,6 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from cets.search.background import BackgroundNode
 from cets.search.convert import record_from_proto, selector_from_proto
 from cets.search.display import build_query
 from cets.search.index import IndexNames
@@ -20,7 +21,7 @@ from cets.search.ingest import ingest_file
 from cets.search.records import IngestContext
 from cets.search.store import connect
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
-from helpers import RunningNode, SilentServer, closed_port_url, node_config
+from helpers import SilentServer, closed_port_url, node_config
 
 pytestmark = pytest.mark.opensearch
 
@@ -75,7 +76,7 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def node(
     tmp_path_factory: pytest.TempPathFactory, opensearch_url: str, card_key: bytes
-) -> Iterator[RunningNode]:
+) -> Iterator[BackgroundNode]:
     agency = "node-search"
     path = tmp_path_factory.mktemp("records") / "records.ndjson"
     path.write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n")
@@ -90,12 +91,12 @@ def node(
     finally:
         client.close()
     assert summary.in_index == len(RECORDS)
-    with RunningNode(node_config(agency, opensearch_url, card_key)) as running:
+    with BackgroundNode(node_config(agency, opensearch_url, card_key)) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def stub(node: RunningNode) -> Iterator[search_pb2_grpc.SearchNodeStub]:
+def stub(node: BackgroundNode) -> Iterator[search_pb2_grpc.SearchNodeStub]:
     with grpc.insecure_channel(node.target) as channel:
         yield search_pb2_grpc.SearchNodeStub(channel)
 
@@ -219,7 +220,7 @@ def test_reversed_date_range_is_invalid(stub: search_pb2_grpc.SearchNodeStub) ->
     assert "created_from is after created_to" in info.value.details()
 
 
-def test_health_and_reflection(node: RunningNode) -> None:
+def test_health_and_reflection(node: BackgroundNode) -> None:
     with grpc.insecure_channel(node.target) as channel:
         health = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="cets.v1.SearchNode"), timeout=5
@@ -240,7 +241,7 @@ def test_a_hanging_opensearch_gives_deadline_exceeded_within_the_deadline(
     config = node_config(agency, opensearch_url, card_key)
     with (
         SilentServer() as silent,
-        RunningNode(config, store_url=silent.url) as running,
+        BackgroundNode(config, store_url=silent.url) as running,
         grpc.insecure_channel(running.target) as channel,
     ):
         stub = search_pb2_grpc.SearchNodeStub(channel)
@@ -254,7 +255,7 @@ def test_a_hanging_opensearch_gives_deadline_exceeded_within_the_deadline(
 
 def test_a_node_whose_opensearch_is_gone_starts_and_answers_unavailable(card_key: bytes) -> None:
     config = node_config("unreach", closed_port_url(), card_key)
-    with RunningNode(config) as running, grpc.insecure_channel(running.target) as channel:
+    with BackgroundNode(config) as running, grpc.insecure_channel(running.target) as channel:
         health = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="cets.v1.SearchNode"), timeout=5
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from cets.search.names import fold, name_tokens, phonetic_keys
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from cets.search.names import fold, name_tokens, phonetic_keys
 
 relaxed = settings(deadline=None)
 

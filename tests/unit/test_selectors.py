@@ -10,6 +10,10 @@ from collections.abc import Callable
 
 import phonenumbers
 import pytest
+from hypothesis import assume, given, reject, settings
+from hypothesis import strategies as st
+from hypothesis.provisional import domains, urls
+
 from cets.search.selectors import (
     MAX_TEXT_LENGTH,
     CardFingerprint,
@@ -28,9 +32,6 @@ from cets.search.selectors import (
     normalize_url,
     normalize_username,
 )
-from hypothesis import assume, given, reject, settings
-from hypothesis import strategies as st
-from hypothesis.provisional import domains, urls
 
 KEY = b"0123456789abcdef"
 OTHER_KEY = b"fedcba9876543210"
