@@ -45,8 +45,16 @@ from cets.v1 import search_pb2, search_pb2_grpc
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TEXT_QUERIES = [
-    "shared link known hashes", "private app", "subpoena subscriber", "meet weekend",
-    "uploaded files", "luring", "external drive", "gift card", "school", "webcam",
+    "shared link known hashes",
+    "private app",
+    "subpoena subscriber",
+    "meet weekend",
+    "uploaded files",
+    "luring",
+    "external drive",
+    "gift card",
+    "school",
+    "webcam",
 ]
 
 
@@ -62,17 +70,28 @@ def main() -> int:
     starts = [_time_start() for _ in range(args.starts)]
     agency = DEMO_AGENCIES[0]
     key = secrets.token_bytes(32)
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedOpenSearch(
-        OpenSearchSettings(cluster_name="cets-bench", heap_mb=512)
-    ) as engine:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedOpenSearch(OpenSearchSettings(cluster_name="cets-bench", heap_mb=512)) as engine,
+    ):
         write_sample(Path(tmp), [agency], args.records, seed=args.seed)
         sample = Path(tmp) / f"{agency.id}.ndjson"
-        config = NodeConfig(agency_id=agency.id, opensearch_url=engine.url, card_key=key,
-                            listen="127.0.0.1:0", default_region=agency.region, grace_s=1.0)
+        config = NodeConfig(
+            agency_id=agency.id,
+            opensearch_url=engine.url,
+            card_key=key,
+            listen="127.0.0.1:0",
+            default_region=agency.region,
+            grace_s=1.0,
+        )
         client = connect(engine.url, timeout_s=120)
         try:
-            summary = ingest_file(sample, client=client, names=config.index,
-                                  ctx=IngestContext(agency.id, key, agency.region))
+            summary = ingest_file(
+                sample,
+                client=client,
+                names=config.index,
+                ctx=IngestContext(agency.id, key, agency.region),
+            )
         finally:
             client.close()
         queries = _queries(sample, random.Random(args.seed), args.queries)
@@ -83,9 +102,13 @@ def main() -> int:
         "machine": _machine(),
         "records": args.records,
         "opensearch_start_s": [round(s, 2) for s in starts],
-        "ingest": {"records": summary.read, "indexed": summary.indexed,
-                   "rejected": summary.rejected, "seconds": summary.seconds,
-                   "records_per_s": round(summary.read / summary.seconds)},
+        "ingest": {
+            "records": summary.read,
+            "indexed": summary.indexed,
+            "rejected": summary.rejected,
+            "seconds": summary.seconds,
+            "records_per_s": round(summary.read / summary.seconds),
+        },
         "search_ms": {kind: _stats(values) for kind, values in latencies.items()},
     }
     _write(report)
@@ -160,11 +183,16 @@ def _machine() -> dict[str, Any]:
         pass
     java = find_java()
     return {
-        "cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-        "java": java.major, "opensearch": DEFAULT_VERSION, "heap_mb": 512,
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "java": java.major,
+        "opensearch": DEFAULT_VERSION,
+        "heap_mb": 512,
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True, check=False).stdout.strip(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
     }
 
 
@@ -174,6 +202,7 @@ def _write(report: dict[str, Any]) -> None:
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     m = report["machine"]
     ingest = report["ingest"]
+    starts = report["opensearch_start_s"]
     lines = [
         f"# Search node benchmark, {report['records']:,} records",
         "",
@@ -183,7 +212,7 @@ def _write(report: dict[str, Any]) -> None:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| OpenSearch cold start (s), each run | {', '.join(map(str, report['opensearch_start_s']))} |",
+        f"| OpenSearch cold start (s), each run | {', '.join(map(str, starts))} |",
         f"| ingest: records, rejected | {ingest['records']:,}, {ingest['rejected']} |",
         f"| ingest time (s) | {ingest['seconds']} |",
         f"| ingest throughput (records/s) | {ingest['records_per_s']:,} |",

@@ -35,9 +35,16 @@ SEED = 11
 CARD_KEY = b"k" * 32
 TEST_CARD_PREFIXES = ("4000", "4111", "4242", "5555", "5105", "2223")
 EXPECTED_MIX = {
-    "person": 0.15, "online_identity": 0.15, "phone": 0.05, "payment_card": 0.03,
-    "card_transaction": 0.15, "chat_message": 0.25, "arrest": 0.04, "case_note": 0.08,
-    "tip": 0.08, "media_hash": 0.02,
+    "person": 0.15,
+    "online_identity": 0.15,
+    "phone": 0.05,
+    "payment_card": 0.03,
+    "card_transaction": 0.15,
+    "chat_message": 0.25,
+    "arrest": 0.04,
+    "case_note": 0.08,
+    "tip": 0.08,
+    "media_hash": 0.02,
 }
 
 Prepared = dict[str, list[tuple[dict[str, Any], dict[str, Any] | str]]]
@@ -72,13 +79,18 @@ def _documents(prepared: Prepared, agency_id: str) -> dict[str, dict[str, Any]]:
 
 
 def _selectors_by_agency(prepared: Prepared) -> dict[str, set[str]]:
-    return {agency.id: {key for doc in _documents(prepared, agency.id).values()
-                        for key in doc.get("selectors", [])} for agency in AGENCIES}
+    return {
+        agency.id: {
+            key
+            for doc in _documents(prepared, agency.id).values()
+            for key in doc.get("selectors", [])
+        }
+        for agency in AGENCIES
+    }
 
 
 def _digests(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.iterdir())}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,8 +98,9 @@ def _digests(directory: Path) -> dict[str, str]:
 
 
 def test_every_record_prepares_without_errors(prepared: Prepared) -> None:
-    errors = [(raw["id"], doc) for rows in prepared.values() for raw, doc in rows
-              if isinstance(doc, str)]
+    errors = [
+        (raw["id"], doc) for rows in prepared.values() for raw, doc in rows if isinstance(doc, str)
+    ]
     assert errors == []
     assert all(len(rows) == PER_AGENCY for rows in prepared.values())
 
@@ -119,8 +132,11 @@ def test_cases_share_their_people_and_identifiers(prepared: Prepared) -> None:
         for raw, doc in prepared[agency.id]:
             assert isinstance(doc, dict)
             by_case.setdefault(raw["case_ref"], []).append(set(doc.get("selectors", [])))
-        linked = sum(1 for keys in by_case.values() if len(keys) > 1
-                     and any(a & b for a, b in itertools.combinations(keys, 2)))
+        linked = sum(
+            1
+            for keys in by_case.values()
+            if len(keys) > 1 and any(a & b for a, b in itertools.combinations(keys, 2))
+        )
         big = sum(1 for keys in by_case.values() if len(keys) > 1)
         assert len(by_case) >= 10
         assert linked >= 0.9 * big
@@ -128,8 +144,13 @@ def test_cases_share_their_people_and_identifiers(prepared: Prepared) -> None:
 
 def test_dates_lie_within_2023_to_2026(prepared: Prepared) -> None:
     fields = ("created", "updated", "sent_at", "reported_at", "arrested_at", "transacted_at")
-    years = {datetime.fromisoformat(raw[f].replace("Z", "+00:00")).year
-             for rows in prepared.values() for raw, _ in rows for f in fields if f in raw}
+    years = {
+        datetime.fromisoformat(raw[f].replace("Z", "+00:00")).year
+        for rows in prepared.values()
+        for raw, _ in rows
+        for f in fields
+        if f in raw
+    }
     assert years <= {2023, 2024, 2025, 2026}
     assert len(years) >= 3
 
@@ -141,8 +162,12 @@ def test_handling_is_mostly_amber(prepared: Prepared) -> None:
 
 
 def test_cards_come_from_test_ranges(prepared: Prepared) -> None:
-    cards = {re.sub(r"\D", "", raw["card_number"])
-             for rows in prepared.values() for raw, _ in rows if "card_number" in raw}
+    cards = {
+        re.sub(r"\D", "", raw["card_number"])
+        for rows in prepared.values()
+        for raw, _ in rows
+        if "card_number" in raw
+    }
     assert cards
     assert all(card.startswith(TEST_CARD_PREFIXES) and len(card) == 16 for card in cards)
 
@@ -176,8 +201,11 @@ def test_planted_selectors_are_shared_by_the_agencies_of_the_plan(
             assert holders == set(identity.agencies), (identity.link_id, key)
         for appearance in identity.appearances:
             documents = _documents(prepared, appearance.agency_id)
-            carried = {key for record_id in appearance.record_ids
-                       for key in documents[record_id].get("selectors", [])}
+            carried = {
+                key
+                for record_id in appearance.record_ids
+                for key in documents[record_id].get("selectors", [])
+            }
             assert set(identity.selectors) <= carried, (identity.link_id, appearance.agency_id)
 
 
@@ -240,8 +268,9 @@ def test_planted_cards_share_a_fingerprint_but_never_reach_the_manifest(
             documents = _documents(prepared, appearance.agency_id)
             carded = [documents[r] for r in appearance.record_ids if "card_last4" in documents[r]]
             assert carded and all(d["card_last4"] == [identity.card_last4] for d in carded)
-            per_agency.append({key for d in carded for key in d["selectors"]
-                               if key.startswith("card:")})
+            per_agency.append(
+                {key for d in carded for key in d["selectors"] if key.startswith("card:")}
+            )
         assert set.intersection(*per_agency), identity.link_id
         assert len({a.card for a in identity.appearances}) > 1  # spaced vs dashed vs plain
 
@@ -249,8 +278,12 @@ def test_planted_cards_share_a_fingerprint_but_never_reach_the_manifest(
 def test_only_planted_identifiers_link_agencies(plan: LinkPlan, prepared: Prepared) -> None:
     """Ordinary records never share an identifier across agencies, except file-host domains."""
     planted = {key for identity in plan.identities for key in identity.selectors}
-    planted |= {"card:" + card_fingerprint(a.card, CARD_KEY).fingerprint
-                for identity in plan.identities for a in identity.appearances if a.card}
+    planted |= {
+        "card:" + card_fingerprint(a.card, CARD_KEY).fingerprint
+        for identity in plan.identities
+        for a in identity.appearances
+        if a.card
+    }
     selectors = _selectors_by_agency(prepared)
     for first, second in itertools.combinations(AGENCIES, 2):
         shared = selectors[first.id] & selectors[second.id]
@@ -305,8 +338,14 @@ def test_output_does_not_depend_on_hash_randomisation(tmp_path: Path) -> None:
     outputs = set()
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": os.pathsep.join(sys.path)}
-        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                                text=True, check=True, cwd=tmp_path)
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        )
         outputs.add(result.stdout.strip())
     assert len(outputs) == 1
 
@@ -325,7 +364,8 @@ def test_write_sample_writes_a_file_per_agency_and_the_links(tmp_path: Path) -> 
     calls: list[int] = []
     manifest = write_sample(tmp_path, DEMO_AGENCIES, 4_002, seed=9, progress=calls.append)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{a.id}.ndjson" for a in DEMO_AGENCIES] + ["links.json"])
+        [f"{a.id}.ndjson" for a in DEMO_AGENCIES] + ["links.json"]
+    )
     lines = {a.id: (tmp_path / f"{a.id}.ndjson").read_text().splitlines() for a in DEMO_AGENCIES}
     assert {k: len(v) for k, v in lines.items()} == manifest.counts
     assert manifest.total == sum(len(v) for v in lines.values()) == 4_002
@@ -334,8 +374,9 @@ def test_write_sample_writes_a_file_per_agency_and_the_links(tmp_path: Path) -> 
     links = json.loads((tmp_path / "links.json").read_text())
     assert len(links["links"]) == 5  # at least five, however small the sample
     written_ids = {json.loads(line)["id"] for v in lines.values() for line in v}
-    planted_ids = {r for link in links["links"] for e in link["agencies"].values()
-                   for r in e["records"]}
+    planted_ids = {
+        r for link in links["links"] for e in link["agencies"].values() for r in e["records"]
+    }
     assert planted_ids <= written_ids
 
 

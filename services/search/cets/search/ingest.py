@@ -13,12 +13,15 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from queue import Empty, Full, Queue
+from typing import IO, Any, TypeVar
 
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import streaming_bulk
@@ -36,6 +39,7 @@ MAX_LINE_BYTES = 1024 * 1024
 MAX_CSV_RECORD_LINES = 1000
 """A quoted CSV field may span lines, but not more than this many."""
 _REJECT_RAW_LIMIT = 64 * 1024
+_T = TypeVar("_T")
 
 
 class Format(StrEnum):
@@ -257,10 +261,10 @@ def ingest_file(
     with path.open("rb") as stream:
         tracker = _Tracker(summary, on_reject)
         actions = _actions(read_records(stream, fmt), names, ctx, tracker, stream, on_progress)
-        with translate_errors("index records"):
+        with translate_errors("index records"), _prefetched(actions) as prepared:
             for ok, item in streaming_bulk(
                 client,
-                actions,
+                prepared,
                 chunk_size=batch_size,
                 max_chunk_bytes=10 * 1024 * 1024,
                 max_retries=5,
@@ -275,37 +279,89 @@ def ingest_file(
     return summary
 
 
+@contextmanager
+def _prefetched(items: Iterator[_T], depth: int = 2000) -> Iterator[Iterator[_T]]:
+    """Run ``items`` in a thread, ``depth`` ahead of the consumer.
+
+    Records are validated in one thread while bulk requests wait on OpenSearch in the other,
+    so the node's Python and OpenSearch's JVM work at the same time. An error in ``items`` is
+    raised in the consumer; a consumer that stops early stops the producer.
+    """
+    done = object()
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(item, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer
+            failure.append(exc)
+        queue.put(done)
+
+    def consume() -> Iterator[_T]:
+        while (item := queue.get()) is not done:
+            yield item
+        if failure:
+            raise failure[0]
+
+    thread = threading.Thread(target=produce, name="ingest-prepare", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with suppress(Empty):
+                queue.get(timeout=0.1)
+
+
 class _Tracker:
-    """Counts what was read, rejected and acknowledged; maps bulk items back to lines."""
+    """Counts what was read, rejected and acknowledged; maps bulk items back to lines.
+
+    Used from the preparing thread and the indexing thread at once, hence the lock.
+    """
 
     def __init__(self, summary: IngestSummary, on_reject: Callable[[Reject], None] | None) -> None:
         self.summary = summary
         self._on_reject = on_reject
         self._seen: set[str] = set()
         self._lines: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def reject(self, reject: Reject) -> None:
-        self.summary.rejected += 1
-        if self._on_reject:
-            self._on_reject(reject)
+        with self._lock:
+            self.summary.rejected += 1
+            if self._on_reject:
+                self._on_reject(reject)
 
     def submitted(self, record_id: str, line: int) -> None:
-        if record_id in self._seen:
-            self.summary.duplicates += 1
-        self._seen.add(record_id)
-        self._lines[record_id] = line
+        with self._lock:
+            if record_id in self._seen:
+                self.summary.duplicates += 1
+            self._seen.add(record_id)
+            self._lines[record_id] = line
 
     def acknowledge(self, ok: bool, item: dict[str, Any]) -> None:
         result = next(iter(item.values()))
         record_id = str(result.get("_id", ""))
-        line = self._lines.pop(record_id, 0)
-        if ok:
-            self.summary.indexed += 1
-            if result.get("result") == "created":
-                self.summary.new += 1
-            else:
-                self.summary.replaced += 1
-            return
+        with self._lock:
+            line = self._lines.pop(record_id, 0)
+            if ok:
+                self.summary.indexed += 1
+                if result.get("result") == "created":
+                    self.summary.new += 1
+                else:
+                    self.summary.replaced += 1
+                return
         error = result.get("error", {})
         kind = error.get("type", "error") if isinstance(error, dict) else "error"
         self.reject(Reject(line, f"refused by OpenSearch: {kind}"))

@@ -1,0 +1,306 @@
+"""Reading NDJSON and CSV: every line becomes a record or a numbered reject, and nothing stops
+the rest of the file from being read."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cets.search import ingest
+from cets.search.ingest import Format, Reject, read_records
+
+
+def read(data: bytes, fmt: Format) -> list[tuple[int, dict[str, Any] | Reject]]:
+    """What ``read_records`` yields, with each reject's raw text left out for comparison."""
+    return [
+        (number, Reject(item.line, item.reason) if isinstance(item, Reject) else item)
+        for number, item in read_records(io.BytesIO(data), fmt)
+    ]
+
+
+def ndjson(data: bytes) -> list[tuple[int, dict[str, Any] | Reject]]:
+    return read(data, Format.NDJSON)
+
+
+def csv(data: bytes) -> list[tuple[int, dict[str, Any] | Reject]]:
+    return read(data, Format.CSV)
+
+
+def rejects(items: list[tuple[int, dict[str, Any] | Reject]]) -> list[tuple[int, str]]:
+    return [(line, item.reason) for line, item in items if isinstance(item, Reject)]
+
+
+def records(items: list[tuple[int, dict[str, Any] | Reject]]) -> list[tuple[int, dict[str, Any]]]:
+    return [(line, item) for line, item in items if not isinstance(item, Reject)]
+
+
+# --------------------------------------------------------------------------------------------
+# NDJSON
+
+
+def test_ndjson_lines_are_numbered_and_blank_lines_skipped() -> None:
+    data = b'{"a": 1}\n\n   \n{"b": 2}\r\n\t\n{"c": 3}'
+    assert ndjson(data) == [(1, {"a": 1}), (4, {"b": 2}), (6, {"c": 3})]
+
+
+def test_a_byte_order_mark_on_the_first_line_is_ignored() -> None:
+    assert ndjson(b'\xef\xbb\xbf{"a": 1}\n{"b": 2}\n') == [(1, {"a": 1}), (2, {"b": 2})]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b'{"a": "\xff"}', "not valid UTF-8 (byte 8)"),
+        (b'{"a": "x\x00"}', "contains a NUL character"),
+        (b'{"a": }', "invalid JSON: Expecting value (column 7)"),
+        (b'{"a": 1', "invalid JSON: "),
+        (b"[1, 2]", "each line must be a JSON object"),
+        (b'"text"', "each line must be a JSON object"),
+        (b"42", "each line must be a JSON object"),
+        (b"null", "each line must be a JSON object"),
+        (b'{"a": NaN}', "invalid JSON: NaN is not a number JSON allows"),
+        (b'{"a": -Infinity}', "invalid JSON: -Infinity is not a number JSON allows"),
+        (
+            b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            "invalid JSON: JSON nested too deeply",
+        ),
+        (b'{"a": ' + b"9" * 5000 + b"}", "invalid JSON: "),
+    ],
+)
+def test_a_bad_ndjson_line_is_rejected_and_the_next_one_read(line: bytes, reason: str) -> None:
+    items = ndjson(b'{"first": 1}\n' + line + b'\n{"last": 3}\n')
+    assert items[0] == (1, {"first": 1})
+    assert items[2] == (3, {"last": 3})
+    number, reject = items[1]
+    assert number == 2
+    assert isinstance(reject, Reject)
+    assert reject.line == 2
+    assert reject.reason.startswith(reason)
+    assert len(items) == 3
+
+
+def test_an_over_long_line_is_rejected_and_the_next_line_keeps_its_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 16)
+    fits = b'{"a": "1234567"}'  # exactly 16 bytes
+    assert len(fits) == 16
+    data = (
+        fits + b"\n" + b'{"a": "' + b"x" * 100 + b'"}\n' + fits + b"\n" + b'{"long": "' + b"y" * 40
+    )
+    items = ndjson(data)
+    assert items == [
+        (1, {"a": "1234567"}),
+        (2, Reject(2, "line is longer than 16 bytes")),
+        (3, {"a": "1234567"}),
+        (4, Reject(4, "line is longer than 16 bytes")),
+    ]
+
+
+def test_a_rejected_line_keeps_its_text_for_the_rejects_file() -> None:
+    data = b'[1, 2]\r\n{"a": "\xff"}\n'
+    items = [item for _, item in read_records(io.BytesIO(data), Format.NDJSON)]
+    assert [item.raw for item in items if isinstance(item, Reject)] == ["[1, 2]", '{"a": "\ufffd"}']
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+
+
+def test_csv_header_names_the_fields_and_empty_cells_are_left_out() -> None:
+    data = b"type, name ,aliases\nperson,Ann Lee,\nperson,  ,Bob|Rob\n"
+    assert csv(data) == [
+        (2, {"type": "person", "name": "Ann Lee"}),
+        (3, {"type": "person", "aliases": "Bob|Rob"}),
+    ]
+
+
+def test_csv_with_bom_crlf_and_blank_lines() -> None:
+    data = b"\xef\xbb\xbftype,name\r\n\r\nperson,Ann\r\n,\r\nperson,Bob\r\n"
+    assert csv(data) == [
+        (3, {"type": "person", "name": "Ann"}),
+        (5, {"type": "person", "name": "Bob"}),
+    ]
+
+
+def test_blank_lines_before_the_csv_header_are_skipped() -> None:
+    assert csv(b"\n \ntype,name\nperson,Ann\n") == [(4, {"type": "person", "name": "Ann"})]
+
+
+def test_quoted_commas_and_quotes() -> None:
+    data = b'type,name,text\nperson,"Lee, Ann","she said ""hi"""\n'
+    assert csv(data) == [(2, {"type": "person", "name": "Lee, Ann", "text": 'she said "hi"'})]
+
+
+def test_a_multi_line_field_keeps_the_number_of_its_first_line() -> None:
+    data = b'type,text\ncase_note,"line one\nline two\n\nline four"\ntip,after\n'
+    assert csv(data) == [
+        (2, {"type": "case_note", "text": "line one\nline two\n\nline four"}),
+        (6, {"type": "tip", "text": "after"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"type,,name", b"type,name,type", b"type, name ,name"],
+)
+def test_a_bad_header_is_reported_once(header: bytes) -> None:
+    assert csv(header + b"\nperson,a,b\n") == [
+        (1, Reject(1, "the header needs unique, non-empty column names"))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (b"type,\xffname", "not valid UTF-8"),
+        (b'type,"name', "unterminated quoted field"),
+        (b'type,"na"me', "broken CSV"),
+    ],
+)
+def test_an_unreadable_header_stops_the_file_without_using_a_data_row_as_header(
+    header: bytes, reason: str
+) -> None:
+    items = csv(header + b"\nperson,Ann\nperson,Bob\n")
+    assert len(items) == 1
+    number, reject = items[0]
+    assert number == 1
+    assert isinstance(reject, Reject)
+    assert reject.reason.startswith("the header cannot be read: ")
+    assert reason in reject.reason
+
+
+def test_broken_quotes_are_rejected_and_reading_continues() -> None:
+    data = b'type,name\nperson,"Ann"x\nperson,Bob\n'
+    items = csv(data)
+    assert rejects(items) == [(2, "broken CSV: ',' expected after '\"'")]
+    assert records(items) == [(3, {"type": "person", "name": "Bob"})]
+
+
+def test_ragged_rows_are_rejected() -> None:
+    data = b"type,name\nperson\nperson,Ann,extra\nperson,Bob\n"
+    items = csv(data)
+    assert rejects(items) == [
+        (2, "expected 2 columns, found 1"),
+        (3, "expected 2 columns, found 3"),
+    ]
+    assert records(items) == [(4, {"type": "person", "name": "Bob"})]
+
+
+def test_bad_bytes_in_a_csv_row_are_rejected() -> None:
+    data = b"type,name\nperson,\xc3\nperson,A\x00n\nperson,Bob\n"
+    items = csv(data)
+    assert rejects(items) == [(2, "not valid UTF-8 (byte 8)"), (3, "contains a NUL character")]
+    assert records(items) == [(4, {"type": "person", "name": "Bob"})]
+
+
+def test_an_unterminated_quote_does_not_swallow_the_rest_of_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_CSV_RECORD_LINES", 3)
+    good = [f"person,Name {i}\n".encode() for i in range(3, 10)]
+    data = b'type,name\nperson,"Ann\n' + b"".join(good)
+    items = csv(data)
+    assert items[0] == (2, Reject(2, "unterminated quoted field"))
+    assert records(items) == [(n, {"type": "person", "name": f"Name {n}"}) for n in range(3, 10)]
+    assert len(items) == 8
+
+
+def test_an_unterminated_quote_near_the_end_does_not_swallow_the_last_lines() -> None:
+    data = b'type,name\nperson,Ann\nperson,"Bob\nperson,Cy\nperson,Di\n'
+    items = csv(data)
+    assert items == [
+        (2, {"type": "person", "name": "Ann"}),
+        (3, Reject(3, "unterminated quoted field at end of file")),
+        (4, {"type": "person", "name": "Cy"}),
+        (5, {"type": "person", "name": "Di"}),
+    ]
+
+
+def test_an_over_long_csv_line_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 20)
+    data = b"type,name\nperson," + b"x" * 50 + b"\nperson,Bob\n"
+    assert csv(data) == [
+        (2, Reject(2, "line is longer than 20 bytes")),
+        (3, {"type": "person", "name": "Bob"}),
+    ]
+
+
+def test_a_quoted_field_may_not_grow_past_the_line_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 30)
+    lines = b"".join(f"row {i},x\n".encode() for i in range(3, 9))
+    items = csv(b'type,name\nperson,"open\n' + lines)
+    assert items[0] == (2, Reject(2, "unterminated quoted field"))
+    assert [n for n, _ in records(items)] == list(range(3, 9))
+
+
+# --------------------------------------------------------------------------------------------
+# Properties
+
+
+def _check_items(items: list[tuple[int, dict[str, Any] | Reject]]) -> None:
+    for number, item in items:
+        assert number >= 1
+        if isinstance(item, Reject):
+            assert item.line == number
+            assert item.reason
+        else:
+            assert isinstance(item, dict)
+
+
+@given(data=st.binary(max_size=2000), fmt=st.sampled_from(Format))
+@settings(deadline=None)
+def test_any_bytes_give_records_or_numbered_rejects(data: bytes, fmt: Format) -> None:
+    _check_items(read(data, fmt))
+
+
+csv_like = st.lists(
+    st.sampled_from([b"a", b",", b'"', b"\n", b"\r\n", b"\r", b"\xff", b"\x00", b" ", b"{}"]),
+    max_size=60,
+).map(b"".join)
+
+
+@given(data=csv_like, fmt=st.sampled_from(Format))
+@settings(deadline=None)
+def test_csv_like_bytes_give_records_or_numbered_rejects(data: bytes, fmt: Format) -> None:
+    _check_items(read(data, fmt))
+
+
+text = st.text(st.characters(codec="utf-8"))
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4),
+    max_leaves=6,
+)
+blank = st.sampled_from(["", " ", "\t", "\r", "  \r"])
+
+
+@given(
+    objects=st.lists(st.dictionaries(text, json_values, max_size=4), max_size=10),
+    blanks=st.lists(st.lists(blank, max_size=3), min_size=11, max_size=11),
+    ensure_ascii=st.booleans(),
+    crlf=st.booleans(),
+)
+@settings(deadline=None, max_examples=50)
+def test_valid_ndjson_reads_back_with_line_numbers(
+    objects: list[dict[str, Any]], blanks: list[list[str]], ensure_ascii: bool, crlf: bool
+) -> None:
+    lines: list[str] = []
+    expected: list[tuple[int, dict[str, Any]]] = []
+    for index, value in enumerate(objects):
+        lines.extend(blanks[index])
+        lines.append(json.dumps(value, ensure_ascii=ensure_ascii))
+        expected.append((len(lines), value))
+    lines.extend(blanks[-1])
+    newline = "\r\n" if crlf else "\n"
+    data = newline.join(lines).encode()
+    assert ndjson(data) == expected
