@@ -346,6 +346,7 @@ def test_query_to_proto_and_back() -> None:
             Selector(SelectorKind.URL, "https://pix.example/a"),
             Selector(SelectorKind.DOMAIN, "pix.example"),
             Selector(SelectorKind.SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+            Selector(SelectorKind.CARD, card_fingerprint(CARD, KEY).fingerprint),
         ),
         name="Ann Lee",
         types=(RecordType.PERSON, RecordType.MEDIA_HASH),

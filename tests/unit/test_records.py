@@ -574,6 +574,25 @@ def test_phones_in_free_text_use_the_default_region() -> None:
     assert "selectors" not in prepare(raw, without_region).document
 
 
-def test_usernames_and_card_numbers_are_not_taken_from_free_text() -> None:
-    raw = _raw("case_note", text=f"user @night_owl paid with {CARD_SPACED}")
+def test_usernames_are_not_taken_from_free_text() -> None:
+    raw = _raw("case_note", text="user @night_owl said hello")
     assert "selectors" not in prepare(raw, CTX).document
+
+
+@pytest.mark.parametrize("written", [CARD_SPACED, CARD, CARD_DASHED])
+def test_card_numbers_in_free_text_are_masked_and_still_link(written: str) -> None:
+    note = prepare(_raw("case_note", text=f"user @night_owl paid with {written} twice"), CTX)
+    card = prepare(_raw("payment_card", card_number=CARD), CTX)
+
+    dumped = json.dumps(note.document)
+    assert CARD not in dumped and written not in dumped
+    assert note.document["body"]["text"] == (
+        f"user @night_owl paid with [card ending {CARD[-4:]}] twice"
+    )
+    assert note.document["selectors"] == card.document["selectors"]  # the same fingerprint
+    assert note.document["card_last4"] == [CARD[-4:]]
+
+
+def test_phone_numbers_are_not_mistaken_for_cards() -> None:
+    raw = _raw("case_note", text="called 0044 7572 441188 and +1 416 555 0142")
+    assert "[card ending" not in prepare(raw, CTX).document["text"]

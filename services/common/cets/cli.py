@@ -123,6 +123,7 @@ def keys_card_key(out: Path, force: bool) -> None:
         raise _fail(f"{out} exists; use --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when --force replaces a file that was readable by others
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_hex(32) + "\n")
     click.echo(f"wrote {out}")

@@ -111,7 +111,8 @@ def _parse(variable: str, raw: str, parse: type) -> object:
     try:
         return parse(raw)
     except ValueError:
-        raise ConfigError(f"{variable} must be a {parse.__name__}") from None
+        what = {int: "a whole number", float: "a number"}.get(parse, "text")
+        raise ConfigError(f"{variable} must be {what}") from None
 
 
 def load_card_key(path: Path) -> bytes:

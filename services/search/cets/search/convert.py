@@ -17,7 +17,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from cets.search.errors import InvalidQuery
 from cets.search.query import DEFAULT_LIMIT, SearchHit, SearchQuery, SearchResult
 from cets.search.records import Handling, RecordType
-from cets.search.selectors import Selector, SelectorError, SelectorKind, normalize
+from cets.search.selectors import (
+    Selector,
+    SelectorError,
+    SelectorKind,
+    is_card_fingerprint,
+    normalize,
+)
 from cets.v1 import records_pb2, search_pb2
 
 __all__ = [
@@ -101,6 +107,9 @@ def query_from_proto(
     selectors = []
     for index, raw in enumerate(pb.selectors):
         kind = selector_kind_from_proto(raw.kind)
+        if kind is SelectorKind.CARD and is_card_fingerprint(raw.value):
+            selectors.append(Selector(kind, raw.value))  # already a fingerprint
+            continue
         try:
             selectors.append(
                 normalize(kind, raw.value, default_region=default_region, card_key=card_key)

@@ -41,6 +41,7 @@ from cets.search.selectors import (
     SelectorKind,
     card_fingerprint,
     domain_of_url,
+    mask_card_numbers,
 )
 from cets.search.selectors import extract_from_text as extract_selectors
 from cets.search.selectors import normalize as normalize_selector
@@ -284,6 +285,30 @@ RecordIn = Annotated[
     Field(discriminator="type"),
 ]
 _RECORD_ADAPTER: TypeAdapter[RecordIn] = TypeAdapter(RecordIn)
+_IDENTIFIER_FIELDS = frozenset(
+    {
+        "emails",
+        "phones",
+        "usernames",
+        "value",
+        "owner",
+        "number",
+        "ip",
+        "ips",
+        "urls",
+        "email",
+        "sender",
+        "recipients",
+        "sender_ip",
+        "merchant_url",
+        "md5",
+        "sha1",
+        "pdq",
+        "card_fingerprint",
+        "card_last4",
+    }
+)
+"""Structured identifiers, kept as written; every other text field is masked for cards."""
 _ENVELOPE_FIELDS = frozenset(_In.model_fields) | {"type"}
 
 
@@ -381,8 +406,19 @@ class _DocumentBuilder:
         """Free text: searched with BM25 and scanned for e-mails, URLs, IPs and phones."""
         for value in values:
             if value:
-                self._text.append(value)
-                self._selectors |= extract_selectors(value, default_region=self._ctx.default_region)
+                masked = self.mask(value)
+                self._text.append(masked)
+                self._selectors |= extract_selectors(
+                    masked, default_region=self._ctx.default_region
+                )
+
+    def mask(self, value: str) -> str:
+        """``value`` with any card number written in it replaced (and its fingerprint kept)."""
+        masked, cards = mask_card_numbers(value, self._ctx.card_key)
+        for card in cards:
+            self._selectors.add(Selector(SelectorKind.CARD, card.fingerprint))
+            self._last4.append(card.last4)
+        return masked
 
     def names(self, *values: str | None) -> None:
         self._names.extend(v for v in values if v)
@@ -432,7 +468,7 @@ class _DocumentBuilder:
         for name in names:
             phonetic.extend(name_keys.phonetic_keys(name))
         return {
-            "title": self.title,
+            "title": self.mask(self.title),
             "text": "\n".join(self._text) or None,
             "names": names,
             "name_phonetic": list(dict.fromkeys(phonetic)),
@@ -441,12 +477,20 @@ class _DocumentBuilder:
         }
 
     def body(self, record: RecordIn) -> dict[str, Any]:
-        """The type's own fields for display; card numbers replaced by fingerprint + last 4."""
+        """The type's own fields for display: card fields replaced by fingerprint + last 4,
+        card numbers written in other text fields masked."""
         body = record.model_dump(mode="json", exclude_none=True, exclude=set(_ENVELOPE_FIELDS))
         for field, (fingerprint, last4) in self._fingerprints.items():
             body.pop(field, None)
             body["card_fingerprint"] = fingerprint
             body["card_last4"] = last4
+        for key, value in body.items():
+            if key in _IDENTIFIER_FIELDS:
+                continue
+            if isinstance(value, str):
+                body[key] = self.mask(value)
+            elif isinstance(value, list):
+                body[key] = [self.mask(v) if isinstance(v, str) else v for v in value]
         return {k: v for k, v in body.items() if v not in ([], "")}
 
 

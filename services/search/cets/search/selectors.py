@@ -37,6 +37,8 @@ __all__ = [
     "card_fingerprint",
     "domain_of_url",
     "extract_from_text",
+    "is_card_fingerprint",
+    "mask_card_numbers",
     "normalize",
     "normalize_domain",
     "normalize_email",
@@ -558,6 +560,42 @@ def card_fingerprint(number: str, key: bytes) -> CardFingerprint:
         raise SelectorError("card number fails the Luhn check")
     mac = hmac.new(key, digits.encode("ascii"), hashlib.sha256).hexdigest()
     return CardFingerprint(fingerprint=mac[:_FINGERPRINT_HEX_CHARS], last4=digits[-4:])
+
+
+_CARD_IN_TEXT: Final = re.compile(
+    r"(?<![\d-])(?:"
+    r"\d{13,19}"  # written without separators
+    r"|\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?"  # 4-4-4-4 and 4-4-4-4-3
+    r"|\d{4}([ -])\d{6}\2\d{4,5}"  # 4-6-5 (American Express), 4-6-4 (Diners)
+    r")(?![\d-])"
+)
+_FINGERPRINT: Final = re.compile(r"[0-9a-f]{32}")
+
+
+def mask_card_numbers(text: str, key: bytes) -> tuple[str, list[CardFingerprint]]:
+    """Replace every card number written in free text by ``[card ending NNNN]``.
+
+    A card number here is 13 to 19 digits with a valid Luhn check digit, written without
+    separators or in the groups cards print (4-4-4-4, 4-6-5, ...) — so phone numbers, which
+    are grouped otherwise, are left alone. Returns the masked text and the fingerprints of the
+    numbers found, so that a card mentioned in a note still links — and is never stored.
+    """
+    found: list[CardFingerprint] = []
+
+    def mask(match: re.Match[str]) -> str:
+        digits = _CARD_SEPARATORS.sub("", match.group())
+        if not _luhn_ok(digits):
+            return match.group()
+        card = card_fingerprint(digits, key)
+        found.append(card)
+        return f"[card ending {card.last4}]"
+
+    return _CARD_IN_TEXT.sub(mask, text[:MAX_TEXT_LENGTH]) + text[MAX_TEXT_LENGTH:], found
+
+
+def is_card_fingerprint(value: str) -> bool:
+    """Whether ``value`` is a card fingerprint (32 lowercase hex characters), not a number."""
+    return _FINGERPRINT.fullmatch(value) is not None
 
 
 # --------------------------------------------------------------------------------------------
