@@ -1,0 +1,53 @@
+"""What the command groups share: failing with a message, and the node's settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def fail(message: str) -> click.ClickException:
+    """An error that ends the command with exit code 1 and ``Error: message``."""
+    return click.ClickException(message)
+
+
+NODE_OPTIONS = [
+    click.option("--agency", default=None, help="This agency's id [env CETS_AGENCY_ID]."),
+    click.option(
+        "--opensearch-url", default=None, help="The agency's OpenSearch [env OPENSEARCH_URL]."
+    ),
+    click.option(
+        "--card-key-file",
+        default=None,
+        type=click.Path(path_type=Path),
+        help="Card-fingerprint key file [env CETS_CARD_KEY_FILE].",
+    ),
+    click.option(
+        "--region",
+        default=None,
+        help="Country for phone numbers without a country code, e.g. CA [env CETS_DEFAULT_REGION].",
+    ),
+]
+
+
+def node_options(func: Any) -> Any:
+    for option in reversed(NODE_OPTIONS):
+        func = option(func)
+    return func
+
+
+def node_config(**overrides: Any) -> Any:
+    from cets.search.config import ConfigError, NodeConfig
+
+    try:
+        return NodeConfig.from_env(
+            agency_id=overrides.get("agency"),
+            opensearch_url=overrides.get("opensearch_url"),
+            card_key_file=overrides.get("card_key_file"),
+            default_region=overrides.get("region"),
+            listen=overrides.get("listen"),
+        )
+    except ConfigError as exc:
+        raise fail(f"configuration: {exc}") from None

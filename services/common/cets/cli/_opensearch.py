@@ -1,0 +1,61 @@
+"""``cets opensearch``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cets.cli._common import fail
+
+
+@click.group()
+def opensearch() -> None:
+    """Run a local OpenSearch engine (for the demo, tests and trying cets out)."""
+
+
+@opensearch.command("fetch")
+@click.option("--version", "version", default=None, help="OpenSearch version.")
+def opensearch_fetch(version: str | None) -> None:
+    """Download and prepare the OpenSearch distribution into the cache (once)."""
+    from cets.search import embedded_opensearch as eo
+
+    try:
+        home = eo.ensure_distribution(version or eo.DEFAULT_VERSION)
+    except eo.EmbeddedOpenSearchError as exc:
+        raise fail(str(exc)) from None
+    click.echo(str(home))
+
+
+@opensearch.command("start")
+@click.argument("name")
+@click.option("--port", type=int, default=0, show_default=True, help="HTTP port (0: any free).")
+@click.option("--heap-mb", type=int, default=512, show_default=True, help="JVM heap.")
+@click.option(
+    "--dir",
+    "base_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where config, data and logs go (default: a new temporary directory).",
+)
+def opensearch_start(name: str, port: int, heap_mb: int, base_dir: Path | None) -> None:
+    """Start a single-node OpenSearch called NAME on 127.0.0.1 and run until Ctrl-C."""
+    from cets.search import embedded_opensearch as eo
+
+    try:
+        settings = eo.OpenSearchSettings(
+            cluster_name=name, http_port=port, heap_mb=heap_mb, base_dir=base_dir
+        )
+        node = eo.EmbeddedOpenSearch(settings)
+        url = node.start()
+    except (ValueError, eo.EmbeddedOpenSearchError) as exc:
+        raise fail(str(exc)) from None
+    click.echo(f"OpenSearch {name} is up at {url} (logs: {node.log_path}); Ctrl-C stops it.")
+    try:
+        import signal
+
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.stop()
