@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from cets.search import embedded_opensearch as eo
+from cets.search.embedded_opensearch import _distribution, _run_as
 
 OPENJDK_17 = """openjdk version "17.0.15" 2025-04-15
 OpenJDK Runtime Environment (build 17.0.15+6-Debian-1deb12u1)
@@ -277,13 +278,13 @@ def test_ensure_distribution_runs_once_for_concurrent_callers(
     fake_m2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     installs: list[Path] = []
-    real_install = eo._install
+    real_install = _distribution._install
 
     def counting_install(*args: Any) -> None:
         installs.append(args[-1])
         real_install(*args)
 
-    monkeypatch.setattr(eo, "_install", counting_install)
+    monkeypatch.setattr(_distribution, "_install", counting_install)
     homes: list[Path] = []
 
     def ensure() -> None:
@@ -386,12 +387,12 @@ def test_blocked_directory_follows_owner_group_other_rules(tmp_path: Path) -> No
     inner.mkdir(parents=True)
     uid, gid = os.getuid(), os.getgid()
     try:
-        assert eo._blocked_directory(inner, uid, {gid}) is None
+        assert _run_as._blocked_directory(inner, uid, {gid}) is None
         outer.chmod(0o600)
-        assert eo._blocked_directory(inner, uid, {gid}) == outer
+        assert _run_as._blocked_directory(inner, uid, {gid}) == outer
         outer.chmod(0o070)  # the owner's bits count for the owner, whatever the group's say
-        assert eo._blocked_directory(inner, uid, {gid}) == outer
+        assert _run_as._blocked_directory(inner, uid, {gid}) == outer
         outer.chmod(0o701)
-        assert eo._blocked_directory(inner, uid, {gid}) is None
+        assert _run_as._blocked_directory(inner, uid, {gid}) is None
     finally:
         outer.chmod(0o755)
