@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import hypothesis  # noqa: F401 - imported early: see below
 import pytest
 
+from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
 
 # Hypothesis' pytest plugin imports hypothesis lazily at the end of the session; on Python
@@ -44,3 +45,15 @@ def card_key() -> bytes:
 def agency_id() -> str:
     """A fresh agency id, so each test has indices of its own."""
     return f"t{os.getpid()}-{next(_agency_numbers)}"
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> LocalFederation:
+    """Keys, a signed membership and open policies for the agencies the node tests use."""
+    specs = [
+        AgencySpec("asker", "Asking Agency", "CA"),
+        AgencySpec("node-search", "Searched Agency", "CA"),
+        AgencySpec("hanging", "Agency whose OpenSearch hangs", "CA"),
+        AgencySpec("unreach", "Agency whose OpenSearch is gone", "CA"),
+    ]
+    return build_local_federation(tmp_path_factory.mktemp("federation"), specs)

@@ -1,12 +1,49 @@
-"""Helpers for tests: node settings, and servers that misbehave."""
+"""Helpers for tests: signed requests, node settings, and servers that misbehave."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
+import time
 from typing import Any
 
+from cets.common.keys import load_private_key
+from cets.common.signing import sign_request
+from cets.federation.local import LocalFederation
 from cets.search.config import NodeConfig
+from cets.v1 import search_pb2
+
+
+def signed(
+    federation: LocalFederation,
+    requester: str,
+    audience: str,
+    query: search_pb2.Query,
+    *,
+    officer: str = "officer-7",
+    purpose: str = "investigation of online luring",
+    case: str = "CASE-2026-001",
+    created: float | None = None,
+    validity_s: float = 60.0,
+    nonce: bytes | None = None,
+) -> search_pb2.SearchRequest:
+    """A request from ``requester`` to ``audience``, signed with the requester's key."""
+    now = time.time() if created is None else created
+    context = search_pb2.RequestContext(
+        requester_agency=requester,
+        officer_id=officer,
+        purpose=purpose,
+        case_reference=case,
+        audience=audience,
+        nonce=nonce if nonce is not None else secrets.token_bytes(16),
+    )
+    context.created.FromMicroseconds(int(now * 1e6))
+    context.expires.FromMicroseconds(int((now + validity_s) * 1e6))
+    request = search_pb2.SearchRequest(query=query, context=context)
+    key = load_private_key(federation.agency(requester).directory / "agency.key")
+    sign_request(request, key)
+    return request
 
 
 def node_config(agency: str, url: str, key: bytes, **extra: Any) -> NodeConfig:
@@ -25,9 +62,10 @@ def node_config(agency: str, url: str, key: bytes, **extra: Any) -> NodeConfig:
 class SilentServer:
     """Accepts TCP connections and never answers: an OpenSearch that hangs."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", port))
         self._socket.listen(16)
         self._held: list[socket.socket] = []
         self._stop = threading.Event()
@@ -66,3 +104,46 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class LyingNode:
+    """A gRPC server at ``port`` that answers every search wrongly.
+
+    ``garbage``: bytes that are no SearchResponse at all. ``forged``: a well-formed answer
+    signed with a key that is not the agency's.
+    """
+
+    def __init__(self, port: int, agency: str, behaviour: str) -> None:
+        from concurrent import futures
+
+        import grpc
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from cets.common.signing import sign_answer
+
+        forger = Ed25519PrivateKey.generate()
+
+        def answer(request_bytes: bytes, context: Any) -> bytes:
+            if behaviour == "garbage":
+                return b"\xff\xfe not a protobuf message \x00\x01"
+            request = search_pb2.SearchRequest.FromString(request_bytes)
+            response = search_pb2.SearchResponse(
+                agency=agency, request_nonce=request.context.nonce, total_hits=1
+            )
+            sign_answer(response, forger)
+            return response.SerializeToString()
+
+        handler = grpc.method_handlers_generic_handler(
+            "cets.v1.SearchNode",
+            {"Search": grpc.unary_unary_rpc_method_handler(answer)},
+        )
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self._server.add_generic_rpc_handlers((handler,))
+        self._server.add_insecure_port(f"127.0.0.1:{port}")
+
+    def __enter__(self) -> LyingNode:
+        self._server.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.stop(0)

@@ -6,13 +6,13 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from cets.federation.local import LocalFederation
 from cets.search.background import BackgroundNode
 from cets.search.convert import record_from_proto, selector_from_proto
 from cets.search.display import build_query
@@ -21,7 +21,7 @@ from cets.search.ingest import ingest_file
 from cets.search.records import IngestContext
 from cets.search.store import connect
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
-from helpers import SilentServer, closed_port_url, node_config
+from helpers import SilentServer, closed_port_url, signed
 
 pytestmark = pytest.mark.opensearch
 
@@ -75,9 +75,10 @@ RECORDS = [
 
 @pytest.fixture(scope="module")
 def node(
-    tmp_path_factory: pytest.TempPathFactory, opensearch_url: str, card_key: bytes
+    tmp_path_factory: pytest.TempPathFactory, opensearch_url: str, federation: LocalFederation
 ) -> Iterator[BackgroundNode]:
     agency = "node-search"
+    card_key = federation.agency(agency).card_key
     path = tmp_path_factory.mktemp("records") / "records.ndjson"
     path.write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n")
     client = connect(opensearch_url)
@@ -91,27 +92,41 @@ def node(
     finally:
         client.close()
     assert summary.in_index == len(RECORDS)
-    with BackgroundNode(node_config(agency, opensearch_url, card_key)) as running:
+    with BackgroundNode(federation.agency(agency).node_config(opensearch_url)) as running:
         yield running
 
 
+class Client:
+    """Searches the node as the member agency "asker", with signed requests."""
+
+    def __init__(self, channel: grpc.Channel, federation: LocalFederation, audience: str) -> None:
+        self.stub = search_pb2_grpc.SearchNodeStub(channel)
+        self.federation = federation
+        self.audience = audience
+
+    def search(self, query: search_pb2.Query, timeout: float = 10.0) -> search_pb2.SearchResponse:
+        request = signed(self.federation, "asker", self.audience, query)
+        response: search_pb2.SearchResponse = self.stub.Search(request, timeout=timeout)
+        return response
+
+
 @pytest.fixture(scope="module")
-def stub(node: BackgroundNode) -> Iterator[search_pb2_grpc.SearchNodeStub]:
+def stub(node: BackgroundNode, federation: LocalFederation) -> Iterator[Client]:
     with grpc.insecure_channel(node.target) as channel:
-        yield search_pb2_grpc.SearchNodeStub(channel)
+        yield Client(channel, federation, "node-search")
 
 
 def search(
-    stub: search_pb2_grpc.SearchNodeStub, query: search_pb2.Query, timeout: float = 10.0
+    client: Client, query: search_pb2.Query, timeout: float = 10.0
 ) -> search_pb2.SearchResponse:
-    return stub.Search(search_pb2.SearchRequest(query=query), timeout=timeout)
+    return client.search(query, timeout)
 
 
 def ids(response: search_pb2.SearchResponse) -> list[str]:
     return [hit.record_id for hit in response.hits]
 
 
-def test_free_text_is_ranked_by_bm25_with_highlights(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_free_text_is_ranked_by_bm25_with_highlights(stub: Client) -> None:
     response = search(stub, build_query(text="file hosting"))
     assert ids(response)[0] == "chat-1"
     assert "chat-2" not in ids(response)
@@ -121,20 +136,20 @@ def test_free_text_is_ranked_by_bm25_with_highlights(stub: search_pb2_grpc.Searc
     assert response.disclosure == search_pb2.DISCLOSURE_LEVEL_FULL
 
 
-def test_selector_lookup_matches_other_surface_forms(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_selector_lookup_matches_other_surface_forms(stub: Client) -> None:
     response = search(stub, build_query(selectors=["email:JOHNSMITH@googlemail.com"]))
     assert ids(response) == ["p-smith"]
     matched = [selector_from_proto(s).key for s in response.hits[0].matched_selectors]
     assert matched == ["email:johnsmith@gmail.com"]
 
 
-def test_username_selector_links_chat_and_tip(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_username_selector_links_chat_and_tip(stub: Client) -> None:
     response = search(stub, build_query(selectors=["username:@darkangel_77"]))
     assert sorted(ids(response)) == ["chat-1", "tip-1"]
 
 
 def test_card_lookup_by_number_never_returns_the_number(
-    stub: search_pb2_grpc.SearchNodeStub,
+    stub: Client,
 ) -> None:
     response = search(stub, build_query(selectors=["card:4111 1111 1111 1111"]))
     assert ids(response) == ["txn-1"]
@@ -144,18 +159,18 @@ def test_card_lookup_by_number_never_returns_the_number(
     assert body["card_last4"] == "1111"
 
 
-def test_phone_selector_in_another_format(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_phone_selector_in_another_format(stub: Client) -> None:
     response = search(stub, build_query(selectors=["phone:+1 (416) 555 0142"]))
     assert ids(response) == ["p-smith"]
 
 
-def test_name_match_is_folded_fuzzy_and_phonetic(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_name_match_is_folded_fuzzy_and_phonetic(stub: Client) -> None:
     response = search(stub, build_query(name="Jon Smyth"))
     assert set(ids(response)) == {"p-smith", "p-smyth"}
     assert "p-other" not in ids(response)
 
 
-def test_type_and_date_filters(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_type_and_date_filters(stub: Client) -> None:
     query = build_query(name="John Smith", types=["person"])
     query.created_from.FromDatetime(datetime(2025, 1, 1, tzinfo=UTC))
     assert ids(search(stub, query)) == ["p-smyth"]
@@ -163,7 +178,7 @@ def test_type_and_date_filters(stub: search_pb2_grpc.SearchNodeStub) -> None:
     assert ids(search(stub, only_tips)) == ["tip-1"]
 
 
-def test_full_records_are_returned(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_full_records_are_returned(stub: Client) -> None:
     response = search(stub, build_query(selectors=["email:john.smith@gmail.com"]))
     record = response.hits[0].record
     assert record.WhichOneof("body") == "person"
@@ -172,7 +187,7 @@ def test_full_records_are_returned(stub: search_pb2_grpc.SearchNodeStub) -> None
     assert record.envelope.agency == "node-search"
 
 
-def test_limit_is_top_k(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_limit_is_top_k(stub: Client) -> None:
     response = search(stub, build_query(text="john | files | hosting", limit=2))
     assert len(response.hits) == 2
     assert response.total_hits >= 2
@@ -202,7 +217,7 @@ def test_limit_is_top_k(stub: search_pb2_grpc.SearchNodeStub) -> None:
     ],
 )
 def test_bad_queries_are_invalid_argument_with_a_reason(
-    stub: search_pb2_grpc.SearchNodeStub, query: search_pb2.Query, reason: str
+    stub: Client, query: search_pb2.Query, reason: str
 ) -> None:
     with pytest.raises(grpc.RpcError) as info:
         search(stub, query)
@@ -210,7 +225,7 @@ def test_bad_queries_are_invalid_argument_with_a_reason(
     assert reason in info.value.details()
 
 
-def test_reversed_date_range_is_invalid(stub: search_pb2_grpc.SearchNodeStub) -> None:
+def test_reversed_date_range_is_invalid(stub: Client) -> None:
     query = build_query(text="x")
     query.created_from.FromDatetime(datetime(2025, 1, 2, tzinfo=UTC))
     query.created_to.FromDatetime(datetime(2025, 1, 1, tzinfo=UTC))
@@ -234,17 +249,16 @@ def test_health_and_reflection(node: BackgroundNode) -> None:
 
 
 def test_a_hanging_opensearch_gives_deadline_exceeded_within_the_deadline(
-    opensearch_url: str, card_key: bytes, tmp_path: Path
+    opensearch_url: str, federation: LocalFederation
 ) -> None:
     # The node prepares its index on the real cluster, then searches one that never answers.
-    agency = "hanging"
-    config = node_config(agency, opensearch_url, card_key)
+    config = federation.agency("hanging").node_config(opensearch_url)
     with (
         SilentServer() as silent,
         BackgroundNode(config, store_url=silent.url) as running,
         grpc.insecure_channel(running.target) as channel,
     ):
-        stub = search_pb2_grpc.SearchNodeStub(channel)
+        stub = Client(channel, federation, "hanging")
         started = time.monotonic()
         with pytest.raises(grpc.RpcError) as info:
             search(stub, build_query(text="anything"), timeout=0.5)
@@ -253,13 +267,15 @@ def test_a_hanging_opensearch_gives_deadline_exceeded_within_the_deadline(
     assert elapsed < 3.0  # bounded by the caller's deadline, not by OpenSearch
 
 
-def test_a_node_whose_opensearch_is_gone_starts_and_answers_unavailable(card_key: bytes) -> None:
-    config = node_config("unreach", closed_port_url(), card_key)
+def test_a_node_whose_opensearch_is_gone_starts_and_answers_unavailable(
+    federation: LocalFederation,
+) -> None:
+    config = federation.agency("unreach").node_config(closed_port_url())
     with BackgroundNode(config) as running, grpc.insecure_channel(running.target) as channel:
         health = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="cets.v1.SearchNode"), timeout=5
         )
-        stub = search_pb2_grpc.SearchNodeStub(channel)
+        stub = Client(channel, federation, "unreach")
         with pytest.raises(grpc.RpcError) as info:
             search(stub, build_query(text="anything"), timeout=5)
     assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
+from cets.common.audit import AuditLog
+from cets.common.keys import load_private_key, load_public_key
+from cets.common.membership import load_membership
+from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.display import build_query
 from cets.search.errors import StoreError, StoreUnavailable
-from cets.search.query import SearchHit, SearchQuery, SearchResult
+from cets.search.guard import RequestGuard
+from cets.search.policy import Disclosure, SharingPolicy
+from cets.search.query import Scope, SearchHit, SearchQuery, SearchResult
 from cets.search.records import RecordType
-from cets.search.service import SearchNodeService
+from cets.search.service import NodeIdentity, SearchNodeService
 from cets.v1 import search_pb2, search_pb2_grpc
+from helpers import signed
 
 
 class StallingSearcher:
@@ -25,7 +35,9 @@ class StallingSearcher:
         self.cancelled = asyncio.Event()
         self.budgets: list[float] = []
 
-    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult:
+    async def search(
+        self, query: SearchQuery, *, timeout_s: float, scope: Scope | None = None
+    ) -> SearchResult:
         self.budgets.append(timeout_s)
         try:
             await asyncio.sleep(3600)
@@ -39,7 +51,9 @@ class FailingSearcher:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult:
+    async def search(
+        self, query: SearchQuery, *, timeout_s: float, scope: Scope | None = None
+    ) -> SearchResult:
         raise self.error
 
 
@@ -47,7 +61,9 @@ class FixedSearcher:
     def __init__(self) -> None:
         self.queries: list[SearchQuery] = []
 
-    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult:
+    async def search(
+        self, query: SearchQuery, *, timeout_s: float, scope: Scope | None = None
+    ) -> SearchResult:
         self.queries.append(query)
         document = {
             "agency": "a1",
@@ -70,6 +86,41 @@ class FixedSearcher:
         return SearchResult(hits=(hit,), total=1, total_is_lower_bound=False, took_ms=3)
 
 
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> LocalFederation:
+    specs = [AgencySpec("asker", "Asking Agency", "CA"), AgencySpec("a1", "Agency One", "CA")]
+    return build_local_federation(tmp_path_factory.mktemp("fed"), specs)
+
+
+_FED: list[LocalFederation] = []
+
+
+@pytest.fixture(autouse=True)
+def _current_federation(fed: LocalFederation) -> None:
+    _FED[:] = [fed]
+
+
+def _service(searcher: Any, audit: AuditLog, default_timeout_s: float) -> SearchNodeService:
+    fed = _FED[0]
+    me = fed.agency("a1")
+    membership = load_membership(
+        fed.root / "membership.json", load_public_key(fed.root / "admin.pub")
+    )
+    return SearchNodeService(
+        identity=NodeIdentity(
+            agency_id="a1",
+            signing_key=load_private_key(me.directory / "agency.key"),
+            card_key=me.card_key,
+            default_region="CA",
+        ),
+        searcher=searcher,
+        guard=RequestGuard(agency_id="a1", membership=lambda: membership),
+        policy=SharingPolicy(member_default=Disclosure.FULL),
+        audit=audit,
+        default_timeout_s=default_timeout_s,
+    )
+
+
 async def _with_server(
     searcher: Any,
     body: Callable[[search_pb2_grpc.SearchNodeStub], Coroutine[Any, Any, None]],
@@ -77,29 +128,22 @@ async def _with_server(
     default_timeout_s: float = 10.0,
 ) -> None:
     server = grpc.aio.server()
-    search_pb2_grpc.add_SearchNodeServicer_to_server(
-        SearchNodeService(
-            agency_id="a1",
-            searcher=searcher,
-            card_key=b"k" * 32,
-            default_region="CA",
-            default_timeout_s=default_timeout_s,
-        ),
-        server,
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            await body(search_pb2_grpc.SearchNodeStub(channel))
-    finally:
-        await server.stop(0)
+    with tempfile.TemporaryDirectory() as tmp, AuditLog(Path(tmp) / "audit.log") as audit:
+        search_pb2_grpc.add_SearchNodeServicer_to_server(
+            _service(searcher, audit, default_timeout_s), server
+        )
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await body(search_pb2_grpc.SearchNodeStub(channel))
+        finally:
+            await server.stop(0)
 
 
-def _request(text: str = "anything") -> search_pb2.SearchRequest:
-    request = search_pb2.SearchRequest(query=build_query(text=text))
-    request.context.nonce = b"n-123"
-    return request
+def _request(text: str = "anything", **selectors: str) -> search_pb2.SearchRequest:
+    query = build_query(text=text, selectors=[f"{k}:{v}" for k, v in selectors.items()])
+    return signed(_FED[0], "asker", "a1", query, nonce=b"n-123-" + secrets.token_bytes(16))
 
 
 def test_the_callers_deadline_bounds_the_search_and_cancels_the_work() -> None:
@@ -156,7 +200,7 @@ def test_an_answer_carries_agency_disclosure_and_the_request_nonce() -> None:
     async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
         response = await stub.Search(_request("note"), timeout=5)
         assert response.agency == "a1"
-        assert response.request_nonce == b"n-123"
+        assert response.request_nonce.startswith(b"n-123-")
         assert response.disclosure == search_pb2.DISCLOSURE_LEVEL_FULL
         assert [h.record_id for h in response.hits] == ["r1"]
         assert response.hits[0].record.case_note.text == "note"
@@ -171,12 +215,7 @@ def test_query_text_never_reaches_the_ordinary_log(caplog: pytest.LogCaptureFixt
     async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
         await stub.Search(_request(secret), timeout=5)
         with pytest.raises(grpc.aio.AioRpcError):
-            await stub.Search(
-                search_pb2.SearchRequest(
-                    query=build_query(text=secret, selectors=["email:" + secret])
-                ),
-                timeout=5,
-            )
+            await stub.Search(_request(secret, email=secret), timeout=5)
 
     with caplog.at_level("DEBUG"):
         asyncio.run(_with_server(FixedSearcher(), body))

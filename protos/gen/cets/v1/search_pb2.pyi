@@ -83,7 +83,7 @@ class Highlight(_message.Message):
     def __init__(self, field: _Optional[str] = ..., fragments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Hit(_message.Message):
-    __slots__ = ("agency", "record_id", "type", "score", "title", "created", "highlights", "matched_selectors", "record", "selectors")
+    __slots__ = ("agency", "record_id", "type", "score", "title", "created", "highlights", "matched_selectors", "record", "selectors", "disclosure")
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,7 @@ class Hit(_message.Message):
     MATCHED_SELECTORS_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     SELECTORS_FIELD_NUMBER: _ClassVar[int]
+    DISCLOSURE_FIELD_NUMBER: _ClassVar[int]
     agency: str
     record_id: str
     type: _records_pb2.RecordType
@@ -104,10 +105,11 @@ class Hit(_message.Message):
     matched_selectors: _containers.RepeatedCompositeFieldContainer[_records_pb2.Selector]
     record: _records_pb2.Record
     selectors: _containers.RepeatedCompositeFieldContainer[_records_pb2.Selector]
-    def __init__(self, agency: _Optional[str] = ..., record_id: _Optional[str] = ..., type: _Optional[_Union[_records_pb2.RecordType, str]] = ..., score: _Optional[float] = ..., title: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highlights: _Optional[_Iterable[_Union[Highlight, _Mapping]]] = ..., matched_selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., record: _Optional[_Union[_records_pb2.Record, _Mapping]] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ...) -> None: ...
+    disclosure: DisclosureLevel
+    def __init__(self, agency: _Optional[str] = ..., record_id: _Optional[str] = ..., type: _Optional[_Union[_records_pb2.RecordType, str]] = ..., score: _Optional[float] = ..., title: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highlights: _Optional[_Iterable[_Union[Highlight, _Mapping]]] = ..., matched_selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., record: _Optional[_Union[_records_pb2.Record, _Mapping]] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("agency", "hits", "total_hits", "total_is_lower_bound", "disclosure", "took_ms", "request_nonce", "signature")
+    __slots__ = ("agency", "hits", "total_hits", "total_is_lower_bound", "disclosure", "took_ms", "request_nonce", "withheld_hits", "contact", "signature")
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_HITS_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +117,8 @@ class SearchResponse(_message.Message):
     DISCLOSURE_FIELD_NUMBER: _ClassVar[int]
     TOOK_MS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_NONCE_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_HITS_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     agency: str
     hits: _containers.RepeatedCompositeFieldContainer[Hit]
@@ -123,8 +127,10 @@ class SearchResponse(_message.Message):
     disclosure: DisclosureLevel
     took_ms: int
     request_nonce: bytes
+    withheld_hits: int
+    contact: str
     signature: bytes
-    def __init__(self, agency: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total_hits: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., took_ms: _Optional[int] = ..., request_nonce: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, agency: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total_hits: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., took_ms: _Optional[int] = ..., request_nonce: _Optional[bytes] = ..., withheld_hits: _Optional[int] = ..., contact: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class AgencyStatus(_message.Message):
     __slots__ = ("agency", "code", "reason", "latency_ms", "total_hits", "disclosure")

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class SearchNodeStub:
-    """An agency's search node: answers searches over the records it holds.
+    """An agency's search node: answers signed searches over the records it holds.
     """
 
     def __init__(self, channel):
@@ -43,12 +43,15 @@ class SearchNodeStub:
 
 
 class SearchNodeServicer:
-    """An agency's search node: answers searches over the records it holds.
+    """An agency's search node: answers signed searches over the records it holds.
     """
 
     def Search(self, request, context):
-        """Runs a query on this agency's records. Errors: INVALID_ARGUMENT (bad query, with the
-        reason), DEADLINE_EXCEEDED, UNAVAILABLE (the agency's OpenSearch is down).
+        """Runs a query on this agency's records, releasing what its sharing policy allows the
+        requester. Errors: UNAUTHENTICATED (unsigned, bad signature, unknown agency, expired,
+        not yet valid, replayed), PERMISSION_DENIED (revoked member, wrong audience, missing
+        purpose or case reference, policy denies), INVALID_ARGUMENT (bad query, with the reason),
+        DEADLINE_EXCEEDED, UNAVAILABLE (the agency's OpenSearch is down).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -71,7 +74,7 @@ def add_SearchNodeServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SearchNode:
-    """An agency's search node: answers searches over the records it holds.
+    """An agency's search node: answers signed searches over the records it holds.
     """
 
     @staticmethod

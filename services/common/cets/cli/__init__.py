@@ -13,7 +13,10 @@ import sys
 
 import click
 
+from cets.cli._audit import audit
+from cets.cli._certs import certs
 from cets.cli._demo import demo
+from cets.cli._federation import federation
 from cets.cli._ingest import ingest
 from cets.cli._keys import keys
 from cets.cli._node import node
@@ -46,7 +49,7 @@ def cli(log_level: str, log_format: str) -> None:
     configure_logging(log_level, log_format)
 
 
-for _command in (opensearch, keys, node, ingest, sample, demo):
+for _command in (opensearch, keys, certs, federation, node, ingest, sample, demo, audit):
     cli.add_command(_command)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import phonenumbers
 
+from cets.common.tls import ServerTls, TlsError
+from cets.common.tls import from_env as server_tls_from_env
 from cets.search.index import IndexNames
 
 __all__ = ["ConfigError", "NodeConfig", "load_card_key"]
@@ -36,6 +38,18 @@ class NodeConfig:
     """The agency's own OpenSearch (``OPENSEARCH_URL``)."""
     card_key: bytes = field(repr=False)
     """Key for card fingerprints, read from the file named by ``CETS_CARD_KEY_FILE``."""
+    agency_key_file: Path | None = None
+    """This agency's Ed25519 private key, which signs answers (``CETS_AGENCY_KEY_FILE``)."""
+    membership_file: Path | None = None
+    """The signed federation membership document (``CETS_MEMBERSHIP_FILE``)."""
+    admin_key_file: Path | None = None
+    """The federation administrator's public key, which signs the membership
+    (``CETS_FEDERATION_ADMIN_KEY_FILE``)."""
+    audit_log: Path | None = None
+    """Where every request received is recorded (``CETS_AUDIT_LOG``)."""
+    policy_file: Path | None = None
+    """This agency's sharing policy (``CETS_POLICY_FILE``); none: members and coordinators
+    learn only that there are matches (hit/no-hit)."""
     listen: str = "127.0.0.1:50051"
     """gRPC address to listen on (``CETS_NODE_LISTEN``)."""
     default_region: str | None = None
@@ -48,6 +62,22 @@ class NodeConfig:
     """How long in-flight calls may finish on shutdown (``CETS_NODE_GRACE_S``)."""
     max_message_bytes: int = 4 * 1024 * 1024
     """Largest gRPC message accepted or sent (``CETS_NODE_MAX_MESSAGE_BYTES``)."""
+    max_clock_skew_s: float = 30.0
+    """How far a requester's clock may differ from this node's (``CETS_MAX_CLOCK_SKEW_S``)."""
+    tls: ServerTls | None = None
+    """Certificate, key and (for mutual TLS) client CA (``CETS_NODE_TLS_CERT``,
+    ``CETS_NODE_TLS_KEY``, ``CETS_NODE_TLS_CLIENT_CA``); none: plaintext, for loopback only."""
+
+    def require_federation(self) -> None:
+        """A node that answers searches needs its key, the membership and an audit log."""
+        for value, variable in (
+            (self.agency_key_file, "CETS_AGENCY_KEY_FILE"),
+            (self.membership_file, "CETS_MEMBERSHIP_FILE"),
+            (self.admin_key_file, "CETS_FEDERATION_ADMIN_KEY_FILE"),
+            (self.audit_log, "CETS_AUDIT_LOG"),
+        ):
+            if value is None:
+                raise ConfigError(f"{variable} is not set")
 
     def __post_init__(self) -> None:
         try:
@@ -85,6 +115,11 @@ class NodeConfig:
                 values["card_key"] = load_card_key(Path(str(key_file)))
         overrides.pop("card_key_file", None)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "tls" not in values:
+            try:
+                values["tls"] = server_tls_from_env("CETS_NODE", env)
+            except TlsError as exc:
+                raise ConfigError(str(exc)) from None
         for required, variable in (
             ("agency_id", "CETS_AGENCY_ID"),
             ("opensearch_url", "OPENSEARCH_URL"),
@@ -104,6 +139,12 @@ _SETTINGS: tuple[tuple[str, str, type], ...] = (
     ("default_timeout_s", "CETS_NODE_TIMEOUT_S", float),
     ("grace_s", "CETS_NODE_GRACE_S", float),
     ("max_message_bytes", "CETS_NODE_MAX_MESSAGE_BYTES", int),
+    ("max_clock_skew_s", "CETS_MAX_CLOCK_SKEW_S", float),
+    ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
+    ("membership_file", "CETS_MEMBERSHIP_FILE", Path),
+    ("admin_key_file", "CETS_FEDERATION_ADMIN_KEY_FILE", Path),
+    ("audit_log", "CETS_AUDIT_LOG", Path),
+    ("policy_file", "CETS_POLICY_FILE", Path),
 )
 
 

@@ -7,7 +7,7 @@ The only module that knows both sides. Enum names follow one rule each way: ``pe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cets.search.errors import InvalidQuery
+from cets.search.policy import Disclosure
 from cets.search.query import DEFAULT_LIMIT, SearchHit, SearchQuery, SearchResult
 from cets.search.records import Handling, RecordType
 from cets.search.selectors import (
@@ -27,6 +28,8 @@ from cets.search.selectors import (
 from cets.v1 import records_pb2, search_pb2
 
 __all__ = [
+    "disclosure_from_proto",
+    "disclosure_to_proto",
     "handling_to_proto",
     "hit_to_proto",
     "query_from_proto",
@@ -189,22 +192,47 @@ def _set_time(stamp: Timestamp, value: str | None) -> None:
         stamp.FromJsonString(value)
 
 
-def hit_to_proto(agency: str, hit: SearchHit, *, with_record: bool) -> search_pb2.Hit:
+_DISCLOSURE = {
+    Disclosure.FULL: search_pb2.DISCLOSURE_LEVEL_FULL,
+    Disclosure.SUMMARY: search_pb2.DISCLOSURE_LEVEL_SUMMARY,
+    Disclosure.HIT: search_pb2.DISCLOSURE_LEVEL_HIT,
+    Disclosure.DENY: search_pb2.DISCLOSURE_LEVEL_DENY,
+}
+
+
+def disclosure_to_proto(level: Disclosure) -> search_pb2.DisclosureLevel:
+    return _DISCLOSURE[level]
+
+
+def disclosure_from_proto(number: int) -> Disclosure:
+    for level, value in _DISCLOSURE.items():
+        if value == number:
+            return level
+    raise InvalidQuery(f"unknown disclosure level {number}")
+
+
+def hit_to_proto(agency: str, hit: SearchHit, *, level: Disclosure) -> search_pb2.Hit:
+    """One hit as released at ``level`` (full or summary).
+
+    A summary carries the record's id, type, dates, score and the selectors the requester
+    asked about — nothing written in the record itself.
+    """
     pb = search_pb2.Hit(
         agency=agency,
         record_id=hit.record_id,
         type=record_type_to_proto(hit.type),
         score=hit.score,
-        title=hit.title,
-        highlights=[
-            search_pb2.Highlight(field=name, fragments=fragments)
-            for name, fragments in sorted(hit.highlights.items())
-        ],
         matched_selectors=_selectors(hit.matched_selectors),
-        selectors=_selectors(hit.selectors),
+        disclosure=disclosure_to_proto(level),
     )
     _set_time(pb.created, hit.created)
-    if with_record:
+    if level is Disclosure.FULL:
+        pb.title = hit.title
+        pb.highlights.extend(
+            search_pb2.Highlight(field=name, fragments=fragments)
+            for name, fragments in sorted(hit.highlights.items())
+        )
+        pb.selectors.extend(_selectors(hit.selectors))
         pb.record.CopyFrom(record_to_proto(hit.document))
     return pb
 
@@ -213,13 +241,38 @@ def _selectors(selectors: Iterable[Selector]) -> list[records_pb2.Selector]:
     return [selector_to_proto(s) for s in selectors]
 
 
-def result_to_proto(agency: str, result: SearchResult) -> search_pb2.SearchResponse:
-    """A full-disclosure answer (sharing policy arrives with the federation)."""
+def result_to_proto(
+    agency: str,
+    result: SearchResult,
+    *,
+    level_for: Callable[[dict[str, Any]], Disclosure] = lambda _: Disclosure.FULL,
+    applied: Disclosure = Disclosure.FULL,
+    contact: str = "",
+) -> search_pb2.SearchResponse:
+    """An answer releasing each hit at the level ``level_for`` gives its record.
+
+    ``applied`` is the most the policy releases to this requester, stated in the answer.
+
+    Hits at ``hit`` or ``deny`` level are never included (the query's scope should already
+    have kept them out; this is the last line of defence): a hit-level record is counted in
+    ``withheld_hits``, a denied one not at all.
+    """
+    hits: list[search_pb2.Hit] = []
+    withheld = result.withheld
+    for hit in result.hits:
+        level = level_for(hit.document)
+        if level in (Disclosure.FULL, Disclosure.SUMMARY):
+            hits.append(hit_to_proto(agency, hit, level=level))
+        elif level is Disclosure.HIT:
+            withheld += 1
+    released = len(hits)
     return search_pb2.SearchResponse(
         agency=agency,
-        hits=[hit_to_proto(agency, hit, with_record=True) for hit in result.hits],
-        total_hits=result.total,
+        hits=hits,
+        total_hits=released + (result.total - len(result.hits)) + withheld,
         total_is_lower_bound=result.total_is_lower_bound,
-        disclosure=search_pb2.DISCLOSURE_LEVEL_FULL,
+        disclosure=disclosure_to_proto(applied),
         took_ms=result.took_ms,
+        withheld_hits=withheld,
+        contact=contact,
     )

@@ -303,7 +303,7 @@ def _prefetched(items: Iterator[_T], depth: int = 2000) -> Iterator[Iterator[_T]
                         continue
                 if stop.is_set():
                     return
-        except BaseException as exc:  # handed to the consumer
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
             failure.append(exc)
         queue.put(done)
 

@@ -22,6 +22,7 @@ from cets.search.selectors import Selector
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "Scope",
     "SearchHit",
     "SearchQuery",
     "SearchResult",
@@ -91,12 +92,29 @@ class SearchHit:
 class SearchResult:
     hits: tuple[SearchHit, ...]
     total: int
+    """Matches among the records that may be released as hits."""
     total_is_lower_bound: bool
     took_ms: int
+    withheld: int = 0
+    """Matches that may only be counted (see :class:`Scope`)."""
 
 
-def build_body(query: SearchQuery, *, timeout_ms: int | None = None) -> dict[str, Any]:
-    """The OpenSearch search body for ``query``."""
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a requester may see, as OpenSearch filters (from the sharing policy).
+
+    ``exclude``: records never to be touched. ``count_only``: records whose matches are counted
+    but never returned.
+    """
+
+    exclude: dict[str, Any] | None = None
+    count_only: dict[str, Any] | None = None
+
+
+def build_body(
+    query: SearchQuery, *, timeout_ms: int | None = None, scope: Scope | None = None
+) -> dict[str, Any]:
+    """The OpenSearch search body for ``query``, limited to ``scope``."""
     must: list[dict[str, Any]] = []
     if query.text.strip():
         must.append(
@@ -130,6 +148,12 @@ def build_body(query: SearchQuery, *, timeout_ms: int | None = None) -> dict[str
     }
     if timeout_ms is not None:
         body["timeout"] = f"{max(timeout_ms, 1)}ms"
+    if scope and scope.exclude:
+        body["query"]["bool"]["must_not"] = [scope.exclude]
+    if scope and scope.count_only:
+        # post_filter drops these from the hits (and their total) but not from the aggregation
+        body["post_filter"] = {"bool": {"must_not": [scope.count_only]}}
+        body["aggs"] = {"withheld": {"filter": scope.count_only}}
     return body
 
 
@@ -193,4 +217,5 @@ def parse_response(query: SearchQuery, raw: dict[str, Any]) -> SearchResult:
         total=int(total.get("value", 0)),
         total_is_lower_bound=total.get("relation") == "gte",
         took_ms=int(raw.get("took", 0)),
+        withheld=int(raw.get("aggregations", {}).get("withheld", {}).get("doc_count", 0)),
     )

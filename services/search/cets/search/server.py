@@ -12,24 +12,64 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from cets.search.config import NodeConfig
+from cets.common.audit import AuditError, AuditLog
+from cets.common.keys import load_private_key, load_public_key
+from cets.common.membership import Membership, load_membership
+from cets.common.tls import server_credentials
+from cets.search.config import ConfigError, NodeConfig
 from cets.search.errors import StoreTimeout, StoreUnavailable
+from cets.search.guard import RequestGuard
 from cets.search.index import ensure_index
-from cets.search.service import OpenSearchSearcher, SearchNodeService
+from cets.search.policy import SharingPolicy, load_policy
+from cets.search.service import NodeIdentity, OpenSearchSearcher, SearchNodeService
 from cets.search.store import RecordStore, connect, connect_async
 from cets.v1 import search_pb2, search_pb2_grpc
 
-__all__ = ["NodeServer", "serve"]
+__all__ = ["NodeParts", "NodeServer", "load_parts", "serve"]
 
 _log = logging.getLogger(__name__)
 SERVICE_NAME = search_pb2.DESCRIPTOR.services_by_name["SearchNode"].full_name
 HEALTH_INTERVAL_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeParts:
+    """What a node loads from its files before it serves."""
+
+    identity: NodeIdentity
+    membership: Membership
+    policy: SharingPolicy
+    audit: AuditLog
+
+
+def load_parts(config: NodeConfig) -> NodeParts:
+    """Load keys, membership, policy and audit log; :class:`ConfigError` names what is wrong."""
+    config.require_federation()
+    assert config.agency_key_file and config.membership_file and config.admin_key_file
+    assert config.audit_log
+    try:
+        signing_key = load_private_key(config.agency_key_file)
+        membership = load_membership(config.membership_file, load_public_key(config.admin_key_file))
+        policy = load_policy(config.policy_file) if config.policy_file else SharingPolicy()
+        audit = AuditLog(config.audit_log)
+    except (ValueError, AuditError) as exc:
+        raise ConfigError(str(exc)) from None
+    if membership.get(config.agency_id) is None:
+        _log.warning("this agency is not in the membership", extra={"agency": config.agency_id})
+    identity = NodeIdentity(
+        agency_id=config.agency_id,
+        signing_key=signing_key,
+        card_key=config.card_key,
+        default_region=config.default_region,
+    )
+    return NodeParts(identity=identity, membership=membership, policy=policy, audit=audit)
 
 
 class NodeServer:
@@ -47,12 +87,19 @@ class NodeServer:
         self._server = grpc.aio.server(options=options)
         self._health = HealthServicer()
         self._watch: asyncio.Task[None] | None = None
+        parts = load_parts(config)
+        self._audit = parts.audit
         search_pb2_grpc.add_SearchNodeServicer_to_server(
             SearchNodeService(
-                agency_id=config.agency_id,
+                identity=parts.identity,
                 searcher=OpenSearchSearcher(self._store),
-                card_key=config.card_key,
-                default_region=config.default_region,
+                guard=RequestGuard(
+                    agency_id=config.agency_id,
+                    membership=lambda: parts.membership,
+                    max_skew_s=config.max_clock_skew_s,
+                ),
+                policy=parts.policy,
+                audit=parts.audit,
                 default_timeout_s=config.default_timeout_s,
             ),
             self._server,
@@ -74,7 +121,12 @@ class NodeServer:
         ``UNAVAILABLE`` answers until OpenSearch is back, then prepares the index.
         """
         await self._prepare_index()
-        port = self._server.add_insecure_port(self.config.listen)
+        if self.config.tls is None:
+            _log.warning("serving without TLS: use only on a trusted network or loopback")
+            port = self._server.add_insecure_port(self.config.listen)
+        else:
+            credentials = server_credentials(self.config.tls)
+            port = self._server.add_secure_port(self.config.listen, credentials)
         if port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._server.start()
@@ -95,6 +147,7 @@ class NodeServer:
                 await self._watch
         await self._server.stop(grace)
         await self._store.close()
+        self._audit.close()
         _log.info("search node stopped", extra={"agency": self.config.agency_id})
 
     async def wait(self) -> None:

@@ -1,26 +1,40 @@
-"""The search node's gRPC servicer: unwrap, call the domain, map errors to status codes.
+"""The search node's gRPC servicer: verify, apply the policy, search, sign, audit, answer.
 
-Each call is bounded by the caller's deadline (or the node's default when none is set); the
-OpenSearch request gets what remains. Ordinary logs record who asked and how it went — never
-the query or the records.
+Order matters. Nothing is parsed beyond the protobuf envelope until the request's signature,
+freshness and audience are proven (:mod:`cets.search.guard`). The sharing policy then decides
+what this requester may see, and that decision limits the OpenSearch query itself, so denied
+records are never fetched. The answer is signed and bound to the request's nonce, and the audit
+entry — who asked, why, what, and what was released — is durably written before the answer
+leaves. If the audit log cannot be written, nothing is released.
+
+Each call is bounded by the caller's deadline (or the node's default when none is set).
+Ordinary logs record who asked and how it went — never the query or the records.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import json_format
 
+from cets.common.audit import AuditLog
+from cets.common.signing import sign_answer
 from cets.search.convert import query_from_proto, result_to_proto
 from cets.search.errors import InvalidQuery, NodeError, StoreError, StoreTimeout, StoreUnavailable
-from cets.search.query import SearchQuery, SearchResult, build_body, parse_response
+from cets.search.guard import PermissionDenied, Requester, RequestGuard, Unauthenticated
+from cets.search.policy import Disclosure, Plan, SharingPolicy
+from cets.search.query import Scope, SearchQuery, SearchResult, build_body, parse_response
 from cets.search.store import RecordStore
 from cets.v1 import search_pb2, search_pb2_grpc
 
-__all__ = ["OpenSearchSearcher", "SearchNodeService", "Searcher"]
+__all__ = ["NodeIdentity", "OpenSearchSearcher", "SearchNodeService", "Searcher"]
 
 _log = logging.getLogger(__name__)
 _Context = grpc.aio.ServicerContext[search_pb2.SearchRequest, search_pb2.SearchResponse]
@@ -28,6 +42,8 @@ _Context = grpc.aio.ServicerContext[search_pb2.SearchRequest, search_pb2.SearchR
 MIN_BUDGET_S = 0.02
 """Below this much remaining time a search is not started."""
 _STATUS: dict[type[NodeError], grpc.StatusCode] = {
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     InvalidQuery: grpc.StatusCode.INVALID_ARGUMENT,
     StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
     StoreTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -35,10 +51,16 @@ _STATUS: dict[type[NodeError], grpc.StatusCode] = {
 }
 
 
-class Searcher(Protocol):
-    """Runs one query on one agency's records within ``timeout_s``."""
+class AuditUnavailable(NodeError):
+    """The audit log cannot be written, so nothing may be released."""
 
-    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult: ...
+
+class Searcher(Protocol):
+    """Runs one query on one agency's records within ``timeout_s``, limited to ``scope``."""
+
+    async def search(
+        self, query: SearchQuery, *, timeout_s: float, scope: Scope | None = None
+    ) -> SearchResult: ...
 
 
 class OpenSearchSearcher:
@@ -47,62 +69,103 @@ class OpenSearchSearcher:
     def __init__(self, store: RecordStore) -> None:
         self._store = store
 
-    async def search(self, query: SearchQuery, *, timeout_s: float) -> SearchResult:
+    async def search(
+        self, query: SearchQuery, *, timeout_s: float, scope: Scope | None = None
+    ) -> SearchResult:
         # OpenSearch stops collecting a little before the transport gives up, so a slow query
         # returns partial hits rather than nothing.
-        body = build_body(query, timeout_ms=int(timeout_s * 800))
+        body = build_body(query, timeout_ms=int(timeout_s * 800), scope=scope)
         raw = await self._store.search(body, timeout_s=timeout_s)
         return parse_response(query, raw)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeIdentity:
+    """Who this node is and what it holds to prove it."""
+
+    agency_id: str
+    signing_key: Ed25519PrivateKey
+    card_key: bytes
+    default_region: str | None
 
 
 class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        agency_id: str,
+        identity: NodeIdentity,
         searcher: Searcher,
-        card_key: bytes,
-        default_region: str | None,
+        guard: RequestGuard,
+        policy: SharingPolicy,
+        audit: AuditLog,
         default_timeout_s: float,
     ) -> None:
-        self._agency = agency_id
+        self._me = identity
         self._searcher = searcher
-        self._card_key = card_key
-        self._region = default_region
+        self._guard = guard
+        self._policy = policy
+        self._audit = audit
         self._default_timeout = default_timeout_s
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: _Context
     ) -> search_pb2.SearchResponse:
         started = time.monotonic()
-        requester = request.context.requester_agency or "-"
-        budget = self._budget(context)
+        entry = _received(request)
         try:
-            if budget < MIN_BUDGET_S:
-                raise StoreTimeout("the deadline leaves no time to search")
-            query = query_from_proto(
-                request.query, default_region=self._region, card_key=self._card_key
-            )
-            async with asyncio.timeout(budget):
-                result = await self._searcher.search(query, timeout_s=budget)
+            requester = self._guard.check(request)
+            entry.update(verified=True)
+            plan = self._policy.plan_for(requester.member)
+            if plan.releases_nothing():
+                raise PermissionDenied(
+                    f"the sharing policy of {self._me.agency_id!r} releases nothing "
+                    f"to {requester.member.id!r}"
+                )
+            result = await self._run(request, plan, self._budget(context))
+            response = self._answer(result, plan, requester)
+            entry.update(_released(response))
+            await self._record(entry)
         except TimeoutError:
-            timeout = StoreTimeout("the search did not finish in time")
-            await self._fail(context, timeout, requester, started)
+            await self._fail(context, StoreTimeout("the search did not finish in time"), entry)
             raise  # not reached: abort() raises
         except NodeError as exc:
-            await self._fail(context, exc, requester, started)
-            raise
-        response = result_to_proto(self._agency, result)
-        response.request_nonce = request.context.nonce
+            await self._fail(context, exc, entry)
+            raise  # not reached: abort() raises
         _log.info(
             "search answered",
             extra={
-                "requester": requester,
+                "requester": requester.member.id,
                 "outcome": "ok",
-                "hits": len(result.hits),
+                "level": plan.most.value,
+                "hits": len(response.hits),
                 "ms": _ms(started),
             },
         )
+        return response
+
+    async def _run(
+        self, request: search_pb2.SearchRequest, plan: Plan, budget: float
+    ) -> SearchResult:
+        if budget < MIN_BUDGET_S:
+            raise StoreTimeout("the deadline leaves no time to search")
+        query = query_from_proto(
+            request.query, default_region=self._me.default_region, card_key=self._me.card_key
+        )
+        async with asyncio.timeout(budget):
+            return await self._searcher.search(query, timeout_s=budget, scope=_scope(plan))
+
+    def _answer(
+        self, result: SearchResult, plan: Plan, requester: Requester
+    ) -> search_pb2.SearchResponse:
+        response = result_to_proto(
+            self._me.agency_id,
+            result,
+            level_for=plan.level_for,
+            applied=plan.most,
+            contact=self._policy.contact,
+        )
+        response.request_nonce = requester.nonce
+        sign_answer(response, self._me.signing_key)
         return response
 
     def _budget(self, context: _Context) -> float:
@@ -111,26 +174,83 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             return self._default_timeout
         return min(float(remaining), self._default_timeout)
 
-    async def _fail(
-        self,
-        context: _Context,
-        error: NodeError,
-        requester: str,
-        started: float,
-    ) -> None:
+    async def _record(self, entry: dict[str, Any]) -> None:
+        try:
+            await self._audit.append_async(entry)
+        except Exception as exc:  # noqa: BLE001 - any failure to record means no release
+            _log.error("audit log write failed", extra={"error": type(exc).__name__})
+            raise AuditUnavailable(
+                "the audit log cannot be written; nothing was released"
+            ) from None
+
+    async def _fail(self, context: _Context, error: NodeError, entry: dict[str, Any]) -> None:
         code = _STATUS.get(type(error), grpc.StatusCode.INTERNAL)
-        level = logging.WARNING if code is not grpc.StatusCode.INTERNAL else logging.ERROR
+        entry.update(outcome=code.name.lower(), reason=str(error))
+        if not isinstance(error, AuditUnavailable):
+            try:
+                await self._audit.append_async(entry)
+            except Exception:  # noqa: BLE001 - already failing; reported as INTERNAL below
+                code, error = (
+                    grpc.StatusCode.INTERNAL,
+                    AuditUnavailable("the audit log cannot be written"),
+                )
+        level = logging.ERROR if code is grpc.StatusCode.INTERNAL else logging.WARNING
         _log.log(
             level,
-            "search failed",
+            "search refused"
+            if code.name in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+            else "search failed",
             extra={
-                "requester": requester,
+                "requester": entry["requester"],
                 "outcome": code.name.lower(),
                 "reason": str(error),
-                "ms": _ms(started),
             },
         )
         await context.abort(code, str(error))
+
+
+def _scope(plan: Plan) -> Scope:
+    denied = plan.os_filter_for(Disclosure.DENY)
+    counted = plan.os_filter_for(Disclosure.HIT)
+    return Scope(
+        exclude=None if "match_none" in denied else denied,
+        count_only=None if "match_none" in counted else counted,
+    )
+
+
+def _received(request: search_pb2.SearchRequest) -> dict[str, Any]:
+    """The audit entry for a request as received (claims, until the signature is checked)."""
+    context = request.context
+    return {
+        "kind": "node.search",
+        "verified": False,
+        "requester": context.requester_agency[:64] or "-",
+        "officer": context.officer_id[:128],
+        "purpose": context.purpose[:512],
+        "case": context.case_reference[:128],
+        "audience": context.audience[:64],
+        "nonce": base64.b64encode(context.nonce[:64]).decode("ascii"),
+        "query": json_format.MessageToDict(request.query, preserving_proto_field_name=True),
+    }
+
+
+def _released(response: search_pb2.SearchResponse) -> dict[str, Any]:
+    level = search_pb2.DisclosureLevel.Name(response.disclosure).removeprefix("DISCLOSURE_LEVEL_")
+    return {
+        "outcome": "ok",
+        "level": level.lower(),
+        "total": response.total_hits,
+        "withheld": response.withheld_hits,
+        "released": [
+            {
+                "record": hit.record_id,
+                "level": search_pb2.DisclosureLevel.Name(hit.disclosure)
+                .removeprefix("DISCLOSURE_LEVEL_")
+                .lower(),
+            }
+            for hit in response.hits
+        ],
+    }
 
 
 def _ms(started: float) -> int:

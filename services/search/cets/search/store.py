@@ -76,7 +76,7 @@ class RecordStore:
     async def ping(self) -> bool:
         try:
             return bool(await self._client.ping(request_timeout=2.0))
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means not ready
             return False
 
     async def close(self) -> None:

@@ -1,0 +1,109 @@
+"""The federation service's settings: one frozen object, loaded once, failing fast.
+
+Every setting comes from the environment (names below); ``docs/configuration.md`` lists them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cets.common.tls import ClientTls, ServerTls, TlsError, client_from_env, from_env
+from cets.search.config import ConfigError, load_card_key
+
+__all__ = ["FederationConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class FederationConfig:
+    """Settings of one agency's (or a coordinator's) federation service."""
+
+    agency_id: str
+    """The agency this service signs for (``CETS_AGENCY_ID``)."""
+    agency_key_file: Path
+    """Its Ed25519 private key (``CETS_AGENCY_KEY_FILE``)."""
+    membership_file: Path
+    """The signed membership document (``CETS_MEMBERSHIP_FILE``)."""
+    admin_key_file: Path
+    """The federation administrator's public key (``CETS_FEDERATION_ADMIN_KEY_FILE``)."""
+    audit_log: Path
+    """Where every query sent is recorded (``CETS_FEDERATION_AUDIT_LOG``)."""
+    listen: str = "127.0.0.1:50061"
+    """gRPC address for this agency's gateway (``CETS_FEDERATION_LISTEN``)."""
+    default_region: str | None = None
+    """Country for phone numbers typed without a country code (``CETS_DEFAULT_REGION``)."""
+    card_key: bytes | None = field(default=None, repr=False)
+    """Card-fingerprint key shared with partners (``CETS_CARD_KEY_FILE``): card numbers in
+    queries are sent as fingerprints; without it, card numbers cannot be searched."""
+    default_timeout_s: float = 5.0
+    """Deadline of a federated search whose caller sets none (``CETS_FEDERATION_TIMEOUT_S``)."""
+    max_timeout_s: float = 30.0
+    """Longest deadline a caller may ask for (``CETS_FEDERATION_MAX_TIMEOUT_S``)."""
+    request_validity_s: float = 60.0
+    """How long a signed request stays valid at the peers (``CETS_REQUEST_VALIDITY_S``)."""
+    tls: ServerTls | None = None
+    """This service's own certificate (``CETS_FEDERATION_TLS_CERT``/``_KEY``/``_CLIENT_CA``)."""
+    peer_tls: ClientTls | None = None
+    """How to reach the peers' nodes (``CETS_PEER_TLS_CA``, ``CETS_PEER_TLS_CERT``,
+    ``CETS_PEER_TLS_KEY``, ``CETS_PEER_TLS_SERVER_NAME``); none: plaintext, loopback only."""
+    grace_s: float = 10.0
+    """How long in-flight searches may finish on shutdown (``CETS_FEDERATION_GRACE_S``)."""
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^[a-z0-9][a-z0-9_-]{0,47}$", self.agency_id):
+            raise ConfigError("CETS_AGENCY_ID must be 1-48 of a-z, 0-9, '-' and '_'")
+        if not re.match(r"^[^\s:]+:\d{1,5}$", self.listen):
+            raise ConfigError("CETS_FEDERATION_LISTEN must be host:port")
+        for name, value in (
+            ("CETS_FEDERATION_TIMEOUT_S", self.default_timeout_s),
+            ("CETS_FEDERATION_MAX_TIMEOUT_S", self.max_timeout_s),
+            ("CETS_REQUEST_VALIDITY_S", self.request_validity_s),
+        ):
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive number")
+        if self.default_timeout_s > self.max_timeout_s:
+            raise ConfigError("CETS_FEDERATION_TIMEOUT_S exceeds CETS_FEDERATION_MAX_TIMEOUT_S")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FederationConfig:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for name, variable, parse in _SETTINGS:
+            raw = env.get(variable, "")
+            if raw:
+                try:
+                    values[name] = parse(raw)
+                except ValueError:
+                    raise ConfigError(f"{variable} must be a number") from None
+            elif name in _REQUIRED:
+                raise ConfigError(f"{variable} is not set")
+        if env.get("CETS_CARD_KEY_FILE"):
+            values["card_key"] = load_card_key(Path(env["CETS_CARD_KEY_FILE"]))
+        try:
+            values["tls"] = from_env("CETS_FEDERATION", env)
+            values["peer_tls"] = client_from_env("CETS_PEER", env)
+        except TlsError as exc:
+            raise ConfigError(str(exc)) from None
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_REQUIRED = frozenset(
+    {"agency_id", "agency_key_file", "membership_file", "admin_key_file", "audit_log"}
+)
+_SETTINGS: tuple[tuple[str, str, type], ...] = (
+    ("agency_id", "CETS_AGENCY_ID", str),
+    ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
+    ("membership_file", "CETS_MEMBERSHIP_FILE", Path),
+    ("admin_key_file", "CETS_FEDERATION_ADMIN_KEY_FILE", Path),
+    ("audit_log", "CETS_FEDERATION_AUDIT_LOG", Path),
+    ("listen", "CETS_FEDERATION_LISTEN", str),
+    ("default_region", "CETS_DEFAULT_REGION", str),
+    ("default_timeout_s", "CETS_FEDERATION_TIMEOUT_S", float),
+    ("max_timeout_s", "CETS_FEDERATION_MAX_TIMEOUT_S", float),
+    ("request_validity_s", "CETS_REQUEST_VALIDITY_S", float),
+    ("grace_s", "CETS_FEDERATION_GRACE_S", float),
+)

@@ -1,0 +1,181 @@
+"""Fan-out: one query to many agencies at once, under one deadline, each failure kept apart.
+
+Every target gets its own signed request (addressed to it, with its own nonce) and the time
+that remains until the overall deadline. Each call ends in an :class:`Outcome` — an answer or
+the reason there is none — and never raises into its siblings: a peer that is down, slow,
+refuses, or answers garbage affects only its own outcome. Answers are accepted only with a
+valid signature of the answering agency, bound to the nonce of the request sent to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from cets.common.membership import Member
+from cets.common.signing import sign_request, verify_answer
+from cets.v1 import search_pb2
+
+__all__ = ["Caller", "FanOut", "Outcome", "Status", "Who"]
+
+_log = logging.getLogger(__name__)
+NONCE_BYTES = 16
+
+
+class Status(StrEnum):
+    OK = "ok"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+_CODES: dict[grpc.StatusCode, Status] = {
+    grpc.StatusCode.DEADLINE_EXCEEDED: Status.TIMEOUT,
+    grpc.StatusCode.CANCELLED: Status.TIMEOUT,
+    grpc.StatusCode.UNAVAILABLE: Status.UNAVAILABLE,
+    grpc.StatusCode.UNAUTHENTICATED: Status.REJECTED,
+    grpc.StatusCode.PERMISSION_DENIED: Status.REJECTED,
+    grpc.StatusCode.INVALID_ARGUMENT: Status.REJECTED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: Status.REJECTED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One agency's part in a federated search."""
+
+    agency: str
+    status: Status
+    latency_ms: int
+    reason: str = ""
+    response: search_pb2.SearchResponse | None = None
+    nonce: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The officer behind a query, and why they ask."""
+
+    officer_id: str
+    purpose: str
+    case_reference: str
+
+
+class Caller(Protocol):
+    """Sends one signed request to one member's node within ``timeout_s``.
+
+    Raises ``grpc.aio.AioRpcError`` (or anything else) on failure.
+    """
+
+    async def __call__(
+        self, member: Member, request: search_pb2.SearchRequest, timeout_s: float
+    ) -> search_pb2.SearchResponse: ...
+
+
+class FanOut:
+    """Signs and sends a query to each target, and gathers the outcomes."""
+
+    def __init__(
+        self,
+        *,
+        agency_id: str,
+        key: Ed25519PrivateKey,
+        caller: Caller,
+        validity_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._me = agency_id
+        self._key = key
+        self._call = caller
+        self._validity = validity_s
+        self._clock = clock
+
+    def request_for(
+        self, member: Member, query: search_pb2.Query, who: Who, timeout_s: float
+    ) -> search_pb2.SearchRequest:
+        """A signed request for ``member``, valid while it can still be answered."""
+        now = self._clock()
+        context = search_pb2.RequestContext(
+            requester_agency=self._me,
+            officer_id=who.officer_id,
+            purpose=who.purpose,
+            case_reference=who.case_reference,
+            audience=member.id,
+            nonce=secrets.token_bytes(NONCE_BYTES),
+        )
+        context.created.FromMicroseconds(int(now * 1e6))
+        context.expires.FromMicroseconds(int((now + min(self._validity, timeout_s + 5.0)) * 1e6))
+        request = search_pb2.SearchRequest(query=query, context=context)
+        sign_request(request, self._key)
+        return request
+
+    def prepare(
+        self, query: search_pb2.Query, who: Who, targets: Sequence[Member], *, timeout_s: float
+    ) -> list[tuple[Member, search_pb2.SearchRequest]]:
+        """One signed request per target, ready to be recorded and sent."""
+        return [(m, self.request_for(m, query, who, timeout_s)) for m in targets]
+
+    async def send(
+        self, prepared: Sequence[tuple[Member, search_pb2.SearchRequest]], *, deadline: float
+    ) -> list[Outcome]:
+        """Send every request at once; one outcome per request, in order, by ``deadline``
+        (a ``time.monotonic()`` value)."""
+        return list(await asyncio.gather(*(self._ask(m, r, deadline) for m, r in prepared)))
+
+    async def _ask(
+        self, member: Member, request: search_pb2.SearchRequest, deadline: float
+    ) -> Outcome:
+        started = time.monotonic()
+        nonce = request.context.nonce
+
+        def outcome(
+            status: Status, reason: str = "", response: search_pb2.SearchResponse | None = None
+        ) -> Outcome:
+            latency = int((time.monotonic() - started) * 1000)
+            return Outcome(member.id, status, latency, reason, response, nonce)
+
+        remaining = deadline - started
+        if remaining <= 0:
+            return outcome(Status.TIMEOUT, "no time left before the deadline")
+        try:
+            response = await self._call(member, request, remaining)
+        except grpc.aio.AioRpcError as exc:
+            status = _CODES.get(exc.code(), Status.ERROR)
+            return outcome(status, f"{exc.code().name.lower()}: {exc.details() or ''}".strip())
+        except TimeoutError:
+            return outcome(Status.TIMEOUT, "deadline_exceeded")
+        except Exception as exc:  # noqa: BLE001 - one peer's surprise is that peer's outcome
+            _log.warning(
+                "peer call failed", extra={"agency": member.id, "error": type(exc).__name__}
+            )
+            return outcome(Status.ERROR, f"call failed: {type(exc).__name__}")
+        # grpc.aio hands back None, not an error, when the answer's bytes do not parse
+        if not isinstance(response, search_pb2.SearchResponse):
+            return outcome(Status.ERROR, "unreadable answer")
+        try:
+            problem = _check_answer(member, response, nonce)
+        except Exception as exc:  # noqa: BLE001 - a malformed answer is that peer's outcome
+            problem = f"answer could not be checked: {type(exc).__name__}"
+        if problem:
+            return outcome(Status.ERROR, problem)
+        return outcome(Status.OK, response=response)
+
+
+def _check_answer(member: Member, response: search_pb2.SearchResponse, nonce: bytes) -> str:
+    if not verify_answer(response, member.public_key):
+        return "bad answer signature"
+    if response.request_nonce != nonce:
+        return "answer not bound to this request"
+    if response.agency != member.id:
+        return "answer from another agency"
+    return ""

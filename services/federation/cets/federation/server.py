@@ -1,0 +1,123 @@
+"""Runs a federation service: its gRPC server for the gateway, with health and reflection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from cets.common.audit import AuditError, AuditLog
+from cets.common.keys import load_private_key, load_public_key
+from cets.common.membership import Membership, load_membership
+from cets.common.tls import server_credentials
+from cets.federation.config import FederationConfig
+from cets.federation.fanout import Caller, FanOut
+from cets.federation.peers import GrpcCaller
+from cets.federation.service import FederationService, QueryRules
+from cets.search.config import ConfigError
+from cets.v1 import federation_pb2, federation_pb2_grpc
+
+__all__ = ["FederationServer", "serve"]
+
+_log = logging.getLogger(__name__)
+SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    membership: Membership
+    audit: AuditLog
+    fanout: FanOut
+
+
+class FederationServer:
+    """One running federation service. ``start()`` returns the bound port."""
+
+    def __init__(self, config: FederationConfig, *, caller: Caller | None = None) -> None:
+        """``caller`` replaces the gRPC peer caller (to put fakes that crash or stall in tests)."""
+        self.config = config
+        self._caller = caller or GrpcCaller(config.peer_tls)
+        loaded = self._load(config)
+        self._audit = loaded.audit
+        self._server = grpc.aio.server()
+        self._health = HealthServicer()
+        federation_pb2_grpc.add_FederationServicer_to_server(
+            FederationService(
+                fanout=loaded.fanout,
+                membership=lambda: loaded.membership,
+                audit=loaded.audit,
+                rules=QueryRules(config.default_region, config.card_key),
+                default_timeout_s=config.default_timeout_s,
+                max_timeout_s=config.max_timeout_s,
+            ),
+            self._server,
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            (
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            self._server,
+        )
+
+    def _load(self, config: FederationConfig) -> _Loaded:
+        try:
+            key = load_private_key(config.agency_key_file)
+            membership = load_membership(
+                config.membership_file, load_public_key(config.admin_key_file)
+            )
+            audit = AuditLog(config.audit_log)
+        except (ValueError, AuditError) as exc:
+            raise ConfigError(str(exc)) from None
+        fanout = FanOut(
+            agency_id=config.agency_id,
+            key=key,
+            caller=self._caller,
+            validity_s=config.request_validity_s,
+        )
+        return _Loaded(membership, audit, fanout)
+
+    async def start(self) -> int:
+        if self.config.tls is None:
+            _log.warning("serving without TLS: use only on a trusted network or loopback")
+            port = self._server.add_insecure_port(self.config.listen)
+        else:
+            port = self._server.add_secure_port(
+                self.config.listen, server_credentials(self.config.tls)
+            )
+        if port == 0:
+            raise OSError(f"cannot listen on {self.config.listen}")
+        await self._server.start()
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        _log.info(
+            "federation service started", extra={"agency": self.config.agency_id, "port": port}
+        )
+        return port
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(self.config.grace_s if grace_s is None else grace_s)
+        if isinstance(self._caller, GrpcCaller):
+            await self._caller.close()
+        self._audit.close()
+
+
+async def serve(config: FederationConfig) -> None:
+    """Run until SIGTERM or SIGINT."""
+    server = FederationServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()

@@ -1,0 +1,213 @@
+"""The federation service's gRPC servicer: validate, record, fan out, record, answer.
+
+The query is normalised here with this agency's rules (phone numbers to E.164 with its
+region, card numbers to fingerprints with the shared card key) so every partner receives the
+same identifiers, and no raw card number ever leaves. What is sent is durably recorded in the
+audit log before anything is sent; what came back is recorded before the officer sees it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from cets.common.audit import AuditLog
+from cets.common.membership import Member, Membership, Role
+from cets.federation.fanout import FanOut, Outcome, Status, Who
+from cets.search.convert import query_from_proto, query_to_proto
+from cets.search.errors import InvalidQuery
+from cets.search.selectors import is_card_fingerprint
+from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
+
+__all__ = ["FederationService", "QueryRules"]
+
+_log = logging.getLogger(__name__)
+_Context = grpc.aio.ServicerContext[
+    federation_pb2.FederatedSearchRequest, federation_pb2.FederatedSearchResponse
+]
+_STATUS_CODES = {
+    Status.OK: search_pb2.AgencyStatus.CODE_OK,
+    Status.TIMEOUT: search_pb2.AgencyStatus.CODE_TIMEOUT,
+    Status.UNAVAILABLE: search_pb2.AgencyStatus.CODE_UNAVAILABLE,
+    Status.REJECTED: search_pb2.AgencyStatus.CODE_REJECTED,
+    Status.ERROR: search_pb2.AgencyStatus.CODE_ERROR,
+}
+MAX_TARGETS = 500
+_NO_CARD_KEY = bytes(32)  # never used: card numbers are refused without the shared key
+_FIELD_LIMITS = (
+    ("officer_id", "officer", 128),
+    ("purpose", "purpose", 512),
+    ("case_reference", "case reference", 128),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRules:
+    """How this agency normalises the identifiers officers type."""
+
+    default_region: str | None
+    card_key: bytes | None
+
+
+class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore[misc]
+    def __init__(
+        self,
+        *,
+        fanout: FanOut,
+        membership: Callable[[], Membership],
+        audit: AuditLog,
+        rules: QueryRules,
+        default_timeout_s: float,
+        max_timeout_s: float,
+    ) -> None:
+        self._fanout = fanout
+        self._membership = membership
+        self._audit = audit
+        self._rules = rules
+        self._default_timeout = default_timeout_s
+        self._max_timeout = max_timeout_s
+
+    async def Search(
+        self, request: federation_pb2.FederatedSearchRequest, context: _Context
+    ) -> federation_pb2.FederatedSearchResponse:
+        started = time.monotonic()
+        try:
+            who = _who(request)
+            query = self._normalised(request.query)
+            targets = self._targets(request.targets)
+        except InvalidQuery as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            raise  # not reached: abort() raises
+        timeout = self._timeout(context)
+        deadline = started + timeout
+        prepared = self._fanout.prepare(query, who, targets, timeout_s=timeout)
+        await self._record(_sent_entry(who, query, prepared), context)
+        outcomes = await self._fanout.send(prepared, deadline=deadline)
+        await self._record(_answered_entry(who, outcomes), context)
+        took = int((time.monotonic() - started) * 1000)
+        _log.info(
+            "federated search",
+            extra={
+                "officer": who.officer_id,
+                "targets": len(targets),
+                "ok": sum(o.status is Status.OK for o in outcomes),
+                "ms": took,
+            },
+        )
+        return federation_pb2.FederatedSearchResponse(
+            answers=[_answer(o) for o in outcomes], took_ms=took
+        )
+
+    def _normalised(self, query: search_pb2.Query) -> search_pb2.Query:
+        numbers = [
+            s
+            for s in query.selectors
+            if s.kind == records_pb2.SELECTOR_KIND_CARD and not is_card_fingerprint(s.value)
+        ]
+        if numbers and self._rules.card_key is None:
+            raise InvalidQuery("card numbers cannot be searched: no shared card key is configured")
+        parsed = query_from_proto(
+            query,
+            default_region=self._rules.default_region,
+            card_key=self._rules.card_key or _NO_CARD_KEY,
+        )
+        return query_to_proto(parsed)
+
+    def _targets(self, wanted: Sequence[str]) -> list[Member]:
+        membership = self._membership()
+        if not wanted:  # every member holding records; coordinator-only entries hold none
+            return [m for m in membership.active_members() if Role.MEMBER in m.roles]
+        if len(wanted) > MAX_TARGETS:
+            raise InvalidQuery(f"more than {MAX_TARGETS} targets")
+        targets: list[Member] = []
+        for agency in dict.fromkeys(wanted):
+            member = membership.get(agency)
+            if member is None:
+                raise InvalidQuery(f"unknown agency {agency[:64]!r}")
+            if not member.active:
+                raise InvalidQuery(f"agency {agency!r} is no longer a member")
+            targets.append(member)
+        return targets
+
+    def _timeout(self, context: _Context) -> float:
+        remaining = context.time_remaining()
+        budget = self._default_timeout if remaining is None else min(remaining, self._max_timeout)
+        # keep a little back to assemble the answer and write the audit entry
+        return max(0.0, budget - min(0.1, budget * 0.1))
+
+    async def _record(self, entry: dict[str, Any], context: _Context) -> None:
+        """Write ``entry`` durably, or end the call: no audit, no search."""
+        try:
+            await self._audit.append_async(entry)
+        except Exception as exc:  # noqa: BLE001 - any failure to record ends the call
+            _log.error("audit log write failed", extra={"error": type(exc).__name__})
+            await context.abort(grpc.StatusCode.INTERNAL, "the audit log cannot be written")
+
+
+def _who(request: federation_pb2.FederatedSearchRequest) -> Who:
+    for field, label, limit in _FIELD_LIMITS:
+        value = getattr(request, field)
+        if not value.strip():
+            raise InvalidQuery(f"{label} is required")
+        if len(value) > limit:
+            raise InvalidQuery(f"{label} is longer than {limit} characters")
+    return Who(request.officer_id, request.purpose, request.case_reference)
+
+
+def _answer(outcome: Outcome) -> federation_pb2.AgencyAnswer:
+    response = outcome.response
+    status = search_pb2.AgencyStatus(
+        agency=outcome.agency,
+        code=_STATUS_CODES[outcome.status],
+        reason=outcome.reason,
+        latency_ms=outcome.latency_ms,
+    )
+    if response is not None:
+        status.total_hits = response.total_hits
+        status.disclosure = response.disclosure
+        return federation_pb2.AgencyAnswer(status=status, response=response)
+    return federation_pb2.AgencyAnswer(status=status)
+
+
+def _sent_entry(
+    who: Who, query: search_pb2.Query, prepared: Sequence[tuple[Member, search_pb2.SearchRequest]]
+) -> dict[str, Any]:
+    return {
+        "kind": "federation.sent",
+        "officer": who.officer_id,
+        "purpose": who.purpose,
+        "case": who.case_reference,
+        "query": json_format.MessageToDict(query, preserving_proto_field_name=True),
+        "targets": [
+            {"agency": m.id, "nonce": base64.b64encode(r.context.nonce).decode("ascii")}
+            for m, r in prepared
+        ],
+    }
+
+
+def _answered_entry(who: Who, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    return {
+        "kind": "federation.answered",
+        "officer": who.officer_id,
+        "case": who.case_reference,
+        "answers": [
+            {
+                "agency": o.agency,
+                "nonce": base64.b64encode(o.nonce).decode("ascii"),
+                "status": o.status.value,
+                "reason": o.reason,
+                "ms": o.latency_ms,
+                "hits": len(o.response.hits) if o.response else 0,
+                "total": o.response.total_hits if o.response else 0,
+                "records": [h.record_id for h in o.response.hits] if o.response else [],
+            }
+            for o in outcomes
+        ],
+    }

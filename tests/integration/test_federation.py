@@ -1,0 +1,299 @@
+"""End to end on loopback: federation services fan out signed queries to real nodes on a real
+OpenSearch; each node applies its own sharing policy; failures become per-agency statuses."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import grpc
+import pytest
+
+from cets.common.audit import read_entries, verify
+from cets.common.background import BackgroundService
+from cets.common.membership import Role
+from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
+from cets.federation.server import FederationServer
+from cets.search.background import BackgroundNode
+from cets.search.display import build_query
+from cets.search.ingest import ingest_file
+from cets.search.records import IngestContext
+from cets.search.store import connect
+from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
+from helpers import LyingNode, SilentServer
+
+pytestmark = pytest.mark.opensearch
+
+EMAIL_FORMS = {
+    "tps": "Mark.Matthews9118@gmail.com",
+    "rcmp": "markmatthews9118+x@googlemail.com",
+    "nca": "MARK.MATTHEWS9118@gmail.com",
+}
+RCMP_POLICY = """
+contact = "RCMP National Child Exploitation Crime Centre"
+[defaults]
+member = "summary"
+coordinator = "hit"
+[[rule]]
+handling = ["red"]
+level = "deny"
+[[rule]]
+agencies = ["tps"]
+level = "full"
+"""
+HIT_ONLY = 'contact = "NCA CEOP Command"\n[defaults]\nmember = "hit"\ncoordinator = "hit"\n'
+OPEN = 'contact = "{name}"\n[defaults]\nmember = "full"\ncoordinator = "summary"\n'
+CODE = search_pb2.AgencyStatus
+
+
+def records(agency: str) -> list[dict[str, object]]:
+    email = EMAIL_FORMS[agency]
+    return [
+        {
+            "id": f"{agency}-p1",
+            "type": "person",
+            "name": "Mark Matthews",
+            "emails": [email],
+            "created": "2025-01-01",
+        },
+        {
+            "id": f"{agency}-t1",
+            "type": "tip",
+            "text": f"Account {email} shared a hosting link",
+            "emails": [email],
+            "created": "2025-02-01",
+        },
+        {
+            "id": f"{agency}-red",
+            "type": "case_note",
+            "handling": "red",
+            "text": f"Undercover contact with {email}; do not disclose",
+            "created": "2025-03-01",
+        },
+        {
+            "id": f"{agency}-other",
+            "type": "chat_message",
+            "sender": "someone_else",
+            "text": "nothing to see",
+            "created": "2025-03-02",
+        },
+    ]
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> LocalFederation:
+    specs = [
+        AgencySpec("tps", "Toronto Police Service", "CA", policy=OPEN),
+        AgencySpec("rcmp", "Royal Canadian Mounted Police", "CA", policy=RCMP_POLICY),
+        AgencySpec("nca", "National Crime Agency", "GB", policy=HIT_ONLY),
+        AgencySpec("icse", "Coordinator", "FR", roles=frozenset({Role.COORDINATOR})),
+        AgencySpec("down", "Agency whose node is stopped"),
+        AgencySpec("slow", "Agency whose node hangs"),
+        AgencySpec("liar", "Agency whose node answers garbage"),
+        AgencySpec("forger", "Agency whose answers are signed by another key"),
+        AgencySpec("gone", "Revoked agency"),
+    ]
+    return build_local_federation(tmp_path_factory.mktemp("e2e"), specs, revoked=["gone"])
+
+
+@pytest.fixture(scope="module")
+def running(
+    fed: LocalFederation, opensearch_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Three real nodes, three misbehaving peers, and federation services for tps, icse, gone."""
+    data = tmp_path_factory.mktemp("data")
+    client = connect(opensearch_url)
+    try:
+        for agency_id in ("tps", "rcmp", "nca"):
+            agency = fed.agency(agency_id)
+            path = data / f"{agency_id}.ndjson"
+            path.write_text("\n".join(json.dumps(r) for r in records(agency_id)) + "\n")
+            config = agency.node_config(opensearch_url, index_prefix="e2e")
+            ctx = IngestContext(agency_id, agency.card_key, agency.spec.region)
+            summary = ingest_file(path, client=client, names=config.index, ctx=ctx)
+            assert summary.rejected == 0
+    finally:
+        client.close()
+    with ExitStack() as stack:
+        for agency_id in ("tps", "rcmp", "nca"):
+            config = fed.agency(agency_id).node_config(opensearch_url, index_prefix="e2e")
+            stack.enter_context(BackgroundNode(config))
+        stack.enter_context(SilentServer(fed.agency("slow").node_port))
+        stack.enter_context(LyingNode(fed.agency("liar").node_port, "liar", "garbage"))
+        stack.enter_context(LyingNode(fed.agency("forger").node_port, "forger", "forged"))
+        targets = {}
+        for agency_id in ("tps", "icse", "gone"):
+            config = fed.agency(agency_id).federation_config()
+            service = stack.enter_context(BackgroundService(lambda c=config: FederationServer(c)))
+            targets[agency_id] = service.target
+        yield targets
+
+
+def federated(
+    target: str,
+    query: search_pb2.Query,
+    *,
+    timeout: float = 2.0,
+    purpose: str = "online luring investigation",
+    targets: list[str] | None = None,
+) -> federation_pb2.FederatedSearchResponse:
+    with grpc.insecure_channel(target) as channel:
+        stub = federation_pb2_grpc.FederationStub(channel)
+        request = federation_pb2.FederatedSearchRequest(
+            query=query,
+            officer_id="det-4521",
+            purpose=purpose,
+            case_reference="TPS-2026-00042",
+            targets=targets or [],
+        )
+        response: federation_pb2.FederatedSearchResponse = stub.Search(request, timeout=timeout + 1)
+        return response
+
+
+def by_agency(
+    response: federation_pb2.FederatedSearchResponse,
+) -> dict[str, federation_pb2.AgencyAnswer]:
+    return {a.status.agency: a for a in response.answers}
+
+
+QUERY = build_query(selectors=["email:mark.matthews9118@gmail.com"], limit=10)
+
+
+def test_every_member_answers_or_gets_a_status_within_the_deadline(running: dict[str, str]) -> None:
+    started = time.monotonic()
+    response = federated(running["tps"], QUERY, timeout=2.0)
+    elapsed = time.monotonic() - started
+
+    answers = by_agency(response)
+    assert set(answers) == {"tps", "rcmp", "nca", "down", "slow", "liar", "forger"}
+    codes = {agency: a.status.code for agency, a in answers.items()}
+    assert codes == {
+        "tps": CODE.CODE_OK,
+        "rcmp": CODE.CODE_OK,
+        "nca": CODE.CODE_OK,
+        "down": CODE.CODE_UNAVAILABLE,
+        "slow": CODE.CODE_TIMEOUT,
+        "liar": CODE.CODE_ERROR,
+        "forger": CODE.CODE_ERROR,
+    }
+    assert "bad answer signature" in answers["forger"].status.reason
+    assert elapsed < 3.0  # one deadline for all: the hanging peer did not hold the others
+    for agency in ("tps", "rcmp", "nca", "down", "liar", "forger"):
+        assert answers[agency].status.latency_ms < 1500, agency  # nobody waited for "slow"
+
+
+def test_each_node_applies_its_own_policy(running: dict[str, str]) -> None:
+    answers = by_agency(federated(running["tps"], QUERY))
+
+    tps = answers["tps"].response  # open policy: full, including its own red note
+    assert tps.disclosure == search_pb2.DISCLOSURE_LEVEL_FULL
+    assert {h.record_id for h in tps.hits} == {"tps-p1", "tps-t1", "tps-red"}
+
+    rcmp = answers["rcmp"].response  # full for tps, but red records denied: not even counted
+    assert {h.record_id for h in rcmp.hits} == {"rcmp-p1", "rcmp-t1"}
+    assert rcmp.total_hits == 2
+    assert all(h.record.WhichOneof("body") for h in rcmp.hits)
+
+    nca = answers["nca"].response  # hit/no-hit: how many, and nothing else
+    assert nca.disclosure == search_pb2.DISCLOSURE_LEVEL_HIT
+    assert list(nca.hits) == [] and nca.withheld_hits == 3 and nca.total_hits == 3
+    released = nca.SerializeToString()
+    for secret in (b"Matthews", b"MATTHEWS", b"nca-p1", b"hosting", b"Undercover"):
+        assert secret not in released
+    assert nca.contact == "NCA CEOP Command"
+
+
+def test_a_coordinator_gets_what_each_policy_gives_coordinators(running: dict[str, str]) -> None:
+    answers = by_agency(federated(running["icse"], QUERY))
+    assert "icse" not in answers  # a coordinator-only entry holds no records
+
+    tps = answers["tps"].response  # summary: type, dates, matched selectors, contact
+    assert tps.disclosure == search_pb2.DISCLOSURE_LEVEL_SUMMARY
+    assert tps.hits and tps.contact == "Toronto Police Service"
+    for hit in tps.hits:
+        assert hit.disclosure == search_pb2.DISCLOSURE_LEVEL_SUMMARY
+        assert not hit.HasField("record") and not hit.title and not hit.highlights
+        assert [s.value for s in hit.matched_selectors] == ["markmatthews9118@gmail.com"]
+
+    rcmp = answers["rcmp"].response  # coordinators: hit/no-hit
+    assert rcmp.disclosure == search_pb2.DISCLOSURE_LEVEL_HIT
+    assert not rcmp.hits and rcmp.withheld_hits == 2
+
+
+def test_a_revoked_agency_is_refused_everywhere(running: dict[str, str]) -> None:
+    answers = by_agency(federated(running["gone"], QUERY, targets=["tps", "rcmp", "nca"]))
+    for agency in ("tps", "rcmp", "nca"):
+        status = answers[agency].status
+        assert status.code == CODE.CODE_REJECTED
+        assert "no longer a member" in status.reason
+
+
+def test_chosen_targets_only(running: dict[str, str]) -> None:
+    response = federated(running["tps"], QUERY, targets=["rcmp"])
+    assert [a.status.agency for a in response.answers] == ["rcmp"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"purpose": " "}, "purpose is required"),
+        ({"targets": ["interpol-x"]}, "unknown agency 'interpol-x'"),
+        ({"targets": ["gone"]}, "no longer a member"),
+    ],
+)
+def test_bad_federated_requests_are_invalid_argument(
+    running: dict[str, str], kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        federated(running["tps"], QUERY, **kwargs)  # type: ignore[arg-type]
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in info.value.details()
+
+
+def test_a_bad_query_is_refused_before_anything_is_sent(running: dict[str, str]) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        federated(running["tps"], build_query(selectors=["email:not-an-address"]))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "selectors[0] (email)" in info.value.details()
+
+
+def test_both_ends_keep_a_verifiable_audit_trail(
+    running: dict[str, str], fed: LocalFederation
+) -> None:
+    federated(running["tps"], QUERY, purpose="audit trail check", targets=["rcmp", "nca"])
+
+    sent_log = fed.agency("tps").directory / "audit" / "federation.log"
+    entries = [e.event for e in read_entries(sent_log)]
+    sent = [
+        e for e in entries if e["kind"] == "federation.sent" and e["purpose"] == "audit trail check"
+    ]
+    assert len(sent) == 1
+    nonces = {t["agency"]: t["nonce"] for t in sent[0]["targets"]}
+    answered = next(
+        e
+        for e in entries
+        if e["kind"] == "federation.answered"
+        and {a["nonce"] for a in e["answers"]} == set(nonces.values())
+    )
+    assert {a["agency"]: a["status"] for a in answered["answers"]} == {"rcmp": "ok", "nca": "ok"}
+
+    for agency, level in (("rcmp", "full"), ("nca", "hit")):
+        log = fed.agency(agency).directory / "audit" / "node.log"
+        received = [e.event for e in read_entries(log) if e.event.get("nonce") == nonces[agency]]
+        assert len(received) == 1
+        entry = received[0]
+        assert (entry["requester"], entry["officer"], entry["purpose"], entry["case"]) == (
+            "tps",
+            "det-4521",
+            "audit trail check",
+            "TPS-2026-00042",
+        )
+        assert entry["verified"] is True and entry["outcome"] == "ok" and entry["level"] == level
+        assert entry["query"]["selectors"][0]["value"] == "markmatthews9118@gmail.com"
+
+    for log in Path(fed.root).glob("*/audit/*.log"):
+        report = verify(log)
+        assert report.ok, (log, report.problems)
