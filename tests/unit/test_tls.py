@@ -27,6 +27,7 @@ from cets.common.tls import (
     channel_options,
     client_from_env,
     from_env,
+    is_loopback,
     issue,
     make_ca,
     server_credentials,
@@ -329,3 +330,18 @@ def test_writing_keeps_the_key_private_also_when_replacing(tmp_path: Path) -> No
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(cert_path.stat().st_mode) == 0o644
     assert CertPair.load(cert_path, key_path) == pair
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("127.0.0.1:50051", True),
+        ("localhost:1", True),
+        ("[::1]:50051", True),
+        ("0.0.0.0:50051", False),
+        ("10.1.2.3:50051", False),
+        ("node.example:50051", False),
+    ],
+)
+def test_is_loopback(address: str, loopback: bool) -> None:
+    assert is_loopback(address) is loopback

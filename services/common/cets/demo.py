@@ -1,19 +1,26 @@
-"""The local demo: several agencies, each with its own OpenSearch and search node.
+"""The local demo: a federation of agencies, each with its own OpenSearch, node and federation
+service, talking mutual TLS, each with its own sharing policy.
 
-``cets demo`` (``make demo``) starts one OpenSearch per sample agency (or uses the clusters
-named by ``OPENSEARCH_URL_<AGENCY>`` / ``OPENSEARCH_URL``), writes synthetic investigations
-with planted cross-agency links, ingests each agency's share into its own OpenSearch, starts
-a search node per agency, and runs the same searches on every node.
+``cets demo`` (``make demo``):
+
+1. writes the federation's keys, signed membership, policies and TLS certificates;
+2. starts one OpenSearch per agency (or uses ``OPENSEARCH_URL_<AGENCY>`` / ``OPENSEARCH_URL``);
+3. writes synthetic investigations with planted cross-agency links and ingests each agency's
+   share into its own OpenSearch;
+4. starts every agency's search node and federation service, plus a coordinator's;
+5. runs federated searches for a planted suspect — as an officer of the first agency, then as
+   the coordinator — printing every agency's status and what its policy released;
+6. verifies every audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
-import secrets
 import shutil
 import signal
 import tempfile
@@ -23,22 +30,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
+
+from cets.common.audit import verify
+from cets.common.membership import Role
+from cets.common.tls import ClientTls, ServerTls, issue, make_ca
+from cets.federation.config import FederationConfig
+from cets.federation.display import format_federated
+from cets.federation.local import AgencySpec, LocalAgency, LocalFederation, build_local_federation
+from cets.federation.server import FederationServer
 from cets.search import embedded_opensearch as eo
-from cets.search.client import NodeClient
-from cets.search.config import NodeConfig
-from cets.search.display import build_query, format_response
+from cets.search.config import ConfigError, NodeConfig
+from cets.search.display import build_query
 from cets.search.errors import NodeError
 from cets.search.ingest import IngestSummary, ingest_file
 from cets.search.records import IngestContext
 from cets.search.sample_data import DEMO_AGENCIES, SampleAgency, write_sample
 from cets.search.server import NodeServer
 from cets.search.store import connect
-from cets.v1 import search_pb2
+from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
 
 __all__ = ["DemoError", "run_demo"]
 
 _log = logging.getLogger(__name__)
 INDEX_PREFIX = "cets-demo"
+COORDINATOR = AgencySpec(
+    "icse",
+    "International child sexual exploitation desk",
+    "FR",
+    roles=frozenset({Role.COORDINATOR}),
+)
+# Three different attitudes to sharing, so the demo shows each disclosure level.
+POLICIES = [
+    'contact = "{name}"\n[defaults]\nmember = "full"\ncoordinator = "summary"\n',
+    'contact = "{name}"\n[defaults]\nmember = "summary"\ncoordinator = "hit"\n'
+    '[[rule]]\nhandling = ["red"]\nlevel = "deny"\n',
+    'contact = "{name}"\n[defaults]\nmember = "hit"\ncoordinator = "hit"\n',
+]
 Out = Callable[[str], None]
 
 
@@ -47,70 +75,137 @@ class DemoError(Exception):
 
 
 @dataclass
-class _Agency:
+class _Running:
+    agency: LocalAgency
     sample: SampleAgency
-    url: str
+    url: str = ""
     node: NodeServer | None = None
-    port: int = 0
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    federation: FederationServer | None = None
 
 
 async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out) -> None:
     chosen = list(DEMO_AGENCIES[:agencies])
     workdir = Path(tempfile.mkdtemp(prefix="cets-demo-"))
-    card_key = secrets.token_bytes(32)  # one key for the demo federation, so cards link
     engines: list[eo.EmbeddedOpenSearch] = []
-    running: list[_Agency] = []
+    running: list[_Running] = []
+    coordinator: FederationServer | None = None
     try:
-        out(f"== {len(chosen)} agencies: " + ", ".join(f"{a.name} ({a.id})" for a in chosen))
-        running = await asyncio.to_thread(_opensearch_for, chosen, engines, out)
+        fed = _federation(workdir, chosen)
+        running = [_Running(fed.agency(s.id), s) for s in chosen]
+        out(
+            "== federation: "
+            + ", ".join(f"{a.sample.name} ({a.sample.id})" for a in running)
+            + f", coordinator {COORDINATOR.id}"
+        )
+        out("   keys, signed membership, policies and mutual-TLS certificates in " + str(workdir))
+        await asyncio.to_thread(_opensearch_for, running, engines, out)
         out(f"== sample data: {records} records with planted cross-agency links")
         await asyncio.to_thread(write_sample, workdir / "sample", chosen, records, seed=7)
-        for agency in running:
-            summary = await asyncio.to_thread(_ingest, agency, workdir / "sample", card_key)
+        for item in running:
+            summary = await asyncio.to_thread(_ingest, item, workdir / "sample")
             out(
-                f"   {agency.sample.id}: indexed {summary.indexed} of {summary.read} records, "
+                f"   {item.sample.id}: indexed {summary.indexed} of {summary.read} records, "
                 f"rejected {summary.rejected}, {summary.seconds:.1f}s"
             )
-        out("== search nodes")
-        for agency in running:
-            await _start_node(agency, card_key)
-            out(f"   {agency.sample.id}: gRPC on {agency.target}, OpenSearch {agency.url}")
-        for title, query in demo_queries(workdir / "sample" / "links.json"):
-            out(f"\n== {title}")
-            for agency in running:
-                out(await _search(agency, query))
+        out("== search nodes and federation services (mutual TLS between them)")
+        for item in running:
+            item.node = NodeServer(_node_config(item, workdir))
+            await item.node.start()
+            item.federation = FederationServer(_federation_config(item.agency, workdir))
+            await item.federation.start()
+            out(
+                f"   {item.sample.id}: node {item.agency.node_target}, "
+                f"federation {item.agency.federation_target}, policy: {_policy_name(item)}"
+            )
+        coordinator = FederationServer(_federation_config(fed.agency(COORDINATOR.id), workdir))
+        await coordinator.start()
+        await _searches(running, fed, workdir / "sample" / "links.json", out)
+        out("\n== audit logs")
+        for log in sorted(workdir.glob("federation/*/audit/*.log")):
+            report = verify(log)
+            state = "chain intact" if report.ok else f"{len(report.problems)} problems"
+            out(f"   {log.parent.parent.name}/{log.name}: {report.entries} entries, {state}")
         if keep_running:
             out("\nEverything is up; Ctrl-C stops it.")
             await _wait_for_signal()
+    except (ConfigError, NodeError) as exc:
+        raise DemoError(str(exc)) from None
     finally:
-        for agency in running:
-            if agency.node is not None:
-                await agency.node.stop(1.0)
+        if coordinator is not None:
+            await coordinator.stop(1.0)
+        for item in running:
+            for service in (item.federation, item.node):
+                if service is not None:
+                    await service.stop(1.0)
         await asyncio.to_thread(_stop_engines, engines)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _federation(workdir: Path, chosen: list[SampleAgency]) -> LocalFederation:
+    specs = [
+        AgencySpec(s.id, s.name, s.region, policy=POLICIES[min(i, len(POLICIES) - 1)])
+        for i, s in enumerate(chosen)
+    ]
+    fed = build_local_federation(workdir / "federation", [*specs, COORDINATOR], name="demo")
+    certs = workdir / "federation" / "tls"
+    ca = make_ca("cets demo CA")
+    ca.write(certs / "ca.crt", certs / "ca.key")
+    for agency in fed.agencies:
+        pair = issue(ca, agency.id, hosts=["localhost", "127.0.0.1"], server=True, client=True)
+        pair.write(certs / f"{agency.id}.crt", certs / f"{agency.id}.key")
+    return fed
+
+
+def _policy_name(item: _Running) -> str:
+    index = [s.id for s in DEMO_AGENCIES].index(item.sample.id)
+    return [
+        "full records to members",
+        "summaries to members, red records denied",
+        "hit/no-hit only",
+    ][min(index, 2)]
+
+
+def _node_config(item: _Running, workdir: Path) -> NodeConfig:
+    config = item.agency.node_config(item.url, index_prefix=INDEX_PREFIX)
+    certs = workdir / "federation" / "tls"
+    tls = ServerTls(
+        certs / f"{item.agency.id}.crt", certs / f"{item.agency.id}.key", client_ca=certs / "ca.crt"
+    )
+    return dataclasses.replace(config, tls=tls)
+
+
+def _federation_config(agency: LocalAgency, workdir: Path) -> FederationConfig:
+    certs = workdir / "federation" / "tls"
+    peer_tls = ClientTls(certs / "ca.crt", certs / f"{agency.id}.crt", certs / f"{agency.id}.key")
+    return agency.federation_config(peer_tls=peer_tls)
+
+
 def _opensearch_for(
-    chosen: list[SampleAgency], engines: list[eo.EmbeddedOpenSearch], out: Out
-) -> list[_Agency]:
+    running: list[_Running], engines: list[eo.EmbeddedOpenSearch], out: Out
+) -> None:
     """Existing clusters from the environment, or one embedded OpenSearch per agency."""
-    urls = {a.id: _configured_url(a.id) for a in chosen}
-    to_start = [a.id for a in chosen if urls[a.id] is None]
-    if to_start:
-        out(f"== starting {len(to_start)} OpenSearch engines (first run downloads OpenSearch)")
-        started = time.monotonic()
-        try:
-            engines.extend(eo.start_many([f"cets-demo-{i}" for i in to_start]))
-        except (ValueError, eo.EmbeddedOpenSearchError) as exc:
-            raise DemoError(str(exc)) from None
-        for agency_id, engine in zip(to_start, engines, strict=True):
-            urls[agency_id] = engine.url
-        out(f"   up in {time.monotonic() - started:.1f}s")
-    return [_Agency(sample=a, url=str(urls[a.id])) for a in chosen]
+    to_start = []
+    for item in running:
+        configured = _configured_url(item.sample.id)
+        if configured:
+            item.url = configured
+        else:
+            to_start.append(item)
+    if not to_start:
+        return
+    out(
+        f"== starting {len(to_start)} OpenSearch engines, one per agency "
+        "(the first run downloads OpenSearch)"
+    )
+    started = time.monotonic()
+    try:
+        engines.extend(eo.start_many([f"cets-demo-{item.sample.id}" for item in to_start]))
+    except (ValueError, eo.EmbeddedOpenSearchError) as exc:
+        raise DemoError(str(exc)) from None
+    for item, engine in zip(to_start, engines, strict=True):
+        item.url = engine.url
+        out(f"   {item.sample.id}: {engine.url}")
+    out(f"   up in {time.monotonic() - started:.1f}s")
 
 
 def _configured_url(agency_id: str) -> str | None:
@@ -127,52 +222,49 @@ def _stop_engines(engines: list[eo.EmbeddedOpenSearch]) -> None:
             engine.stop()
 
 
-def _config(agency: _Agency, card_key: bytes) -> NodeConfig:
-    return NodeConfig(
-        agency_id=agency.sample.id,
-        opensearch_url=agency.url,
-        card_key=card_key,
-        listen="127.0.0.1:0",
-        default_region=agency.sample.region,
-        index_prefix=INDEX_PREFIX,
-        grace_s=1.0,
-    )
-
-
-def _ingest(agency: _Agency, sample_dir: Path, card_key: bytes) -> IngestSummary:
-    config = _config(agency, card_key)
-    client = connect(agency.url)
+def _ingest(item: _Running, sample_dir: Path) -> IngestSummary:
+    config = item.agency.node_config(item.url, index_prefix=INDEX_PREFIX)
+    client = connect(item.url)
     try:
         return ingest_file(
-            sample_dir / f"{agency.sample.id}.ndjson",
+            sample_dir / f"{item.sample.id}.ndjson",
             client=client,
             names=config.index,
-            ctx=IngestContext(config.agency_id, card_key, config.default_region),
+            ctx=IngestContext(config.agency_id, config.card_key, config.default_region),
         )
     except NodeError as exc:
-        raise DemoError(f"{agency.sample.id}: {exc}") from None
+        raise DemoError(f"{item.sample.id}: {exc}") from None
     finally:
         client.close()
 
 
-async def _start_node(agency: _Agency, card_key: bytes) -> None:
-    agency.node = NodeServer(_config(agency, card_key))
-    agency.port = await agency.node.start()
+async def _searches(running: list[_Running], fed: LocalFederation, links: Path, out: Out) -> None:
+    first = running[0]
+    for title, query in demo_queries(links):
+        out(f"\n== {title}\n   as an officer of {first.sample.id}:")
+        out(await _federated(first.agency.federation_target, query))
+    suspect_query = next(q for t, q in demo_queries(links) if t.startswith("e-mail"))
+    out(f"\n== the same e-mail search, as the coordinator {COORDINATOR.id}:")
+    out(await _federated(fed.agency(COORDINATOR.id).federation_target, suspect_query))
 
 
-async def _search(agency: _Agency, query: search_pb2.Query) -> str:
-    import grpc
-
-    try:
-        async with NodeClient(agency.target) as client:
-            response = await client.search(query, timeout_s=5.0)
-    except grpc.aio.AioRpcError as exc:
-        return f"{agency.sample.id}: {exc.code().name}: {exc.details()}"
-    return format_response(response, max_hits=3)
+async def _federated(target: str, query: search_pb2.Query) -> str:
+    request = federation_pb2.FederatedSearchRequest(
+        query=query,
+        officer_id="det-4521",
+        purpose="demo: online luring investigation",
+        case_reference="DEMO-2026-0001",
+    )
+    async with grpc.aio.insecure_channel(target) as channel:
+        try:
+            response = await federation_pb2_grpc.FederationStub(channel).Search(request, timeout=5)
+        except grpc.aio.AioRpcError as exc:
+            return f"   {exc.code().name}: {exc.details()}"
+    return format_federated(response)
 
 
 def demo_queries(links_file: Path) -> Iterator[tuple[str, search_pb2.Query]]:
-    """The searches the demo shows: free text, then one planted suspect found three ways."""
+    """Free text, then one planted suspect found by e-mail, handle and name variants."""
     yield (
         "free text: shared link, known hashes",
         build_query(text="shared link known hashes", limit=3),
@@ -192,12 +284,6 @@ def demo_queries(links_file: Path) -> Iterator[tuple[str, search_pb2.Query]]:
         f"handle as {second} recorded it: {at_second['username']}",
         build_query(selectors=[f"username:{at_second['username']}"], limit=3),
     )
-    phone = next((s for s in suspect["selectors"] if s.startswith("phone:")), None)
-    if phone:
-        yield (
-            f"phone in E.164: {phone.removeprefix('phone:')}",
-            build_query(selectors=[phone], limit=3),
-        )
     yield (
         f"name as {second} spelled it: {at_second['name']}",
         build_query(name=at_second["name"], types=["person", "arrest"], limit=3),

@@ -55,6 +55,7 @@ __all__ = [
     "channel_options",
     "client_from_env",
     "from_env",
+    "is_loopback",
     "issue",
     "make_ca",
     "server_credentials",
@@ -412,3 +413,14 @@ def issue(
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return _pair(builder.sign(ca_key, hashes.SHA256()), key)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a ``host:port`` listen address is reachable from this machine only."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from cets.common.audit import AuditError, AuditLog
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
-from cets.common.tls import server_credentials
+from cets.common.tls import is_loopback, server_credentials
 from cets.federation.config import FederationConfig
 from cets.federation.fanout import Caller, FanOut
 from cets.federation.peers import GrpcCaller
@@ -87,7 +87,8 @@ class FederationServer:
 
     async def start(self) -> int:
         if self.config.tls is None:
-            _log.warning("serving without TLS: use only on a trusted network or loopback")
+            if not is_loopback(self.config.listen):
+                _log.warning("serving without TLS on a non-loopback address: trusted networks only")
             port = self._server.add_insecure_port(self.config.listen)
         else:
             port = self._server.add_secure_port(

@@ -22,7 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from cets.common.audit import AuditError, AuditLog
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
-from cets.common.tls import server_credentials
+from cets.common.tls import is_loopback, server_credentials
 from cets.search.config import ConfigError, NodeConfig
 from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.guard import RequestGuard
@@ -122,7 +122,8 @@ class NodeServer:
         """
         await self._prepare_index()
         if self.config.tls is None:
-            _log.warning("serving without TLS: use only on a trusted network or loopback")
+            if not is_loopback(self.config.listen):
+                _log.warning("serving without TLS on a non-loopback address: trusted networks only")
             port = self._server.add_insecure_port(self.config.listen)
         else:
             credentials = server_credentials(self.config.tls)
