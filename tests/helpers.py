@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 import socket
 import threading
 import time
 from typing import Any
 
 from cets.common.keys import load_private_key
-from cets.common.signing import sign_request
+from cets.common.signing import signed_request
 from cets.federation.local import LocalFederation
 from cets.search.config import NodeConfig
 from cets.v1 import search_pb2
@@ -29,21 +28,18 @@ def signed(
     nonce: bytes | None = None,
 ) -> search_pb2.SearchRequest:
     """A request from ``requester`` to ``audience``, signed with the requester's key."""
-    now = time.time() if created is None else created
-    context = search_pb2.RequestContext(
-        requester_agency=requester,
+    return signed_request(
+        query,
+        requester=requester,
+        audience=audience,
+        key=load_private_key(federation.agency(requester).directory / "agency.key"),
         officer_id=officer,
         purpose=purpose,
         case_reference=case,
-        audience=audience,
-        nonce=nonce if nonce is not None else secrets.token_bytes(16),
+        created=time.time() if created is None else created,
+        validity_s=validity_s,
+        nonce=nonce,
     )
-    context.created.FromMicroseconds(int(now * 1e6))
-    context.expires.FromMicroseconds(int((now + validity_s) * 1e6))
-    request = search_pb2.SearchRequest(query=query, context=context)
-    key = load_private_key(federation.agency(requester).directory / "agency.key")
-    sign_request(request, key)
-    return request
 
 
 def node_config(agency: str, url: str, key: bytes, **extra: Any) -> NodeConfig:

@@ -297,3 +297,33 @@ def test_both_ends_keep_a_verifiable_audit_trail(
     for log in Path(fed.root).glob("*/audit/*.log"):
         report = verify(log)
         assert report.ok, (log, report.problems)
+
+
+def test_officers_can_search_from_the_command_line(running: dict[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from cets.cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        [
+            "federation",
+            "search",
+            running["tps"],
+            "--selector",
+            "email:Mark.Matthews9118@gmail.com",
+            "--officer",
+            "det-4521",
+            "--purpose",
+            "cli check",
+            "--case",
+            "TPS-2026-00042",
+            "--agency",
+            "rcmp",
+            "--agency",
+            "nca",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "rcmp     ok" in result.stdout and "full" in result.stdout
+    assert "nca      ok" in result.stdout and "disclosed only as a count" in result.stdout

@@ -32,6 +32,9 @@ def _keep_logging() -> Iterator[None]:
         logging.getLogger(name).setLevel(saved)
 
 
+WHO = ("--officer", "det-1", "--purpose", "test", "--case", "C-1")
+
+
 def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), prog_name="cets")
 
@@ -65,19 +68,19 @@ def test_every_command_has_help(path: tuple[str, ...], flag: str) -> None:
 
 
 def test_a_bad_selector_is_a_usage_error() -> None:
-    result = run("node", "search", "127.0.0.1:1", "--selector", "nokind")
+    result = run("federation", "search", "127.0.0.1:1", *WHO, "--selector", "nokind")
     assert result.exit_code == 2
     assert "selector must be KIND:VALUE with KIND one of email, phone" in result.stderr
 
 
 def test_an_unknown_selector_kind_is_a_usage_error() -> None:
-    result = run("node", "search", "127.0.0.1:1", "--selector", "fax:123")
+    result = run("federation", "search", "127.0.0.1:1", *WHO, "--selector", "fax:123")
     assert result.exit_code == 2
     assert "selector must be KIND:VALUE" in result.stderr
 
 
 def test_an_unknown_record_type_is_a_usage_error() -> None:
-    result = run("node", "search", "127.0.0.1:1", "--text", "x", "--type", "letter")
+    result = run("federation", "search", "127.0.0.1:1", *WHO, "--text", "x", "--type", "letter")
     assert result.exit_code == 2
     assert "unknown record type 'letter'" in result.stderr
 

@@ -51,3 +51,52 @@ def node_config(**overrides: Any) -> Any:
         )
     except ConfigError as exc:
         raise fail(f"configuration: {exc}") from None
+
+
+QUERY_OPTIONS = [
+    click.option("--text", default="", help="Free text (BM25); quotes, - and | are operators."),
+    click.option(
+        "--selector",
+        "selectors",
+        multiple=True,
+        metavar="KIND:VALUE",
+        help="Exact identifier, e.g. email:a@b.org or phone:+14165550142 (repeatable).",
+    ),
+    click.option("--name", default="", help="A person's name (fuzzy and phonetic)."),
+    click.option("--type", "types", multiple=True, help="Only these record types (repeatable)."),
+    click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True),
+]
+
+WHO_OPTIONS = [
+    click.option("--officer", required=True, help="Your officer id (recorded at every agency)."),
+    click.option("--purpose", required=True, help="Why you search (recorded at every agency)."),
+    click.option("--case", required=True, help="Your case reference."),
+]
+
+
+def query_options(func: Any) -> Any:
+    for option in reversed(QUERY_OPTIONS):
+        func = option(func)
+    return func
+
+
+def who_options(func: Any) -> Any:
+    for option in reversed(WHO_OPTIONS):
+        func = option(func)
+    return func
+
+
+def query_from_options(options: dict[str, Any]) -> Any:
+    """The query the options describe; a usage error (exit 2) says what is wrong."""
+    from cets.search.display import build_query
+
+    try:
+        return build_query(
+            text=options["text"],
+            selectors=options["selectors"],
+            name=options["name"],
+            types=options["types"],
+            limit=options["limit"],
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None

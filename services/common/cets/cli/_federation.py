@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from cets.cli._common import fail
+from cets.cli._common import fail, query_from_options, query_options, who_options
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 @click.group()
 def federation() -> None:
-    """The membership document: which agencies are partners, signed by the administrator.
+    """The federation: its signed membership document, and this agency's federation service.
 
     \b
     A typical round:
@@ -251,3 +251,66 @@ def _write(path: Path, document: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise fail(f"cannot write {path}: {exc.strerror}") from None
+
+
+@federation.command("serve")
+def federation_serve() -> None:
+    """Run this agency's federation service until SIGTERM or Ctrl-C.
+
+    Settings come from the environment: CETS_AGENCY_ID, CETS_AGENCY_KEY_FILE,
+    CETS_MEMBERSHIP_FILE, CETS_FEDERATION_ADMIN_KEY_FILE, CETS_FEDERATION_AUDIT_LOG and the
+    optional ones in docs/configuration.md.
+    """
+    import asyncio
+
+    from cets.federation.config import FederationConfig
+    from cets.federation.server import serve
+    from cets.search.config import ConfigError
+
+    try:
+        asyncio.run(serve(FederationConfig.from_env()))
+    except ConfigError as exc:
+        raise fail(f"configuration: {exc}") from None
+
+
+@federation.command("search")
+@click.argument("target")
+@query_options
+@who_options
+@click.option("--agency", "targets", multiple=True, help="Only these agencies (repeatable).")
+@click.option("--timeout", "timeout_s", type=float, default=5.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def federation_search(
+    target: str, targets: tuple[str, ...], timeout_s: float, as_json: bool, **options: Any
+) -> None:
+    """Search every partner at once through the federation service at TARGET (host:port)."""
+    import asyncio
+    import json
+
+    import grpc
+    from google.protobuf import json_format
+
+    from cets.federation.display import format_federated
+    from cets.v1 import federation_pb2, federation_pb2_grpc
+
+    request = federation_pb2.FederatedSearchRequest(
+        query=query_from_options(options),
+        officer_id=options["officer"],
+        purpose=options["purpose"],
+        case_reference=options["case"],
+        targets=list(targets),
+    )
+
+    async def run() -> Any:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = federation_pb2_grpc.FederationStub(channel)
+            return await stub.Search(request, timeout=timeout_s + 1)
+
+    try:
+        response = asyncio.run(run())
+    except grpc.aio.AioRpcError as exc:
+        raise fail(f"{target}: {exc.code().name}: {exc.details()}") from None
+    if as_json:
+        click.echo(json.dumps(json_format.MessageToDict(response), indent=2))
+    else:
+        click.echo(format_federated(response, max_hits=10))

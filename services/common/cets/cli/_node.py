@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import click
 
-from cets.cli._common import fail, node_config, node_options
+from cets.cli._common import (
+    fail,
+    node_config,
+    node_options,
+    query_from_options,
+    query_options,
+    who_options,
+)
 
 
 @click.group()
@@ -21,56 +30,67 @@ def node() -> None:
 @click.option("--listen", default=None, help="host:port to serve gRPC on [env CETS_NODE_LISTEN].")
 def node_serve(**options: Any) -> None:
     """Serve this agency's records over gRPC until SIGTERM or Ctrl-C."""
+    from cets.search.config import ConfigError
     from cets.search.errors import NodeError
     from cets.search.server import serve
 
     config = node_config(**options)
     try:
         asyncio.run(serve(config))
+    except ConfigError as exc:
+        raise fail(f"configuration: {exc}") from None
     except NodeError as exc:
         raise fail(str(exc)) from None
 
 
 @node.command("search")
 @click.argument("target")
-@click.option("--text", default="", help="Free text (BM25).")
-@click.option(
-    "--selector",
-    "selectors",
-    multiple=True,
-    metavar="KIND:VALUE",
-    help="Exact identifier, e.g. email:a@b.org (repeatable).",
-)
-@click.option("--name", default="", help="A person's name (fuzzy and phonetic).")
-@click.option("--type", "types", multiple=True, help="Only these record types (repeatable).")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.argument("audience")
+@query_options
+@who_options
 @click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 def node_search(
-    target: str,
-    text: str,
-    selectors: tuple[str, ...],
-    name: str,
-    types: tuple[str, ...],
-    limit: int,
-    timeout_s: float,
-    as_json: bool,
+    target: str, audience: str, timeout_s: float, as_json: bool, **options: Any
 ) -> None:
-    """Search one node at TARGET (host:port) directly."""
+    """Search the node of agency AUDIENCE at TARGET (host:port) directly, for diagnosis.
+
+    The request is signed as this agency (CETS_AGENCY_ID, with its key CETS_AGENCY_KEY_FILE),
+    so the node applies its policy for this agency and records the search in its audit log.
+    Officers search every partner at once through their agency's federation service instead.
+    """
+    import time
+
     import grpc
     from google.protobuf import json_format
 
+    from cets.common.keys import load_private_key
+    from cets.common.signing import signed_request
     from cets.search.client import NodeClient
-    from cets.search.display import build_query, format_response
+    from cets.search.display import format_response
 
+    requester, key_file = os.environ.get("CETS_AGENCY_ID"), os.environ.get("CETS_AGENCY_KEY_FILE")
+    if not requester or not key_file:
+        raise fail("set CETS_AGENCY_ID and CETS_AGENCY_KEY_FILE: requests are signed")
     try:
-        query = build_query(text=text, selectors=selectors, name=name, types=types, limit=limit)
+        key = load_private_key(Path(key_file))
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise fail(str(exc)) from None
+    request = signed_request(
+        query_from_options(options),
+        requester=requester,
+        audience=audience,
+        key=key,
+        officer_id=options["officer"],
+        purpose=options["purpose"],
+        case_reference=options["case"],
+        created=time.time(),
+        validity_s=timeout_s + 5,
+    )
 
     async def run() -> Any:
         async with NodeClient(target) as client:
-            return await client.search(query, timeout_s=timeout_s)
+            return await client.send(request, timeout_s=timeout_s)
 
     try:
         response = asyncio.run(run())

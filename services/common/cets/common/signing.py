@@ -17,6 +17,7 @@ carries the request's nonce, so a signed answer cannot be replayed for another r
 from __future__ import annotations
 
 import base64
+import secrets
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -32,12 +33,14 @@ __all__ = [
     "request_bytes",
     "sign_answer",
     "sign_request",
+    "signed_request",
     "verify_answer",
     "verify_request",
 ]
 
 REQUEST_DOMAIN = b"cets.v1.SearchRequest\n"
 ANSWER_DOMAIN = b"cets.v1.SearchResponse\n"
+NONCE_BYTES = 16
 
 
 def _json(message: Message) -> dict[str, Any]:
@@ -72,6 +75,36 @@ def answer_bytes(response: search_pb2.SearchResponse) -> bytes:
     unsigned.CopyFrom(response)
     unsigned.ClearField("signature")
     return ANSWER_DOMAIN + canonical_json(_json(unsigned))
+
+
+def signed_request(
+    query: search_pb2.Query,
+    *,
+    requester: str,
+    audience: str,
+    key: Ed25519PrivateKey,
+    officer_id: str,
+    purpose: str,
+    case_reference: str,
+    created: float,
+    validity_s: float,
+    nonce: bytes | None = None,
+) -> search_pb2.SearchRequest:
+    """A request from ``requester`` to ``audience``, valid from ``created`` (a POSIX time)
+    for ``validity_s`` seconds, with a fresh random nonce unless one is given."""
+    context = search_pb2.RequestContext(
+        requester_agency=requester,
+        officer_id=officer_id,
+        purpose=purpose,
+        case_reference=case_reference,
+        audience=audience,
+        nonce=secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce,
+    )
+    context.created.FromMicroseconds(int(created * 1e6))
+    context.expires.FromMicroseconds(int((created + validity_s) * 1e6))
+    request = search_pb2.SearchRequest(query=query, context=context)
+    sign_request(request, key)
+    return request
 
 
 def sign_request(request: search_pb2.SearchRequest, key: Ed25519PrivateKey) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,13 +21,12 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cets.common.membership import Member
-from cets.common.signing import sign_request, verify_answer
+from cets.common.signing import signed_request, verify_answer
 from cets.v1 import search_pb2
 
 __all__ = ["Caller", "FanOut", "Outcome", "Status", "Who"]
 
 _log = logging.getLogger(__name__)
-NONCE_BYTES = 16
 
 
 class Status(StrEnum):
@@ -104,20 +102,17 @@ class FanOut:
         self, member: Member, query: search_pb2.Query, who: Who, timeout_s: float
     ) -> search_pb2.SearchRequest:
         """A signed request for ``member``, valid while it can still be answered."""
-        now = self._clock()
-        context = search_pb2.RequestContext(
-            requester_agency=self._me,
+        return signed_request(
+            query,
+            requester=self._me,
+            audience=member.id,
+            key=self._key,
             officer_id=who.officer_id,
             purpose=who.purpose,
             case_reference=who.case_reference,
-            audience=member.id,
-            nonce=secrets.token_bytes(NONCE_BYTES),
+            created=self._clock(),
+            validity_s=min(self._validity, timeout_s + 5.0),
         )
-        context.created.FromMicroseconds(int(now * 1e6))
-        context.expires.FromMicroseconds(int((now + min(self._validity, timeout_s + 5.0)) * 1e6))
-        request = search_pb2.SearchRequest(query=query, context=context)
-        sign_request(request, self._key)
-        return request
 
     def prepare(
         self, query: search_pb2.Query, who: Who, targets: Sequence[Member], *, timeout_s: float

@@ -1,4 +1,4 @@
-"""A small client for one search node, for administrators, the demo and tests."""
+"""A small client for one search node, for diagnosis: it sends requests signed elsewhere."""
 
 from __future__ import annotations
 
@@ -22,14 +22,10 @@ class NodeClient:
     async def __aexit__(self, *_: object) -> None:
         await self.close()
 
-    async def search(
-        self,
-        query: search_pb2.Query,
-        *,
-        timeout_s: float = 10.0,
-        context: search_pb2.RequestContext | None = None,
+    async def send(
+        self, request: search_pb2.SearchRequest, *, timeout_s: float = 10.0
     ) -> search_pb2.SearchResponse:
-        request = search_pb2.SearchRequest(query=query, context=context)
+        """Send a request as it is (already signed)."""
         response: search_pb2.SearchResponse = await self._stub.Search(request, timeout=timeout_s)
         return response
 
