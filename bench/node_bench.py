@@ -5,37 +5,33 @@
 
 It starts a real OpenSearch with the project's launcher (timing ``--starts`` cold starts),
 writes ``--records`` synthetic records for one agency, ingests them through the same code as
-``cets ingest``, starts a search node, and times ``--queries`` searches of each kind over gRPC,
-sequentially, after a warm-up. Results go to ``bench/results/node-<date>.md`` and ``.json``.
+``cets ingest``, starts the agency's search node (signature checks, policy, audit log and all),
+and times ``--queries`` signed searches of each kind over gRPC, one at a time, after a warm-up.
+Results go to ``bench/results/node-<records>-<date>.md`` and ``.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
-import secrets
-import statistics
-import subprocess
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
+from _common import header, machine, stats, write
 
+from cets.common.keys import load_private_key
+from cets.common.signing import signed_request
+from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.background import BackgroundNode
-from cets.search.config import NodeConfig
 from cets.search.display import build_query
 from cets.search.embedded_opensearch import (
-    DEFAULT_VERSION,
     EmbeddedOpenSearch,
     OpenSearchSettings,
     ensure_distribution,
-    find_java,
 )
 from cets.search.ingest import ingest_file
 from cets.search.records import IngestContext
@@ -43,7 +39,6 @@ from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
 from cets.v1 import search_pb2, search_pb2_grpc
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TEXT_QUERIES = [
     "shared link known hashes",
     "private app",
@@ -69,37 +64,32 @@ def main() -> int:
     ensure_distribution()
     starts = [_time_start() for _ in range(args.starts)]
     agency = DEMO_AGENCIES[0]
-    key = secrets.token_bytes(32)
     with (
         tempfile.TemporaryDirectory() as tmp,
         EmbeddedOpenSearch(OpenSearchSettings(cluster_name="cets-bench", heap_mb=512)) as engine,
     ):
+        fed = build_local_federation(
+            Path(tmp) / "federation",
+            [AgencySpec(agency.id, agency.name, agency.region), AgencySpec("bench", "Bench")],
+        )
         write_sample(Path(tmp), [agency], args.records, seed=args.seed)
         sample = Path(tmp) / f"{agency.id}.ndjson"
-        config = NodeConfig(
-            agency_id=agency.id,
-            opensearch_url=engine.url,
-            card_key=key,
-            listen="127.0.0.1:0",
-            default_region=agency.region,
-            grace_s=1.0,
-        )
+        config = fed.agency(agency.id).node_config(engine.url)
         client = connect(engine.url, timeout_s=120)
         try:
             summary = ingest_file(
                 sample,
                 client=client,
                 names=config.index,
-                ctx=IngestContext(agency.id, key, agency.region),
+                ctx=IngestContext(agency.id, config.card_key, agency.region),
             )
         finally:
             client.close()
         queries = _queries(sample, random.Random(args.seed), args.queries)
         with BackgroundNode(config) as node:
-            latencies = _run(node.target, queries)
+            latencies = _run(node.target, fed, agency.id, queries)
     report = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": _machine(),
+        "machine": machine(),
         "records": args.records,
         "opensearch_start_s": [round(s, 2) for s in starts],
         "ingest": {
@@ -109,7 +99,7 @@ def main() -> int:
             "seconds": summary.seconds,
             "records_per_s": round(summary.read / summary.seconds),
         },
-        "search_ms": {kind: _stats(values) for kind, values in latencies.items()},
+        "search_ms": {kind: stats(values) for kind, values in latencies.items()},
     }
     _write(report)
     return 0
@@ -148,67 +138,45 @@ def _queries(sample: Path, rng: random.Random, count: int) -> dict[str, list[sea
     }
 
 
-def _run(target: str, queries: dict[str, list[search_pb2.Query]]) -> dict[str, list[float]]:
+def _run(
+    target: str, fed: LocalFederation, audience: str, queries: dict[str, list[search_pb2.Query]]
+) -> dict[str, list[float]]:
+    key = load_private_key(fed.agency("bench").directory / "agency.key")
+
+    def request(query: search_pb2.Query) -> search_pb2.SearchRequest:
+        return signed_request(
+            query,
+            requester="bench",
+            audience=audience,
+            key=key,
+            officer_id="bench-1",
+            purpose="benchmark",
+            case_reference="BENCH-1",
+            created=time.time(),
+            validity_s=60,
+        )
+
     with grpc.insecure_channel(target) as channel:
         stub = search_pb2_grpc.SearchNodeStub(channel)
         for query in [q for kind in queries.values() for q in kind[:20]]:  # warm-up
-            stub.Search(search_pb2.SearchRequest(query=query), timeout=10)
+            stub.Search(request(query), timeout=10)
         latencies: dict[str, list[float]] = {}
         for kind, items in queries.items():
             for query in items:
+                signed = request(query)
                 started = time.perf_counter()
-                stub.Search(search_pb2.SearchRequest(query=query), timeout=10)
+                stub.Search(signed, timeout=10)
                 latencies.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
     return latencies
 
 
-def _stats(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "p50": round(statistics.median(ordered), 2),
-        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
-        "max": round(ordered[-1], 2),
-    }
-
-
-def _machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    java = find_java()
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "java": java.major,
-        "opensearch": DEFAULT_VERSION,
-        "heap_mb": 512,
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip(),
-    }
-
-
 def _write(report: dict[str, Any]) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"node-{report['records']}-{datetime.now(UTC):%Y%m%d}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    m = report["machine"]
     ingest = report["ingest"]
     starts = report["opensearch_start_s"]
     lines = [
         f"# Search node benchmark, {report['records']:,} records",
         "",
-        f"{report['date']} · commit {m['commit']} · {m['cpus']} CPUs ({m['cpu']}) · "
-        f"{m['memory_gib']} GiB · Python {m['python']} · Java {m['java']} · "
-        f"OpenSearch {m['opensearch']} (heap {m['heap_mb']} MiB)",
+        header(report["machine"]) + " · heap 512 MiB",
         "",
         "| measure | value |",
         "|---|---|",
@@ -217,14 +185,14 @@ def _write(report: dict[str, Any]) -> None:
         f"| ingest time (s) | {ingest['seconds']} |",
         f"| ingest throughput (records/s) | {ingest['records_per_s']:,} |",
         "",
+        "Signed searches over gRPC, one at a time (signature check, policy, audit write included):",
+        "",
         "| search kind | queries | p50 ms | p99 ms | max ms |",
         "|---|---|---|---|---|",
     ]
     for kind, s in report["search_ms"].items():
         lines.append(f"| {kind} | {s['n']} | {s['p50']} | {s['p99']} | {s['max']} |")
-    text = "\n".join(lines) + "\n"
-    stem.with_suffix(".md").write_text(text)
-    print(text)
+    write(f"node-{report['records']}", report, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

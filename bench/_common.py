@@ -1,0 +1,69 @@
+"""What every benchmark shares: percentiles, the machine it ran on, writing results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cets.search.embedded_opensearch import DEFAULT_VERSION, find_java
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """n, p50, p99 and max of ``values`` (milliseconds or microseconds, as given)."""
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 2),
+        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+        "max": round(ordered[-1], 2),
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "java": find_java().major,
+        "opensearch": DEFAULT_VERSION,
+        "commit": commit,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def header(m: dict[str, Any]) -> str:
+    return (
+        f"{m['date']} · commit {m['commit']} · {m['cpus']} CPUs ({m['cpu']}) · "
+        f"{m['memory_gib']} GiB · Python {m['python']} · Java {m['java']} · "
+        f"OpenSearch {m['opensearch']}"
+    )
+
+
+def write(name: str, report: dict[str, Any], markdown: str) -> Path:
+    """Write ``bench/results/<name>-<date>.json`` and ``.md``; print the Markdown."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%d}"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown)
+    print(markdown)
+    return stem
