@@ -327,3 +327,45 @@ def test_officers_can_search_from_the_command_line(running: dict[str, str]) -> N
     assert result.exit_code == 0, result.output
     assert "rcmp     ok" in result.stdout and "full" in result.stdout
     assert "nca      ok" in result.stdout and "disclosed only as a count" in result.stdout
+
+
+def test_mutual_tls_between_federation_and_node(
+    opensearch_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A node that requires client certificates answers a federation service that has one,
+    and is unavailable to one that has none."""
+    import dataclasses
+
+    from cets.common.tls import ClientTls, ServerTls, issue, make_ca
+
+    root = tmp_path_factory.mktemp("tls")
+    tls_fed = build_local_federation(
+        root / "federation", [AgencySpec("tls-a", "A", "CA"), AgencySpec("tls-b", "B", "CA")]
+    )
+    ca = make_ca("test CA")
+    ca.write(root / "ca.crt", root / "ca.key")
+    for agency in ("tls-a", "tls-b"):
+        pair = issue(ca, agency, hosts=["127.0.0.1", "localhost"], server=True, client=True)
+        pair.write(root / f"{agency}.crt", root / f"{agency}.key")
+    node_config = dataclasses.replace(
+        tls_fed.agency("tls-b").node_config(opensearch_url, index_prefix="tls"),
+        tls=ServerTls(root / "tls-b.crt", root / "tls-b.key", client_ca=root / "ca.crt"),
+    )
+    with_cert = tls_fed.agency("tls-a").federation_config(
+        peer_tls=ClientTls(root / "ca.crt", root / "tls-a.crt", root / "tls-a.key")
+    )
+    without_cert = dataclasses.replace(
+        with_cert,
+        peer_tls=ClientTls(root / "ca.crt"),
+        listen="127.0.0.1:0",
+        audit_log=root / "federation-b.log",
+    )
+    with (
+        BackgroundNode(node_config),
+        BackgroundService(lambda: FederationServer(with_cert)) as good,
+        BackgroundService(lambda: FederationServer(without_cert)) as bad,
+    ):
+        ok = by_agency(federated(good.target, QUERY, targets=["tls-b"]))["tls-b"].status
+        refused = by_agency(federated(bad.target, QUERY, targets=["tls-b"]))["tls-b"].status
+    assert ok.code == CODE.CODE_OK, ok.reason
+    assert refused.code == CODE.CODE_UNAVAILABLE
