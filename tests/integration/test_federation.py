@@ -223,12 +223,35 @@ def test_a_coordinator_gets_what_each_policy_gives_coordinators(running: dict[st
     assert not rcmp.hits and rcmp.withheld_hits == 2
 
 
-def test_a_revoked_agency_is_refused_everywhere(running: dict[str, str]) -> None:
+def test_a_revoked_agency_is_refused_everywhere(
+    running: dict[str, str], fed: LocalFederation
+) -> None:
     answers = by_agency(federated(running["gone"], QUERY, targets=["tps", "rcmp", "nca"]))
     for agency in ("tps", "rcmp", "nca"):
         status = answers[agency].status
         assert status.code == CODE.CODE_REJECTED
         assert "no longer a member" in status.reason
+    # the refusal is audited, but a refused request's query is kept only as size and digest
+    log = fed.agency("tps").directory / "audit" / "node.log"
+    refused = [e.event for e in read_entries(log) if e.event["requester"] == "gone"]
+    assert refused and all(e["outcome"] == "permission_denied" for e in refused)
+    assert all("query" not in e and len(e["query_sha256"]) == 64 for e in refused)
+
+
+def test_records_shared_only_in_summary_or_as_a_count_cannot_be_probed_by_text(
+    running: dict[str, str],
+) -> None:
+    """Free text or a name finds only what is released in full: a partner given summaries or
+    counts learns only whether an agency holds an identifier it already has."""
+    text = build_query(text="hosting link")
+    as_member = by_agency(federated(running["tps"], text, targets=["rcmp", "nca"]))
+    assert as_member["rcmp"].response.hits  # full records for tps: text works
+    nca = as_member["nca"].response  # hit-only: nothing to count from free text
+    assert (nca.total_hits, nca.withheld_hits, list(nca.hits)) == (0, 0, [])
+    as_coordinator = by_agency(federated(running["icse"], text, targets=["tps", "rcmp"]))
+    for agency in ("tps", "rcmp"):
+        reply = as_coordinator[agency].response
+        assert (reply.total_hits, reply.withheld_hits, list(reply.hits)) == (0, 0, []), agency
 
 
 def test_chosen_targets_only(running: dict[str, str]) -> None:

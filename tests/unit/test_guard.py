@@ -201,9 +201,24 @@ def test_missing_purpose_case_or_officer(
     assert isinstance(error, PermissionDenied) and f"has no {label}" in str(error)
 
 
-def test_short_nonce(fed: LocalFederation, membership: Membership) -> None:
-    error = rejected(guard_for(membership), request(fed, nonce=b"short"))
-    assert "nonce is shorter" in str(error)
+@pytest.mark.parametrize("nonce", [b"short", b"x" * 65])
+def test_nonce_length_is_bounded(
+    fed: LocalFederation, membership: Membership, nonce: bytes
+) -> None:
+    error = rejected(guard_for(membership), request(fed, nonce=nonce))
+    assert "nonce must be 16 to 64 bytes long" in str(error)
+
+
+def test_oversized_queries_are_refused_before_the_signature_is_checked(
+    fed: LocalFederation, membership: Membership
+) -> None:
+    from cets.search.errors import InvalidQuery
+
+    req = request(fed)
+    req.ClearField("signature")  # even unsigned: the size is checked first, cheaply
+    req.query.selectors.extend(req.query.selectors[0] for _ in range(100))
+    with pytest.raises(InvalidQuery, match="more than 64 selectors"):
+        guard_for(membership).check(req)
 
 
 def test_replay_cache_is_bounded(fed: LocalFederation, membership: Membership) -> None:

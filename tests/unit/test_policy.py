@@ -138,3 +138,10 @@ def test_invalid_policies_name_the_problem(tmp_path: Path, text: str, message: s
 def test_a_missing_policy_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read the policy file"):
         load_policy(tmp_path / "nope.toml")
+
+
+def test_an_empty_list_in_a_rule_is_refused_not_read_as_anyone(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('[[rule]]\nagencies = []\nlevel = "full"\n')
+    with pytest.raises(PolicyError, match=r"rule 1.agencies: must not be empty"):
+        load_policy(path)

@@ -407,11 +407,14 @@ def test_a_card_record_rejected_for_another_field_does_not_echo_the_number() -> 
 def test_content_ids_are_stable_and_follow_the_content() -> None:
     raw = CASES["tip"][0]
     first = prepare(raw, CTX).record_id
-    assert first.startswith("sha256:") and len(first) == len("sha256:") + 32
+    assert first.startswith("h:") and len(first) == len("h:") + 32
     assert prepare(dict(raw), CTX).record_id == first
     assert prepare(dict(reversed(list(raw.items()))), CTX).record_id == first
     assert prepare(raw | {"text": "Suspect uploads daily."}, CTX).record_id != first
     assert prepare(raw | {"handling": "red"}, CTX).record_id != first
+    # keyed with the agency's secret: another key, another id (no guessing from outside)
+    other_key = IngestContext(agency_id="tps", card_key=bytes(32), default_region="CA")
+    assert prepare(raw, other_key).record_id != first
 
 
 def test_an_explicit_id_wins_over_content() -> None:

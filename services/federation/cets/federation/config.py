@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,10 @@ class FederationConfig:
     ``CETS_PEER_TLS_KEY``, ``CETS_PEER_TLS_SERVER_NAME``); none: plaintext, loopback only."""
     grace_s: float = 10.0
     """How long in-flight searches may finish on shutdown (``CETS_FEDERATION_GRACE_S``)."""
+    allowed_clients: frozenset[str] = frozenset()
+    """Common names of the client certificates (this agency's gateways) that may search
+    (``CETS_FEDERATION_ALLOWED_CLIENTS``, comma-separated); empty: any client the TLS client
+    CA vouches for, or any local caller on loopback without TLS."""
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z0-9][a-z0-9_-]{0,47}$", self.agency_id):
@@ -91,10 +95,14 @@ class FederationConfig:
         return cls(**values)  # type: ignore[arg-type]
 
 
+def _names(raw: str) -> frozenset[str]:
+    return frozenset(n.strip() for n in raw.split(",") if n.strip())
+
+
 _REQUIRED = frozenset(
     {"agency_id", "agency_key_file", "membership_file", "admin_key_file", "audit_log"}
 )
-_SETTINGS: tuple[tuple[str, str, type], ...] = (
+_SETTINGS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("agency_id", "CETS_AGENCY_ID", str),
     ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
     ("membership_file", "CETS_MEMBERSHIP_FILE", Path),
@@ -106,4 +114,5 @@ _SETTINGS: tuple[tuple[str, str, type], ...] = (
     ("max_timeout_s", "CETS_FEDERATION_MAX_TIMEOUT_S", float),
     ("request_validity_s", "CETS_REQUEST_VALIDITY_S", float),
     ("grace_s", "CETS_FEDERATION_GRACE_S", float),
+    ("allowed_clients", "CETS_FEDERATION_ALLOWED_CLIENTS", _names),
 )

@@ -24,9 +24,14 @@ from cets.common.membership import Member
 from cets.common.signing import signed_request, verify_answer
 from cets.v1 import search_pb2
 
-__all__ = ["Caller", "FanOut", "Outcome", "Status", "Who"]
+__all__ = ["CallRefused", "Caller", "FanOut", "Outcome", "Status", "Who"]
 
 _log = logging.getLogger(__name__)
+
+
+class CallRefused(Exception):
+    """A :class:`Caller` would not make the call (e.g. no TLS to a remote peer); the message
+    is the reason reported for that agency."""
 
 
 class Status(StrEnum):
@@ -149,6 +154,8 @@ class FanOut:
             return outcome(status, f"{exc.code().name.lower()}: {exc.details() or ''}".strip())
         except TimeoutError:
             return outcome(Status.TIMEOUT, "deadline_exceeded")
+        except CallRefused as exc:
+            return outcome(Status.ERROR, str(exc))
         except Exception as exc:  # noqa: BLE001 - one peer's surprise is that peer's outcome
             _log.warning(
                 "peer call failed", extra={"agency": member.id, "error": type(exc).__name__}
@@ -171,6 +178,6 @@ def _check_answer(member: Member, response: search_pb2.SearchResponse, nonce: by
         return "bad answer signature"
     if response.request_nonce != nonce:
         return "answer not bound to this request"
-    if response.agency != member.id:
-        return "answer from another agency"
+    if response.agency != member.id or any(h.agency != member.id for h in response.hits):
+        return "answer speaks for another agency"
     return ""

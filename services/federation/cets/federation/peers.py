@@ -7,12 +7,14 @@ import asyncio
 import grpc
 
 from cets.common.membership import Member
-from cets.common.tls import ClientTls, channel_credentials, channel_options
+from cets.common.tls import ClientTls, channel_credentials, channel_options, is_loopback
+from cets.federation.fanout import CallRefused
 from cets.v1 import search_pb2, search_pb2_grpc
 
 __all__ = ["GrpcCaller"]
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""Largest answer accepted from one peer (a node's default largest answer)."""
 
 
 class GrpcCaller:
@@ -49,6 +51,10 @@ class GrpcCaller:
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ]
         if self._tls is None:
+            if not is_loopback(endpoint):
+                raise CallRefused(
+                    "refusing plaintext to a peer off this machine: set CETS_PEER_TLS_CA"
+                )
             return grpc.aio.insecure_channel(endpoint, options=options)
         options.extend(channel_options(self._tls))
         return grpc.aio.secure_channel(endpoint, channel_credentials(self._tls), options=options)

@@ -26,6 +26,8 @@ from cets.v1 import federation_pb2, federation_pb2_grpc
 __all__ = ["FederationServer", "serve"]
 
 _log = logging.getLogger(__name__)
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+"""Largest federated answer sent; callers must accept as much."""
 SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
 
 
@@ -45,7 +47,12 @@ class FederationServer:
         self._caller = caller or GrpcCaller(config.peer_tls)
         loaded = self._load(config)
         self._audit = loaded.audit
-        self._server = grpc.aio.server()
+        self._server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024),
+                ("grpc.max_send_message_length", MAX_ANSWER_BYTES),
+            ]
+        )
         self._health = HealthServicer()
         federation_pb2_grpc.add_FederationServicer_to_server(
             FederationService(
@@ -55,6 +62,7 @@ class FederationServer:
                 rules=QueryRules(config.default_region, config.card_key),
                 default_timeout_s=config.default_timeout_s,
                 max_timeout_s=config.max_timeout_s,
+                allowed_clients=config.allowed_clients,
             ),
             self._server,
         )
@@ -86,9 +94,17 @@ class FederationServer:
         return _Loaded(membership, audit, fanout)
 
     async def start(self) -> int:
+        """Bind and serve. Off loopback, only over mutual TLS: whoever reaches this service
+        can search with this agency's signature."""
+        if not is_loopback(self.config.listen) and (
+            self.config.tls is None or self.config.tls.client_ca is None
+        ):
+            raise ConfigError(
+                f"refusing to serve on {self.config.listen} without mutual TLS: set "
+                "CETS_FEDERATION_TLS_CERT, CETS_FEDERATION_TLS_KEY and "
+                "CETS_FEDERATION_TLS_CLIENT_CA"
+            )
         if self.config.tls is None:
-            if not is_loopback(self.config.listen):
-                _log.warning("serving without TLS on a non-loopback address: trusted networks only")
             port = self._server.add_insecure_port(self.config.listen)
         else:
             port = self._server.add_secure_port(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from cets.search.errors import InvalidQuery
 from cets.search.selectors import is_card_fingerprint
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
 
-__all__ = ["FederationService", "QueryRules"]
+__all__ = ["FederationService", "QueryRules", "client_allowed"]
 
 _log = logging.getLogger(__name__)
 _Context = grpc.aio.ServicerContext[
@@ -66,7 +66,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore
         rules: QueryRules,
         default_timeout_s: float,
         max_timeout_s: float,
+        allowed_clients: frozenset[str] = frozenset(),
     ) -> None:
+        self._allowed = allowed_clients
         self._fanout = fanout
         self._membership = membership
         self._audit = audit
@@ -78,6 +80,10 @@ class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore
         self, request: federation_pb2.FederatedSearchRequest, context: _Context
     ) -> federation_pb2.FederatedSearchResponse:
         started = time.monotonic()
+        if self._allowed and not client_allowed(context.auth_context(), self._allowed):
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED, "this client may not search for the agency"
+            )
         try:
             who = _who(request)
             query = self._normalised(request.query)
@@ -149,6 +155,12 @@ class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore
         except Exception as exc:  # noqa: BLE001 - any failure to record ends the call
             _log.error("audit log write failed", extra={"error": type(exc).__name__})
             await context.abort(grpc.StatusCode.INTERNAL, "the audit log cannot be written")
+
+
+def client_allowed(auth: Mapping[str, Iterable[bytes]], allowed: frozenset[str]) -> bool:
+    """Whether the TLS client certificate's common name is one of ``allowed``."""
+    names = {n.decode("utf-8", "replace") for n in auth.get("x509_common_name", [])}
+    return bool(names & allowed)
 
 
 def _who(request: federation_pb2.FederatedSearchRequest) -> Who:

@@ -61,7 +61,9 @@ class NodeConfig:
     grace_s: float = 10.0
     """How long in-flight calls may finish on shutdown (``CETS_NODE_GRACE_S``)."""
     max_message_bytes: int = 4 * 1024 * 1024
-    """Largest gRPC message accepted or sent (``CETS_NODE_MAX_MESSAGE_BYTES``)."""
+    """Largest answer sent (``CETS_NODE_MAX_MESSAGE_BYTES``)."""
+    max_request_bytes: int = 64 * 1024
+    """Largest request accepted (``CETS_NODE_MAX_REQUEST_BYTES``): a query is small."""
     max_clock_skew_s: float = 30.0
     """How far a requester's clock may differ from this node's (``CETS_MAX_CLOCK_SKEW_S``)."""
     tls: ServerTls | None = None
@@ -139,6 +141,7 @@ _SETTINGS: tuple[tuple[str, str, type], ...] = (
     ("default_timeout_s", "CETS_NODE_TIMEOUT_S", float),
     ("grace_s", "CETS_NODE_GRACE_S", float),
     ("max_message_bytes", "CETS_NODE_MAX_MESSAGE_BYTES", int),
+    ("max_request_bytes", "CETS_NODE_MAX_REQUEST_BYTES", int),
     ("max_clock_skew_s", "CETS_MAX_CLOCK_SKEW_S", float),
     ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
     ("membership_file", "CETS_MEMBERSHIP_FILE", Path),

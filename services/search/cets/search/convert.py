@@ -16,7 +16,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from cets.search.errors import InvalidQuery
 from cets.search.policy import Disclosure
-from cets.search.query import DEFAULT_LIMIT, SearchHit, SearchQuery, SearchResult
+from cets.search.query import (
+    DEFAULT_LIMIT,
+    MAX_NAME,
+    MAX_SELECTORS,
+    MAX_TEXT,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
 from cets.search.records import Handling, RecordType
 from cets.search.selectors import (
     Selector,
@@ -28,6 +36,7 @@ from cets.search.selectors import (
 from cets.v1 import records_pb2, search_pb2
 
 __all__ = [
+    "check_size",
     "disclosure_from_proto",
     "disclosure_to_proto",
     "handling_to_proto",
@@ -96,6 +105,24 @@ def _checked_name(enum: Any, number: int, what: str) -> str:
     return name
 
 
+MAX_SELECTOR_CHARS = 512
+
+
+def check_size(query: search_pb2.Query) -> None:
+    """Refuse oversized queries before anything costly (verifying, normalising) is done."""
+    for count, limit, what in (
+        (len(query.selectors), MAX_SELECTORS, "selectors"),
+        (len(query.types), len(RecordType), "record types"),
+        (len(query.handling), len(Handling), "handling codes"),
+    ):
+        if count > limit:
+            raise InvalidQuery(f"more than {limit} {what}")
+    if len(query.text) > MAX_TEXT or len(query.name) > MAX_NAME:
+        raise InvalidQuery(f"text is longer than {MAX_TEXT} or name than {MAX_NAME} characters")
+    if any(len(s.value) > MAX_SELECTOR_CHARS for s in query.selectors):
+        raise InvalidQuery(f"a selector is longer than {MAX_SELECTOR_CHARS} characters")
+
+
 # --- queries ---------------------------------------------------------------------------------
 
 
@@ -107,6 +134,7 @@ def query_from_proto(
     Raises:
         InvalidQuery: naming the field at fault (never echoing its value).
     """
+    check_size(pb)
     selectors = []
     for index, raw in enumerate(pb.selectors):
         kind = selector_kind_from_proto(raw.kind)

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 from cets.common.membership import Member, Membership
 from cets.common.signing import verify_request
+from cets.search.convert import check_size
 from cets.search.errors import NodeError
 from cets.v1 import search_pb2
 
 __all__ = ["PermissionDenied", "ReplayCache", "RequestGuard", "Requester", "Unauthenticated"]
 
 MIN_NONCE_BYTES = 16
+MAX_NONCE_BYTES = 64
 
 
 class Unauthenticated(NodeError):
@@ -103,6 +105,7 @@ class RequestGuard:
     def check(self, request: search_pb2.SearchRequest) -> Requester:
         """The proven requester, or :class:`Unauthenticated` / :class:`PermissionDenied`."""
         context = request.context
+        check_size(request.query)  # cheap bounds first: nothing costly for oversized input
         if not request.signature:
             raise Unauthenticated("the request is not signed")
         member = self._membership().get(context.requester_agency)
@@ -124,8 +127,10 @@ class RequestGuard:
         ):
             if not getattr(context, field).strip():
                 raise PermissionDenied(f"the request has no {label}")
-        if len(context.nonce) < MIN_NONCE_BYTES:
-            raise Unauthenticated(f"the nonce is shorter than {MIN_NONCE_BYTES} bytes")
+        if not MIN_NONCE_BYTES <= len(context.nonce) <= MAX_NONCE_BYTES:
+            raise Unauthenticated(
+                f"the nonce must be {MIN_NONCE_BYTES} to {MAX_NONCE_BYTES} bytes long"
+            )
         now = self._clock()
         if not self._replay.remember(member.id, context.nonce, until=expires + self._skew, now=now):
             raise Unauthenticated("replayed request (nonce already used)")

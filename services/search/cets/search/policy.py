@@ -48,6 +48,7 @@ from cets.search.records import Handling, RecordType
 __all__ = ["Disclosure", "Plan", "PolicyError", "Rule", "SharingPolicy", "load_policy"]
 
 _E = TypeVar("_E", bound=StrEnum)
+_ABSENT: list[str] = []  # a field left out of a rule (as opposed to written as [])
 
 
 class Disclosure(StrEnum):
@@ -192,10 +193,10 @@ def _rule(number: int, raw: Any) -> Rule:
         raise PolicyError(f"{where}: level is required")
     return Rule(
         level=_level(f"{where}.level", raw["level"]),
-        agencies=frozenset(_strings(f"{where}.agencies", raw.get("agencies", []))),
-        roles=frozenset(_members(f"{where}.roles", raw.get("roles", []), Role)),
-        types=frozenset(_members(f"{where}.types", raw.get("types", []), RecordType)),
-        handling=frozenset(_members(f"{where}.handling", raw.get("handling", []), Handling)),
+        agencies=frozenset(_strings(f"{where}.agencies", raw.get("agencies", _ABSENT))),
+        roles=frozenset(_members(f"{where}.roles", raw.get("roles", _ABSENT), Role)),
+        types=frozenset(_members(f"{where}.types", raw.get("types", _ABSENT), RecordType)),
+        handling=frozenset(_members(f"{where}.handling", raw.get("handling", _ABSENT), Handling)),
     )
 
 
@@ -210,6 +211,9 @@ def _level(where: str, raw: Any) -> Disclosure:
 def _strings(where: str, raw: Any) -> Sequence[str]:
     if not isinstance(raw, list) or not all(isinstance(v, str) and v for v in raw):
         raise PolicyError(f"{where}: must be a list of names")
+    if raw == [] and raw is not _ABSENT:
+        # an empty list would silently mean "any": leave the field out to mean that
+        raise PolicyError(f"{where}: must not be empty (leave it out to mean any)")
     return raw
 
 

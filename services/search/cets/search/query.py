@@ -215,7 +215,8 @@ def parse_response(query: SearchQuery, raw: dict[str, Any]) -> SearchResult:
     return SearchResult(
         hits=tuple(hits),
         total=int(total.get("value", 0)),
-        total_is_lower_bound=total.get("relation") == "gte",
+        # a search OpenSearch cut short (its own timeout) may have missed matches
+        total_is_lower_bound=total.get("relation") == "gte" or bool(raw.get("timed_out")),
         took_ms=int(raw.get("took", 0)),
         withheld=int(raw.get("aggregations", {}).get("withheld", {}).get("doc_count", 0)),
     )

@@ -16,6 +16,7 @@ never the offending value (messages go to logs and terminals; values are sensiti
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -328,7 +329,7 @@ def prepare(raw: Mapping[str, Any], ctx: IngestContext) -> PreparedRecord:
         raise RecordError(f"agency: record belongs to another agency (this is {ctx.agency_id!r})")
     builder = _DocumentBuilder(ctx)
     _BUILDERS[RecordType(record.type)](record, builder)
-    record_id = record.id or _content_id(raw, builder.card_fields())
+    record_id = record.id or _content_id(raw, builder.card_fields(), ctx.card_key)
     document = {
         "agency": ctx.agency_id,
         "record_id": record_id,
@@ -374,16 +375,16 @@ def _is_type_tag(part: object) -> bool:
     return isinstance(part, str) and part in RecordType.__members__.values()
 
 
-def _content_id(raw: Mapping[str, Any], card_fields: Mapping[str, str]) -> str:
-    """A stable id for a record that has none: a digest of its canonical JSON.
+def _content_id(raw: Mapping[str, Any], card_fields: Mapping[str, str], key: bytes) -> str:
+    """A stable id for a record that has none: a keyed digest of its canonical JSON.
 
-    Card numbers are replaced by their keyed fingerprints first: an unkeyed digest over a card
-    number would let anyone holding the record find the number by trying the few candidates
-    its last four digits leave open.
+    Keyed with the agency's secret, so that a partner shown the id cannot confirm guesses
+    about the record's content; card numbers are replaced by their fingerprints first.
     """
     content = {**raw, **card_fields}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    digest = hmac.new(key, b"cets record id\n" + canonical.encode(), hashlib.sha256)
+    return "h:" + digest.hexdigest()[:32]
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -81,7 +81,7 @@ class NodeServer:
         self._store = store or RecordStore(connect_async(config.opensearch_url), config.index.alias)
         self._index_ready = False
         options = [
-            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_receive_message_length", config.max_request_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
         self._server = grpc.aio.server(options=options)
@@ -120,10 +120,13 @@ class NodeServer:
         An unreachable OpenSearch does not stop the node: it serves ``NOT_SERVING`` health and
         ``UNAVAILABLE`` answers until OpenSearch is back, then prepares the index.
         """
+        if self.config.tls is None and not is_loopback(self.config.listen):
+            raise ConfigError(
+                f"refusing to serve without TLS on {self.config.listen}: set CETS_NODE_TLS_CERT "
+                "and CETS_NODE_TLS_KEY (and CETS_NODE_TLS_CLIENT_CA for mutual TLS)"
+            )
         await self._prepare_index()
         if self.config.tls is None:
-            if not is_loopback(self.config.listen):
-                _log.warning("serving without TLS on a non-loopback address: trusted networks only")
             port = self._server.add_insecure_port(self.config.listen)
         else:
             credentials = server_credentials(self.config.tls)

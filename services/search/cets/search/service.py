@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -111,10 +113,11 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         self, request: search_pb2.SearchRequest, context: _Context
     ) -> search_pb2.SearchResponse:
         started = time.monotonic()
-        entry = _received(request)
+        entry: dict[str, Any] = {"kind": "node.search", "verified": False}
         try:
+            entry = _received(request)
             requester = self._guard.check(request)
-            entry.update(verified=True)
+            entry.update(verified=True, query=_query_json(request.query))
             plan = self._policy.plan_for(requester.member)
             if plan.releases_nothing():
                 raise PermissionDenied(
@@ -130,6 +133,10 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             raise  # not reached: abort() raises
         except NodeError as exc:
             await self._fail(context, exc, entry)
+            raise  # not reached: abort() raises
+        except Exception as exc:  # a defect: recorded, never shown to the caller
+            _log.exception("search failed unexpectedly", extra={"error": type(exc).__name__})
+            await self._fail(context, StoreError("the search failed; see the node's log"), entry)
             raise  # not reached: abort() raises
         _log.info(
             "search answered",
@@ -151,8 +158,9 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         query = query_from_proto(
             request.query, default_region=self._me.default_region, card_key=self._me.card_key
         )
+        scope = _scope(plan, by_selector=bool(query.selectors))
         async with asyncio.timeout(budget):
-            return await self._searcher.search(query, timeout_s=budget, scope=_scope(plan))
+            return await self._searcher.search(query, timeout_s=budget, scope=scope)
 
     def _answer(
         self, result: SearchResult, plan: Plan, requester: Requester
@@ -169,10 +177,12 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         return response
 
     def _budget(self, context: _Context) -> float:
+        """Time for the search: what the caller allows, less a little to sign and record."""
         remaining = context.time_remaining()
-        if remaining is None:
-            return self._default_timeout
-        return min(float(remaining), self._default_timeout)
+        budget = (
+            self._default_timeout if remaining is None else min(remaining, self._default_timeout)
+        )
+        return float(budget) - min(0.05, budget * 0.1)
 
     async def _record(self, entry: dict[str, Any]) -> None:
         try:
@@ -201,7 +211,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             if code.name in ("UNAUTHENTICATED", "PERMISSION_DENIED")
             else "search failed",
             extra={
-                "requester": entry["requester"],
+                "requester": entry.get("requester", "-"),
                 "outcome": code.name.lower(),
                 "reason": str(error),
             },
@@ -209,18 +219,41 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         await context.abort(code, str(error))
 
 
-def _scope(plan: Plan) -> Scope:
-    denied = plan.os_filter_for(Disclosure.DENY)
-    counted = plan.os_filter_for(Disclosure.HIT)
+def _scope(plan: Plan, *, by_selector: bool) -> Scope:
+    """The policy as OpenSearch filters for one query.
+
+    Denied records are never read. Records released only in summary or as a count can be
+    found only by an identifier the requester already holds: free text or a name must not
+    let a partner probe what such records say.
+    """
+    hidden = [Disclosure.DENY]
+    if not by_selector:
+        hidden += [Disclosure.SUMMARY, Disclosure.HIT]
+    counted = plan.os_filter_for(Disclosure.HIT) if by_selector else _NOTHING
     return Scope(
-        exclude=None if "match_none" in denied else denied,
-        count_only=None if "match_none" in counted else counted,
+        exclude=_any(plan.os_filter_for(level) for level in hidden), count_only=_some(counted)
     )
 
 
+_NOTHING: dict[str, Any] = {"match_none": {}}
+
+
+def _some(clause: dict[str, Any]) -> dict[str, Any] | None:
+    return None if "match_none" in clause else clause
+
+
+def _any(clauses: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    kept = [c for c in clauses if _some(c) is not None]
+    if len(kept) <= 1:
+        return kept[0] if kept else None
+    return {"bool": {"should": kept, "minimum_should_match": 1}}
+
+
 def _received(request: search_pb2.SearchRequest) -> dict[str, Any]:
-    """The audit entry for a request as received (claims, until the signature is checked)."""
+    """The audit entry for a request as received: its claims, and only the size and digest of
+    its query until the signature proves who sent it (so strangers cannot fill the log)."""
     context = request.context
+    query = request.query.SerializeToString(deterministic=True)
     return {
         "kind": "node.search",
         "verified": False,
@@ -230,8 +263,14 @@ def _received(request: search_pb2.SearchRequest) -> dict[str, Any]:
         "case": context.case_reference[:128],
         "audience": context.audience[:64],
         "nonce": base64.b64encode(context.nonce[:64]).decode("ascii"),
-        "query": json_format.MessageToDict(request.query, preserving_proto_field_name=True),
+        "query_bytes": len(query),
+        "query_sha256": hashlib.sha256(query).hexdigest(),
     }
+
+
+def _query_json(query: search_pb2.Query) -> dict[str, Any]:
+    value: dict[str, Any] = json_format.MessageToDict(query, preserving_proto_field_name=True)
+    return value
 
 
 def _released(response: search_pb2.SearchResponse) -> dict[str, Any]:
