@@ -31,14 +31,20 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
+import uvicorn
 
 from cets.common.audit import verify
+from cets.common.keys import load_private_key
 from cets.common.membership import Role
 from cets.common.tls import ClientTls, ServerTls, issue, make_ca
 from cets.federation.config import FederationConfig
 from cets.federation.display import format_federated
 from cets.federation.local import AgencySpec, LocalAgency, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
+from cets.gateway.display import format_page
+from cets.gateway.server import build_app
+from cets.gateway.tokens import issue_token
 from cets.search import embedded_opensearch as eo
 from cets.search.config import ConfigError, NodeConfig
 from cets.search.display import build_query
@@ -89,6 +95,7 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
     engines: list[eo.EmbeddedOpenSearch] = []
     running: list[_Running] = []
     coordinator: FederationServer | None = None
+    gateway: uvicorn.Server | None = None
     try:
         fed = _federation(workdir, chosen)
         running = [_Running(fed.agency(s.id), s) for s in chosen]
@@ -120,17 +127,24 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
         coordinator = FederationServer(_federation_config(fed.agency(COORDINATOR.id), workdir))
         await coordinator.start()
         await _searches(running, fed, workdir / "sample" / "links.json", out)
+        gateway, url = await _start_gateway(running[0].agency)
+        await _gateway_search(running[0].agency, url, workdir / "sample" / "links.json", out)
         out("\n== audit logs")
         for log in sorted(workdir.glob("federation/*/audit/*.log")):
             report = verify(log)
             state = "chain intact" if report.ok else f"{len(report.problems)} problems"
             out(f"   {log.parent.parent.name}/{log.name}: {report.entries} entries, {state}")
         if keep_running:
-            out("\nEverything is up; Ctrl-C stops it.")
+            officer = _officer_token(running[0].agency)
+            out(f"\nEverything is up; Ctrl-C stops it. The gateway: {url}/docs")
+            out(f"An officer token for {running[0].agency.id}: {officer}")
             await _wait_for_signal()
     except (ConfigError, NodeError) as exc:
         raise DemoError(str(exc)) from None
     finally:
+        if gateway is not None:
+            gateway.should_exit = True
+            await asyncio.sleep(0.2)
         if coordinator is not None:
             await coordinator.stop(1.0)
         for item in running:
@@ -246,6 +260,43 @@ async def _searches(running: list[_Running], fed: LocalFederation, links: Path, 
     suspect_query = next(q for t, q in demo_queries(links) if t.startswith("e-mail"))
     out(f"\n== the same e-mail search, as the coordinator {COORDINATOR.id}:")
     out(await _federated(fed.agency(COORDINATOR.id).federation_target, suspect_query))
+
+
+async def _start_gateway(agency: LocalAgency) -> tuple[uvicorn.Server, str]:
+    app = build_app(agency.gateway_config())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    asyncio.get_running_loop().create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _officer_token(agency: LocalAgency) -> str:
+    key = load_private_key(agency.directory / "officer.key")
+    return issue_token(key, officer="det-4521", agency=agency.id, roles=["officer"])
+
+
+async def _gateway_search(agency: LocalAgency, url: str, links: Path, out: Out) -> None:
+    plan: dict[str, Any] = json.loads(links.read_text())
+    if not plan.get("links"):
+        return
+    email = next(iter(plan["links"][0]["agencies"].values()))["email"]
+    out(f"\n== the gateway at {url}: one merged, linked list for e-mail {email}")
+    body = {
+        "query": {"selectors": [f"email:{email}"]},
+        "purpose": "demo: online luring investigation",
+        "case_reference": "DEMO-2026-0001",
+    }
+    headers = {"Authorization": f"Bearer {_officer_token(agency)}"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        reply = await client.post(f"{url}/v1/search", json=body, headers=headers)
+    if reply.status_code != 200:
+        out(f"   {reply.status_code}: {reply.text}")
+        return
+    out(format_page(reply.json()))
 
 
 async def _federated(target: str, query: search_pb2.Query) -> str:

@@ -17,6 +17,7 @@ from cets.cli._audit import audit
 from cets.cli._certs import certs
 from cets.cli._demo import demo
 from cets.cli._federation import federation
+from cets.cli._gateway import gateway, search, tokens
 from cets.cli._ingest import ingest
 from cets.cli._keys import keys
 from cets.cli._node import node
@@ -49,7 +50,20 @@ def cli(log_level: str, log_format: str) -> None:
     configure_logging(log_level, log_format)
 
 
-for _command in (opensearch, keys, certs, federation, node, ingest, sample, demo, audit):
+for _command in (
+    opensearch,
+    keys,
+    certs,
+    federation,
+    node,
+    gateway,
+    tokens,
+    search,
+    ingest,
+    sample,
+    demo,
+    audit,
+):
     cli.add_command(_command)
 
 

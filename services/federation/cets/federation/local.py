@@ -7,6 +7,7 @@ administrator would set up by hand with ``cets keys``, ``cets federation`` and a
     <root>/card.key                  the card-fingerprint key the agencies share
     <root>/membership.json           every agency, its endpoint, key and roles, signed
     <root>/<agency>/agency.key       that agency's signing key (and agency.pub)
+    <root>/<agency>/officer.key      the key its officers' tokens are signed with (and .pub)
     <root>/<agency>/policy.toml      its sharing policy
     <root>/<agency>/audit/           its node's and its federation service's audit logs
 
@@ -30,6 +31,7 @@ from cets.common.keys import (
 )
 from cets.common.membership import Role
 from cets.federation.config import FederationConfig
+from cets.gateway.config import GatewayConfig
 from cets.search.config import NodeConfig
 
 __all__ = ["AgencySpec", "LocalAgency", "LocalFederation", "build_local_federation"]
@@ -84,6 +86,17 @@ class LocalAgency:
             policy_file=self.directory / "policy.toml",
         )
 
+    def gateway_config(self, **overrides: object) -> GatewayConfig:
+        values: dict[str, object] = {
+            "agency_id": self.id,
+            "officer_key_file": self.directory / "officer.pub",
+            "audit_log": self.directory / "audit" / "gateway.log",
+            "federation": self.federation_target,
+            "port": 0,
+        }
+        values.update(overrides)
+        return GatewayConfig(**values)  # type: ignore[arg-type]
+
     def federation_config(self, **overrides: object) -> FederationConfig:
         values: dict[str, object] = {
             "agency_id": self.id,
@@ -130,6 +143,9 @@ def build_local_federation(
         key = generate_private_key()
         write_private_key(directory / "agency.key", key)
         write_public_key(directory / "agency.pub", key)
+        officers = generate_private_key()  # signs this agency's officer tokens
+        write_private_key(directory / "officer.key", officers)
+        write_public_key(directory / "officer.pub", officers)
         (directory / "policy.toml").write_text(spec.policy.replace("{name}", spec.name))
         (directory / "audit").mkdir(mode=0o700, exist_ok=True)
         agency = LocalAgency(spec, directory, _free_port(), _free_port(), card_key, root)

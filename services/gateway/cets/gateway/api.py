@@ -1,0 +1,333 @@
+"""The officers' REST API: search every partner at once, page through one merged list, see
+which records at different agencies share an identifier.
+
+Every search needs an officer token, a purpose and a case reference. The gateway asks its
+agency's federation service (which signs, fans out and verifies), merges the per-agency lists
+(:mod:`cets.gateway.merge`), pages them with a cursor (:mod:`cets.gateway.pagination`), links
+records across agencies (:mod:`cets.gateway.linking`) and records the search in its own audit
+log before answering. Errors are JSON ``{"error": "..."}`` with a 4xx status saying what is
+wrong; nothing an officer types produces a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from google.protobuf import json_format
+from limits import parse as parse_limit
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from cets.common.audit import AuditLog
+from cets.common.tls import ClientTls
+from cets.gateway.federation_client import FederationClient, FederationError
+from cets.gateway.linking import LinkedEntity, link
+from cets.gateway.merge import MergedHit, merge
+from cets.gateway.models import (
+    AgencyOut,
+    EvidenceOut,
+    HitOut,
+    LinkOut,
+    PivotIn,
+    QueryIn,
+    SearchIn,
+    SearchOut,
+)
+from cets.gateway.pagination import (
+    BadCursor,
+    decode_cursor,
+    encode_cursor,
+    page,
+    query_digest,
+    wanted,
+)
+from cets.gateway.tokens import Officer, TokenError, verify_token
+from cets.search.convert import selector_from_proto
+from cets.search.display import build_query
+from cets.v1 import federation_pb2, records_pb2, search_pb2
+
+__all__ = ["ApiError", "Gateway", "create_app"]
+
+_log = logging.getLogger(__name__)
+_STATUS = {
+    search_pb2.AgencyStatus.CODE_OK: "ok",
+    search_pb2.AgencyStatus.CODE_TIMEOUT: "timeout",
+    search_pb2.AgencyStatus.CODE_UNAVAILABLE: "unavailable",
+    search_pb2.AgencyStatus.CODE_REJECTED: "rejected",
+    search_pb2.AgencyStatus.CODE_ERROR: "error",
+}
+MAX_PER_AGENCY = 100
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+@dataclass
+class Gateway:
+    """What the API needs. The federation client is opened on the app's own event loop."""
+
+    agency_id: str
+    officer_key: Ed25519PublicKey
+    federation_target: str
+    audit: AuditLog
+    cursor_key: bytes
+    federation_tls: ClientTls | None = None
+    rate_limit: str = "30/minute"
+    timeout_s: float = 5.0
+
+
+def create_app(gateway: Gateway) -> FastAPI:
+    registry = CollectorRegistry()
+    searches = Counter(
+        "cets_gateway_searches", "Federated searches", ["outcome"], registry=registry
+    )
+    latency = Histogram("cets_gateway_search_seconds", "Search latency", registry=registry)
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    limit = parse_limit(gateway.rate_limit)
+
+    clients: list[FederationClient] = []
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        clients.append(FederationClient(gateway.federation_target, gateway.federation_tls))
+        yield
+        await clients.pop().close()
+
+    app = FastAPI(
+        title="cets gateway",
+        version="1",
+        description="Federated search across partner agencies, for officers.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"error": "; ".join(problems[:10]) or "invalid request"}, status_code=422
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        _log.error("unexpected failure", extra={"error": type(exc).__name__}, exc_info=exc)
+        return JSONResponse({"error": "the gateway failed; the failure is logged"}, status_code=500)
+
+    async def officer(authorization: Annotated[str | None, Header()] = None) -> Officer:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise ApiError(
+                401,
+                "an officer token is required (Authorization: Bearer ...)",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            who = verify_token(
+                authorization.removeprefix("Bearer ").strip(),
+                gateway.officer_key,
+                agency=gateway.agency_id,
+            )
+        except TokenError as exc:
+            raise ApiError(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
+        if not await limiter.hit(limit, gateway.agency_id, who.id):
+            raise ApiError(
+                429,
+                f"too many searches: the limit is {gateway.rate_limit} per officer",
+                {"Retry-After": "60"},
+            )
+        return who
+
+    as_officer = Depends(officer)  # every search endpoint needs a verified officer
+
+    @app.get("/v1/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/search", response_model=SearchOut, tags=["search"])
+    async def search(body: SearchIn, who: Officer = as_officer) -> SearchOut:
+        """Search every partner agency (or ``targets``) at once."""
+        return await run(_query(body.query), body, who)
+
+    @app.post("/v1/pivot", response_model=SearchOut, tags=["search"])
+    async def pivot(body: PivotIn, who: Officer = as_officer) -> SearchOut:
+        """Search every partner for the identifiers of one record (one hop out)."""
+        return await run(_query(QueryIn(selectors=body.selectors)), body, who)
+
+    async def run(query: search_pb2.Query, body: SearchIn | PivotIn, who: Officer) -> SearchOut:
+        started = time.monotonic()
+        digest = query_digest(query, body.targets)
+        shown = _shown(body.cursor, digest, gateway.cursor_key)
+        asked = wanted(shown, body.page_size, cap=MAX_PER_AGENCY)
+        query.limit = max([*asked.values(), body.page_size])
+        try:
+            with latency.time():
+                response = await clients[0].search(
+                    query,
+                    officer=who.id,
+                    purpose=body.purpose,
+                    case_reference=body.case_reference,
+                    targets=body.targets,
+                    timeout_s=gateway.timeout_s,
+                )
+        except FederationError as exc:
+            searches.labels(outcome="failed").inc()
+            raise ApiError(exc.status, str(exc)) from None
+        lists = {
+            a.status.agency: list(a.response.hits)
+            for a in response.answers
+            if a.status.code == search_pb2.AgencyStatus.CODE_OK
+        }
+        merged = merge(lists)
+        shown_hits, now_shown = page(merged, shown, body.page_size)
+        more = len(shown_hits) == body.page_size and _has_more(response, now_shown)
+        result = SearchOut(
+            results=[
+                _hit(h, rank) for rank, h in enumerate(shown_hits, start=sum(shown.values()) + 1)
+            ],
+            agencies=[_agency(a) for a in response.answers],
+            links=[_link(e) for e in link(h for hits in lists.values() for h in hits)],
+            next_cursor=encode_cursor(now_shown, query_digest=digest, key=gateway.cursor_key)
+            if more
+            else None,
+            took_ms=int((time.monotonic() - started) * 1000),
+        )
+        await gateway.audit.append_async(_audit_entry(who, body, query, result))
+        searches.labels(outcome="ok").inc()
+        return result
+
+    return app
+
+
+def _query(body: QueryIn) -> search_pb2.Query:
+    try:
+        query = build_query(
+            text=body.text, selectors=body.selectors, name=body.name, types=body.types, limit=20
+        )
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    if not (body.text.strip() or body.selectors or body.name.strip()):
+        raise ApiError(400, "give at least one of: text, selectors, name")
+    for field, value in (("created_from", body.created_from), ("created_to", body.created_to)):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ApiError(400, f"{field} needs a time zone, e.g. 2026-01-01T00:00:00Z")
+            getattr(query, field).FromDatetime(value)
+    return query
+
+
+def _shown(cursor: str | None, digest: str, key: bytes) -> dict[str, int]:
+    if cursor is None:
+        return {}
+    try:
+        return decode_cursor(cursor, query_digest=digest, key=key)
+    except BadCursor as exc:
+        raise ApiError(400, f"bad cursor: {exc}") from None
+
+
+def _has_more(response: federation_pb2.FederatedSearchResponse, shown: dict[str, int]) -> bool:
+    return any(
+        a.status.code == search_pb2.AgencyStatus.CODE_OK
+        and min(a.response.total_hits, MAX_PER_AGENCY) > shown.get(a.status.agency, 0)
+        for a in response.answers
+    )
+
+
+def _level(value: int) -> str:
+    return search_pb2.DisclosureLevel.Name(value).removeprefix("DISCLOSURE_LEVEL_").lower()
+
+
+def _keys(selectors: Sequence[records_pb2.Selector]) -> list[str]:
+    return [selector_from_proto(s).key for s in selectors]
+
+
+def _hit(merged: MergedHit, rank: int) -> HitOut:
+    hit = merged.hit
+    record: dict[str, Any] | None = None
+    if hit.HasField("record"):
+        record = json_format.MessageToDict(hit.record, preserving_proto_field_name=True)
+    return HitOut(
+        agency=merged.agency,
+        record_id=merged.record_id,
+        type=records_pb2.RecordType.Name(hit.type).removeprefix("RECORD_TYPE_").lower(),
+        disclosure=_level(hit.disclosure),
+        rank=rank,
+        agency_rank=merged.agency_rank,
+        exact=merged.exact,
+        title=hit.title,
+        created=hit.created.ToJsonString() if hit.HasField("created") else None,
+        matched_selectors=_keys(hit.matched_selectors),
+        selectors=_keys(hit.selectors),
+        highlights={h.field: list(h.fragments) for h in hit.highlights},
+        record=record,
+    )
+
+
+def _agency(answer: federation_pb2.AgencyAnswer) -> AgencyOut:
+    status, reply = answer.status, answer.response
+    return AgencyOut(
+        agency=status.agency,
+        status=_STATUS.get(status.code, "error"),
+        reason=status.reason,
+        latency_ms=status.latency_ms,
+        total_hits=reply.total_hits,
+        withheld_hits=reply.withheld_hits,
+        disclosure=_level(reply.disclosure) if answer.HasField("response") else "",
+        contact=reply.contact,
+    )
+
+
+def _link(entity: LinkedEntity) -> LinkOut:
+    return LinkOut(
+        id=entity.id,
+        agencies=list(entity.agencies),
+        records=list(entity.records),
+        selectors=list(entity.selectors),
+        evidence=[
+            EvidenceOut(selector=e.selector, records=list(e.records)) for e in entity.evidence
+        ],
+    )
+
+
+def _audit_entry(
+    who: Officer, body: SearchIn | PivotIn, query: search_pb2.Query, result: SearchOut
+) -> dict[str, Any]:
+    return {
+        "kind": "gateway.search",
+        "officer": who.id,
+        "roles": sorted(who.roles),
+        "purpose": body.purpose,
+        "case": body.case_reference,
+        "query": json_format.MessageToDict(query, preserving_proto_field_name=True),
+        "targets": list(body.targets),
+        "shown": [[h.agency, h.record_id] for h in result.results],
+        "statuses": {a.agency: a.status for a in result.agencies},
+        "links": len(result.links),
+    }

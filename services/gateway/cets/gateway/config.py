@@ -1,0 +1,90 @@
+"""The gateway's settings: one frozen object, loaded once, failing fast on a bad setting."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cets.common.tls import ClientTls, TlsError, client_from_env
+from cets.search.config import ConfigError
+
+__all__ = ["GatewayConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """Settings of one agency's (or a coordinator's) gateway."""
+
+    agency_id: str
+    """The agency whose officers use this gateway (``CETS_AGENCY_ID``)."""
+    officer_key_file: Path
+    """Public key that verifies the agency's officer tokens (``CETS_OFFICER_KEY_FILE``)."""
+    audit_log: Path
+    """The gateway's own audit log (``CETS_GATEWAY_AUDIT_LOG``)."""
+    federation: str = "127.0.0.1:50061"
+    """The agency's federation service (``CETS_FEDERATION_TARGET``)."""
+    federation_tls: ClientTls | None = None
+    """TLS to the federation service (``CETS_GATEWAY_TLS_CA``/``_CERT``/``_KEY``)."""
+    host: str = "127.0.0.1"
+    """Address the REST API listens on (``CETS_GATEWAY_HOST``)."""
+    port: int = 8080
+    """Port of the REST API and web page (``CETS_GATEWAY_PORT``)."""
+    cursor_key: bytes = field(default=b"", repr=False)
+    """Key that makes paging cursors tamper-evident (``CETS_GATEWAY_CURSOR_KEY_FILE``, hex);
+    empty: a random key, so cursors do not survive a restart or cross replicas."""
+    rate_limit: str = "30/minute"
+    """Searches per officer (``CETS_GATEWAY_RATE_LIMIT``), e.g. ``30/minute``."""
+    timeout_s: float = 5.0
+    """Deadline of a federated search (``CETS_GATEWAY_TIMEOUT_S``)."""
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^[a-z0-9][a-z0-9_-]{0,47}$", self.agency_id):
+            raise ConfigError("CETS_AGENCY_ID must be 1-48 of a-z, 0-9, '-' and '_'")
+        if not re.match(r"^\d+\s*/\s*(second|minute|hour|day)$", self.rate_limit):
+            raise ConfigError("CETS_GATEWAY_RATE_LIMIT must look like 30/minute")
+        if not (math.isfinite(self.timeout_s) and 0 < self.timeout_s <= 60):
+            raise ConfigError("CETS_GATEWAY_TIMEOUT_S must be between 0 and 60")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("CETS_GATEWAY_PORT must be a port number")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for name, variable, parse in _SETTINGS:
+            raw = env.get(variable, "")
+            if raw:
+                try:
+                    values[name] = parse(raw)
+                except ValueError:
+                    raise ConfigError(f"{variable} must be a number") from None
+            elif name in _REQUIRED:
+                raise ConfigError(f"{variable} is not set")
+        if env.get("CETS_GATEWAY_CURSOR_KEY_FILE"):
+            path = Path(env["CETS_GATEWAY_CURSOR_KEY_FILE"])
+            try:
+                values["cursor_key"] = bytes.fromhex(path.read_text().strip())
+            except (OSError, ValueError):
+                raise ConfigError(f"cannot read a hex key from {path}") from None
+        try:
+            values["federation_tls"] = client_from_env("CETS_GATEWAY", env)
+        except TlsError as exc:
+            raise ConfigError(str(exc)) from None
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_REQUIRED = frozenset({"agency_id", "officer_key_file", "audit_log"})
+_SETTINGS: tuple[tuple[str, str, type], ...] = (
+    ("agency_id", "CETS_AGENCY_ID", str),
+    ("officer_key_file", "CETS_OFFICER_KEY_FILE", Path),
+    ("audit_log", "CETS_GATEWAY_AUDIT_LOG", Path),
+    ("federation", "CETS_FEDERATION_TARGET", str),
+    ("host", "CETS_GATEWAY_HOST", str),
+    ("port", "CETS_GATEWAY_PORT", int),
+    ("rate_limit", "CETS_GATEWAY_RATE_LIMIT", str),
+    ("timeout_s", "CETS_GATEWAY_TIMEOUT_S", float),
+)

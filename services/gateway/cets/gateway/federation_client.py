@@ -1,0 +1,78 @@
+"""The gateway's connection to its agency's federation service, and the one place its gRPC
+errors are translated for the REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+
+from cets.common.tls import ClientTls, channel_credentials, channel_options
+from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
+
+__all__ = ["FederationClient", "FederationError"]
+
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
+
+class FederationError(Exception):
+    """The federated search failed as a whole; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+_HTTP = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+
+
+class FederationClient:
+    def __init__(self, target: str, tls: ClientTls | None = None) -> None:
+        options: list[tuple[str, str | int]] = [
+            ("grpc.max_receive_message_length", MAX_ANSWER_BYTES)
+        ]
+        if tls is None:
+            self._channel = grpc.aio.insecure_channel(target, options=options)
+        else:
+            options.extend(channel_options(tls))
+            self._channel = grpc.aio.secure_channel(
+                target, channel_credentials(tls), options=options
+            )
+        self._stub = federation_pb2_grpc.FederationStub(self._channel)
+
+    async def search(
+        self,
+        query: search_pb2.Query,
+        *,
+        officer: str,
+        purpose: str,
+        case_reference: str,
+        targets: Sequence[str],
+        timeout_s: float,
+    ) -> federation_pb2.FederatedSearchResponse:
+        request = federation_pb2.FederatedSearchRequest(
+            query=query,
+            officer_id=officer,
+            purpose=purpose,
+            case_reference=case_reference,
+            targets=list(targets),
+        )
+        try:
+            response: federation_pb2.FederatedSearchResponse = await self._stub.Search(
+                request, timeout=timeout_s + 1.0
+            )
+        except grpc.aio.AioRpcError as exc:
+            status = _HTTP.get(exc.code(), 502)
+            detail = exc.details() if status == 400 else "the federation service failed"
+            if status in (503, 504):
+                detail = "the federation service is unavailable or too slow; try again"
+            raise FederationError(status, detail or "bad request") from None
+        return response
+
+    async def close(self) -> None:
+        await self._channel.close(grace=None)

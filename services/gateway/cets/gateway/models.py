@@ -1,0 +1,106 @@
+"""The REST API's request and response bodies (they make the published OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AgencyOut",
+    "EvidenceOut",
+    "HitOut",
+    "LinkOut",
+    "PivotIn",
+    "QueryIn",
+    "SearchIn",
+    "SearchOut",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QueryIn(_In):
+    text: str = Field(default="", max_length=1000, description="Free text; quotes, - and | work.")
+    selectors: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Exact identifiers as KIND:VALUE, e.g. email:a@b.org, phone:+14165550142.",
+    )
+    name: str = Field(
+        default="", max_length=200, description="A person's name (fuzzy and phonetic)."
+    )
+    types: list[str] = Field(default_factory=list, max_length=10, description="Record types.")
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class _Why(_In):
+    purpose: str = Field(min_length=3, max_length=512, description="Why you search (audited).")
+    case_reference: str = Field(min_length=1, max_length=128, description="Your case.")
+    targets: list[str] = Field(
+        default_factory=list, max_length=500, description="Agency ids; empty: every partner."
+    )
+    page_size: int = Field(default=20, ge=1, le=50)
+    cursor: str | None = Field(default=None, max_length=4096, description="From the previous page.")
+
+
+class SearchIn(_Why):
+    query: QueryIn
+
+
+class PivotIn(_Why):
+    selectors: list[str] = Field(
+        min_length=1, max_length=64, description="A record's selectors (KIND:VALUE) to search for."
+    )
+
+
+class HitOut(BaseModel):
+    agency: str
+    record_id: str
+    type: str
+    disclosure: str
+    rank: int = Field(description="Position in the merged list (1-based).")
+    agency_rank: int
+    exact: bool = Field(description="The record holds one of the searched identifiers.")
+    title: str
+    created: str | None
+    matched_selectors: list[str]
+    selectors: list[str]
+    highlights: dict[str, list[str]]
+    record: dict[str, Any] | None = Field(description="The record, when released in full.")
+
+
+class AgencyOut(BaseModel):
+    agency: str
+    status: str = Field(description="ok, timeout, unavailable, rejected or error.")
+    reason: str
+    latency_ms: int
+    total_hits: int
+    withheld_hits: int
+    disclosure: str
+    contact: str
+
+
+class EvidenceOut(BaseModel):
+    selector: str
+    records: list[tuple[str, str]]
+
+
+class LinkOut(BaseModel):
+    id: str
+    agencies: list[str]
+    records: list[tuple[str, str]]
+    selectors: list[str]
+    evidence: list[EvidenceOut]
+
+
+class SearchOut(BaseModel):
+    results: list[HitOut]
+    agencies: list[AgencyOut]
+    links: list[LinkOut]
+    next_cursor: str | None
+    took_ms: int

@@ -1,0 +1,243 @@
+"""Merging each agency's ranked answer into one list."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Mapping, Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cets.gateway.merge import MergedHit, Method, merge
+from cets.v1 import records_pb2, search_pb2
+
+EMAIL = records_pb2.SelectorKind.SELECTOR_KIND_EMAIL
+
+
+def hit(agency: str, record_id: str, score: float = 1.0, *, exact: bool = False) -> search_pb2.Hit:
+    matched = [records_pb2.Selector(kind=EMAIL, value="x@example.org")] if exact else []
+    return search_pb2.Hit(
+        agency=agency, record_id=record_id, score=score, matched_selectors=matched
+    )
+
+
+def ids(merged: Sequence[MergedHit]) -> list[tuple[str, str]]:
+    return [(m.agency, m.record_id) for m in merged]
+
+
+# --------------------------------------------------------------------------------------------
+# Order
+
+
+def test_rrf_interleaves_agencies_whose_scores_differ_by_orders_of_magnitude() -> None:
+    lists = {
+        "big": [hit("big", f"b{i}", 100.0 - i) for i in range(3)],
+        "small": [hit("small", f"s{i}", 0.5 - i / 10) for i in range(3)],
+    }
+    merged = merge(lists)
+    # Raw scores would put all of "big" first; ranks interleave the two fairly.
+    assert ids(merged) == [
+        ("big", "b0"),
+        ("small", "s0"),
+        ("big", "b1"),
+        ("small", "s1"),
+        ("big", "b2"),
+        ("small", "s2"),
+    ]
+    assert [m.agency_rank for m in merged] == [1, 1, 2, 2, 3, 3]
+    assert merged[0].fused == pytest.approx(1 / 61)
+    assert merged[-1].fused == pytest.approx(1 / 63)
+
+
+def test_rrf_constant_k() -> None:
+    merged = merge({"a": [hit("a", "1"), hit("a", "2")]}, k=0)
+    assert [m.fused for m in merged] == [1.0, 0.5]
+    with pytest.raises(ValueError, match="negative"):
+        merge({}, k=-1)
+
+
+def test_exact_selector_matches_come_first() -> None:
+    lists = {
+        "a": [hit("a", "a1"), hit("a", "a2")],
+        "b": [hit("b", "b1", exact=True), hit("b", "b2", exact=True)],
+    }
+    merged = merge(lists)
+    assert ids(merged) == [("b", "b1"), ("b", "b2"), ("a", "a1"), ("a", "a2")]
+    assert [m.exact for m in merged] == [True, True, False, False]
+
+
+def test_a_hit_never_overtakes_one_its_agency_ranked_higher() -> None:
+    # Agency "a" put an exact match below a non-exact one: it waits for it, but still comes
+    # before everything of "b" that is not exact.
+    lists = {
+        "a": [hit("a", "a1"), hit("a", "a2", exact=True)],
+        "b": [hit("b", "b1"), hit("b", "b2")],
+    }
+    assert ids(merge(lists)) == [("a", "a1"), ("a", "a2"), ("b", "b1"), ("b", "b2")]
+
+
+def test_min_max_normalises_each_agency_on_its_own() -> None:
+    lists = {
+        "a": [hit("a", "a1", 100.0), hit("a", "a2", 50.0), hit("a", "a3", 0.0)],
+        "b": [hit("b", "b1", 0.5), hit("b", "b2", 0.45), hit("b", "b3", 0.1)],
+    }
+    merged = merge(lists, method=Method.MINMAX)
+    fused = {m.record_id: m.fused for m in merged}
+    assert fused == pytest.approx(
+        {"a1": 1.0, "a2": 0.5, "a3": 0.0, "b1": 1.0, "b2": 0.875, "b3": 0.0}
+    )
+    assert ids(merged) == [
+        ("a", "a1"),  # ties with b1 at 1.0; same rank; "a" < "b"
+        ("b", "b1"),
+        ("b", "b2"),
+        ("a", "a2"),
+        ("a", "a3"),
+        ("b", "b3"),
+    ]
+
+
+def test_min_max_single_hit_and_equal_scores_get_one() -> None:
+    merged = merge(
+        {"a": [hit("a", "only", 3.2)], "b": [hit("b", "x", 7.0), hit("b", "y", 7.0)]},
+        method="minmax",  # type: ignore[arg-type]
+    )
+    assert {m.record_id: m.fused for m in merged} == {"only": 1.0, "x": 1.0, "y": 1.0}
+
+
+def test_min_max_survives_extreme_scores() -> None:
+    lists = {
+        "a": [
+            hit("a", "top", 1e308),
+            hit("a", "inf", float("inf")),
+            hit("a", "nan", float("nan")),
+            hit("a", "bottom", -1e308),
+        ]
+    }
+    fused = {m.record_id: m.fused for m in merge(lists, method=Method.MINMAX)}
+    assert fused == {"top": 1.0, "inf": 1.0, "nan": 0.0, "bottom": 0.0}
+
+
+def test_ties_break_by_rank_then_agency_then_record() -> None:
+    lists = {
+        "zeta": [hit("zeta", "z1")],
+        "alpha": [hit("alpha", "a1"), hit("alpha", "a2")],
+        "mid": [hit("mid", "m1")],
+    }
+    assert ids(merge(lists)) == [
+        ("alpha", "a1"),
+        ("mid", "m1"),
+        ("zeta", "z1"),
+        ("alpha", "a2"),
+    ]
+
+
+def test_a_record_listed_twice_appears_once_where_first_listed() -> None:
+    lists = {"a": [hit("a", "r1", 5.0), hit("a", "r2", 4.0), hit("a", "r1", 3.0)]}
+    merged = merge(lists)
+    assert ids(merged) == [("a", "r1"), ("a", "r2")]
+    assert merged[0].hit.score == 5.0
+    assert [m.agency_rank for m in merged] == [1, 2]
+
+
+def test_the_same_record_id_at_two_agencies_is_two_hits() -> None:
+    merged = merge({"a": [hit("a", "r")], "b": [hit("b", "r")]})
+    assert ids(merged) == [("a", "r"), ("b", "r")]
+
+
+def test_the_list_key_names_the_agency() -> None:
+    merged = merge({"a": [hit("", "r1")]})
+    assert merged[0].agency == "a"
+
+
+def test_empty() -> None:
+    assert merge({}) == []
+    assert merge({"a": []}) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Properties
+
+_agency_names = st.sampled_from(["a", "b", "c", "d", "e"])
+
+
+@st.composite
+def agency_lists(draw: st.DrawFn) -> dict[str, list[search_pb2.Hit]]:
+    agencies = draw(st.lists(_agency_names, unique=True, max_size=5))
+    lists: dict[str, list[search_pb2.Hit]] = {}
+    for agency in agencies:
+        n = draw(st.integers(0, 12))
+        lists[agency] = [
+            hit(
+                agency,
+                draw(st.sampled_from([f"r{j}" for j in range(15)])),
+                draw(st.floats(-5, 200, allow_nan=False)),
+                exact=draw(st.booleans()),
+            )
+            for _ in range(n)
+        ]
+    return lists
+
+
+def greedy_merge(lists: Mapping[str, Sequence[MergedHit]]) -> list[MergedHit]:
+    """A k-way merge: repeatedly take the best of each agency's next hit."""
+
+    def key(m: MergedHit) -> tuple[int, float, int, str, str]:
+        return (0 if m.exact else 1, -m.fused, m.agency_rank, m.agency, m.record_id)
+
+    queues = {agency: list(hits) for agency, hits in lists.items() if hits}
+    out: list[MergedHit] = []
+    while queues:
+        best = min(queues, key=lambda agency: key(queues[agency][0]))
+        out.append(queues[best].pop(0))
+        if not queues[best]:
+            del queues[best]
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(agency_lists(), st.sampled_from(list(Method)), st.randoms(use_true_random=False))
+def test_agency_order_in_the_mapping_does_not_matter(
+    lists: dict[str, list[search_pb2.Hit]], method: Method, rnd: random.Random
+) -> None:
+    items = list(lists.items())
+    rnd.shuffle(items)
+    assert merge(dict(items), method=method) == merge(lists, method=method)
+
+
+@settings(max_examples=200, deadline=None)
+@given(agency_lists(), st.sampled_from(list(Method)))
+def test_merge_is_a_k_way_merge_keeping_each_agencys_order(
+    lists: dict[str, list[search_pb2.Hit]], method: Method
+) -> None:
+    merged = merge(lists, method=method)
+    per_agency: dict[str, list[MergedHit]] = {}
+    for m in merged:
+        per_agency.setdefault(m.agency, []).append(m)
+    for agency, hits in per_agency.items():
+        ranks = [m.agency_rank for m in hits]
+        assert ranks == sorted(ranks)
+        first_positions: dict[str, int] = {}
+        for position, h in enumerate(lists[agency], start=1):
+            first_positions.setdefault(h.record_id, position)
+        assert sorted(ranks) == sorted(first_positions.values())
+    assert len(set(ids(merged))) == len(merged)
+    assert merged == greedy_merge(per_agency)
+
+
+@settings(max_examples=200, deadline=None)
+@given(agency_lists())
+def test_exact_hits_lead_when_each_agency_lists_them_first(
+    lists: dict[str, list[search_pb2.Hit]],
+) -> None:
+    ordered = {
+        agency: sorted(hits, key=lambda h: not h.matched_selectors)
+        for agency, hits in lists.items()
+    }
+    merged = merge(ordered)
+    flags = [m.exact for m in merged]
+    assert flags == sorted(flags, reverse=True)
+    for before, after in itertools.pairwise(merged):
+        if before.exact == after.exact:
+            assert before.fused >= after.fused
