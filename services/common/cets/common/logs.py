@@ -55,5 +55,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     # opensearch-py logs every failed request with a traceback; cets reports those failures
     # itself, once, in words.
-    for noisy in ("opensearch", "opensearchpy.trace", "urllib3"):
+    for noisy in ("opensearch", "opensearchpy.trace", "urllib3", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
