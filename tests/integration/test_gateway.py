@@ -284,3 +284,20 @@ def test_every_search_is_in_the_gateways_audit_log(api: Http, stack: dict[str, A
     entries = [e.event for e in read_entries(Path(stack["root"]) / "gateway-g.log")]
     mine = [e for e in entries if e["purpose"] == "gateway audit check"]
     assert len(mine) == 1 and mine[0]["officer"] == "det-4521" and mine[0]["shown"]
+
+
+def test_a_record_in_detail_as_far_as_its_owner_releases_it(
+    api: Http, stack: dict[str, Any]
+) -> None:
+    params = {"purpose": "record detail check", "case_reference": "TPS-2026-00042"}
+    full = api.get("/v1/records/tps/tps-person", params=params, headers=token(stack))
+    assert full.status_code == 200, full.text
+    assert full.json()["record"]["person"]["name"] == "Dale Angelo"
+    summary_only = api.get("/v1/records/rcmp/rcmp-person", params=params, headers=token(stack))
+    assert summary_only.status_code == 404
+    assert "does not release this record in full" in summary_only.json()["error"]
+    assert "Royal Canadian Mounted Police" in summary_only.json()["error"]
+    unknown = api.get("/v1/records/interpol-x/r1", params=params, headers=token(stack))
+    assert unknown.status_code == 400 and "unknown agency" in unknown.json()["error"]
+    no_purpose = api.get("/v1/records/tps/tps-person", headers=token(stack))
+    assert no_purpose.status_code == 422 and "purpose" in no_purpose.json()["error"]

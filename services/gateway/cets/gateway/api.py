@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
@@ -180,6 +180,57 @@ def create_app(gateway: Gateway) -> FastAPI:
     async def pivot(body: PivotIn, who: Officer = as_officer) -> SearchOut:
         """Search every partner for the identifiers of one record (one hop out)."""
         return await run(_query(QueryIn(selectors=body.selectors)), body, who)
+
+    @app.get("/v1/records/{agency}/{record_id}", response_model=HitOut, tags=["search"])
+    async def record(
+        agency: str,
+        record_id: str,
+        purpose: Annotated[str, Query(min_length=3, max_length=512)],
+        case_reference: Annotated[str, Query(min_length=1, max_length=128)],
+        who: Officer = as_officer,
+    ) -> HitOut:
+        """One record, fetched from the agency that holds it, as far as its policy allows."""
+        if len(record_id) > 128:
+            raise ApiError(400, "record_id is longer than 128 characters")
+        query = build_query(record_ids=[record_id], limit=1)
+        body = SearchIn(
+            query=QueryIn(), purpose=purpose, case_reference=case_reference, targets=[agency]
+        )
+        try:
+            response = await clients[0].search(
+                query,
+                officer=who.id,
+                purpose=purpose,
+                case_reference=case_reference,
+                targets=[agency],
+                timeout_s=gateway.timeout_s,
+            )
+        except FederationError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+        (answer,) = response.answers
+        if answer.status.code != search_pb2.AgencyStatus.CODE_OK:
+            raise ApiError(
+                502, f"{agency}: {_STATUS.get(answer.status.code, 'error')}: {answer.status.reason}"
+            )
+        hits = [h for h in answer.response.hits if h.record_id == record_id]
+        result = SearchOut(
+            results=[],
+            agencies=[_agency(answer)],
+            links=[],
+            next_cursor=None,
+            took_ms=response.took_ms,
+        )
+        if not hits:
+            await gateway.audit.append_async(_audit_entry(who, body, query, result))
+            contact = answer.response.contact or agency
+            raise ApiError(404, f"{agency} does not release this record in full; ask {contact}")
+        merged = MergedHit(
+            agency=agency, record_id=record_id, agency_rank=1, fused=1.0, exact=False, hit=hits[0]
+        )
+        hit = _hit(merged, 1)
+        result.results.append(hit)
+        await gateway.audit.append_async(_audit_entry(who, body, query, result))
+        return hit
 
     async def run(query: search_pb2.Query, body: SearchIn | PivotIn, who: Officer) -> SearchOut:
         started = time.monotonic()

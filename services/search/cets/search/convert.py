@@ -19,6 +19,7 @@ from cets.search.policy import Disclosure
 from cets.search.query import (
     DEFAULT_LIMIT,
     MAX_NAME,
+    MAX_RECORD_IDS,
     MAX_SELECTORS,
     MAX_TEXT,
     SearchHit,
@@ -114,11 +115,14 @@ def check_size(query: search_pb2.Query) -> None:
         (len(query.selectors), MAX_SELECTORS, "selectors"),
         (len(query.types), len(RecordType), "record types"),
         (len(query.handling), len(Handling), "handling codes"),
+        (len(query.record_ids), MAX_RECORD_IDS, "record ids"),
     ):
         if count > limit:
             raise InvalidQuery(f"more than {limit} {what}")
     if len(query.text) > MAX_TEXT or len(query.name) > MAX_NAME:
         raise InvalidQuery(f"text is longer than {MAX_TEXT} or name than {MAX_NAME} characters")
+    if any(len(r) > 128 for r in query.record_ids):
+        raise InvalidQuery("a record id is longer than 128 characters")
     if any(len(s.value) > MAX_SELECTOR_CHARS for s in query.selectors):
         raise InvalidQuery(f"a selector is longer than {MAX_SELECTOR_CHARS} characters")
 
@@ -156,6 +160,7 @@ def query_from_proto(
         created_to=_time(pb, "created_to"),
         handling=tuple(handling_from_proto(h) for h in pb.handling),
         limit=pb.limit or DEFAULT_LIMIT,
+        record_ids=tuple(pb.record_ids),
     )
 
 
@@ -175,6 +180,7 @@ def query_to_proto(query: SearchQuery) -> search_pb2.Query:
         types=[record_type_to_proto(t) for t in query.types],
         handling=[handling_to_proto(h) for h in query.handling],
         limit=query.limit,
+        record_ids=list(query.record_ids),
     )
     if query.created_from:
         pb.created_from.FromDatetime(query.created_from)

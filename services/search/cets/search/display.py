@@ -27,9 +27,10 @@ def build_query(
     name: str = "",
     types: Sequence[str] = (),
     limit: int = 10,
+    record_ids: Sequence[str] = (),
 ) -> search_pb2.Query:
     """A query from ``kind:value`` selectors and type names; ValueError says what is wrong."""
-    query = search_pb2.Query(text=text, name=name, limit=limit)
+    query = search_pb2.Query(text=text, name=name, limit=limit, record_ids=list(record_ids))
     for item in selectors:
         kind, sep, value = item.partition(":")
         if not sep or kind not in SelectorKind.__members__.values():

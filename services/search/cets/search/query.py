@@ -35,6 +35,7 @@ MAX_LIMIT = 100
 MAX_TEXT = 1_000
 MAX_NAME = 200
 MAX_SELECTORS = 64
+MAX_RECORD_IDS = 50
 HIGHLIGHT_FIELDS = ("title", "text", "names")
 
 
@@ -50,6 +51,7 @@ class SearchQuery:
     created_to: datetime | None = None
     handling: tuple[Handling, ...] = ()
     limit: int = DEFAULT_LIMIT
+    record_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate(self)
@@ -57,8 +59,10 @@ class SearchQuery:
 
 def validate(query: SearchQuery) -> None:
     """Raise :class:`InvalidQuery` naming the first rule the query breaks."""
-    if not (query.text.strip() or query.selectors or query.name.strip()):
+    if not (query.text.strip() or query.selectors or query.name.strip() or query.record_ids):
         raise InvalidQuery("give at least one of: text, selectors, name")
+    if len(query.record_ids) > MAX_RECORD_IDS:
+        raise InvalidQuery(f"more than {MAX_RECORD_IDS} record ids")
     if len(query.text) > MAX_TEXT:
         raise InvalidQuery(f"text is longer than {MAX_TEXT} characters")
     if len(query.name) > MAX_NAME:
@@ -133,6 +137,8 @@ def build_body(
         must.append({"constant_score": {"filter": {"terms": {"selectors": keys}}, "boost": 10.0}})
     if query.name.strip():
         must.append(_name_clause(query.name))
+    if query.record_ids:
+        must.append({"terms": {"record_id": sorted(set(query.record_ids))}})
     body: dict[str, Any] = {
         "size": query.limit,
         "track_total_hits": 10_000,
