@@ -10,7 +10,6 @@ from typing import Any
 from cets.common.keys import load_private_key
 from cets.common.signing import signed_request
 from cets.federation.local import LocalFederation
-from cets.search.config import NodeConfig
 from cets.v1 import search_pb2
 
 
@@ -40,19 +39,6 @@ def signed(
         validity_s=validity_s,
         nonce=nonce,
     )
-
-
-def node_config(agency: str, url: str, key: bytes, **extra: Any) -> NodeConfig:
-    values: dict[str, Any] = {
-        "agency_id": agency,
-        "opensearch_url": url,
-        "card_key": key,
-        "listen": "127.0.0.1:0",
-        "default_region": "CA",
-        "grace_s": 0.5,
-    }
-    values.update(extra)
-    return NodeConfig(**values)
 
 
 class SilentServer:
