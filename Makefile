@@ -7,13 +7,14 @@ PY     := $(VENV)/bin/python
 CETS   := $(VENV)/bin/cets
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install protos opensearch demo test unit lint clean
+.PHONY: help install protos opensearch browser demo test unit lint clean
 
 help:
 	@echo "make demo   - start 3 agencies (own OpenSearch + node each), load sample data, search"
 	@echo "make test   - install, lint and run every test (starts a real OpenSearch)"
 	@echo "make unit   - the fast tests only (no OpenSearch)"
 	@echo "make lint   - ruff and mypy"
+	@echo "make browser - install Chromium for the web page's browser test (needs root)"
 	@echo "make protos - regenerate protos/gen from protos/cets"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -30,6 +31,16 @@ protos: install
 opensearch: install
 	$(CETS) opensearch fetch
 
+# The web page's test drives a real Chromium: Debian's package, at /usr/bin/chromium.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "Chromium is missing: install it as root (apt-get install chromium), then run make test again." >&2; \
+	    exit 1; \
+	  fi; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+
 demo: opensearch
 	$(CETS) demo
 
@@ -41,7 +52,7 @@ lint: install
 unit: install
 	$(PY) -m pytest tests/unit
 
-test: opensearch lint
+test: opensearch browser lint
 	$(PY) -m pytest
 
 clean:

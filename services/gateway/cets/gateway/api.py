@@ -16,12 +16,14 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from google.protobuf import json_format
 from limits import parse as parse_limit
 from limits.aio.storage import MemoryStorage
@@ -38,7 +40,7 @@ from cets.common.audit import AuditLog
 from cets.common.tls import ClientTls
 from cets.gateway.federation_client import FederationClient, FederationError
 from cets.gateway.linking import LinkedEntity, link
-from cets.gateway.merge import MergedHit, merge
+from cets.gateway.merge import MergedHit, Method, merge
 from cets.gateway.models import (
     AgencyOut,
     EvidenceOut,
@@ -73,6 +75,13 @@ _STATUS = {
     search_pb2.AgencyStatus.CODE_ERROR: "error",
 }
 MAX_PER_AGENCY = 100
+_STATIC = Path(__file__).parent / "static"
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class ApiError(Exception):
@@ -162,6 +171,13 @@ def create_app(gateway: Gateway) -> FastAPI:
         return who
 
     as_officer = Depends(officer)  # every search endpoint needs a verified officer
+
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def officers_page() -> FileResponse:
+        """The officers' web page (it calls the endpoints below)."""
+        return FileResponse(_STATIC / "index.html", headers=_PAGE_HEADERS)
 
     @app.get("/v1/health", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -256,7 +272,9 @@ def create_app(gateway: Gateway) -> FastAPI:
             for a in response.answers
             if a.status.code == search_pb2.AgencyStatus.CODE_OK
         }
-        merged = merge(lists)
+        # min-max: as good as RRF with equal partners, better when their sizes differ
+        # (bench/results/ranking-*.md); each agency's influence stays capped either way
+        merged = merge(lists, method=Method.MINMAX)
         shown_hits, now_shown = page(merged, shown, body.page_size)
         more = len(shown_hits) == body.page_size and _has_more(response, now_shown)
         result = SearchOut(
