@@ -301,3 +301,35 @@ def test_a_record_in_detail_as_far_as_its_owner_releases_it(
     assert unknown.status_code == 400 and "unknown agency" in unknown.json()["error"]
     no_purpose = api.get("/v1/records/tps/tps-person", headers=token(stack))
     assert no_purpose.status_code == 422 and "purpose" in no_purpose.json()["error"]
+
+
+def test_ready_when_the_federation_service_serves(api: Http) -> None:
+    assert api.get("/v1/ready").json() == {"status": "ready"}
+
+
+def test_officers_can_search_from_the_command_line(
+    api: Http, stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from cets.cli import cli
+
+    monkeypatch.setenv("CETS_OFFICER_TOKEN", token(stack)["Authorization"].removeprefix("Bearer "))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "search",
+            "--gateway",
+            str(api.base_url),
+            "--selector",
+            "email:darkangel77@gmail.com",
+            "--purpose",
+            "command line check",
+            "--case",
+            "TPS-2026-00042",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "tps-person" in result.stdout and "rcmp-tip" in result.stdout
+    assert "1 cross-agency links:" in result.stdout
+    assert "nca      ok" in result.stdout

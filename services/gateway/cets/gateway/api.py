@@ -181,7 +181,15 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     @app.get("/v1/health", tags=["operations"])
     async def health() -> dict[str, str]:
+        """The gateway is running."""
         return {"status": "ok"}
+
+    @app.get("/v1/ready", tags=["operations"])
+    async def ready() -> dict[str, str]:
+        """The gateway can search: its federation service answers."""
+        if not await clients[0].ready():
+            raise ApiError(503, "the federation service is not serving")
+        return {"status": "ready"}
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:

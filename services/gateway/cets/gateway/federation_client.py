@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cets.common.tls import ClientTls, channel_credentials, channel_options
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
@@ -73,6 +74,15 @@ class FederationClient:
                 detail = "the federation service is unavailable or too slow; try again"
             raise FederationError(status, detail or "bad request") from None
         return response
+
+    async def ready(self) -> bool:
+        """Whether the federation service answers its health check as serving."""
+        stub = health_pb2_grpc.HealthStub(self._channel)
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
