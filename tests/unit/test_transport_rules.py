@@ -53,7 +53,7 @@ def test_services_refuse_to_listen_off_loopback_without_tls(tmp_path: Path) -> N
     async def start_federation() -> None:
         await FederationServer(federation).start()
 
-    with pytest.raises(ConfigError, match="refusing to serve without TLS"):
+    with pytest.raises(ConfigError, match="without TLS: set CETS_NODE_TLS_CERT"):
         asyncio.run(start_node())
     with pytest.raises(ConfigError, match="without mutual TLS"):
         asyncio.run(start_federation())

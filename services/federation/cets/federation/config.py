@@ -8,12 +8,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cets.common.settings import ConfigError, Setting, check_agency_id, read_env
 from cets.common.tls import ClientTls, ServerTls, TlsError, client_from_env, from_env
-from cets.search.config import ConfigError, load_card_key
+from cets.search.config import load_card_key
 
 __all__ = ["FederationConfig"]
 
@@ -58,8 +59,7 @@ class FederationConfig:
     CA vouches for, or any local caller on loopback without TLS."""
 
     def __post_init__(self) -> None:
-        if not re.match(r"^[a-z0-9][a-z0-9_-]{0,47}$", self.agency_id):
-            raise ConfigError("CETS_AGENCY_ID must be 1-48 of a-z, 0-9, '-' and '_'")
+        check_agency_id(self.agency_id)
         if not re.match(r"^[^\s:]+:\d{1,5}$", self.listen):
             raise ConfigError("CETS_FEDERATION_LISTEN must be host:port")
         for name, value in (
@@ -75,16 +75,7 @@ class FederationConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FederationConfig:
         env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        for name, variable, parse in _SETTINGS:
-            raw = env.get(variable, "")
-            if raw:
-                try:
-                    values[name] = parse(raw)
-                except ValueError:
-                    raise ConfigError(f"{variable} must be a number") from None
-            elif name in _REQUIRED:
-                raise ConfigError(f"{variable} is not set")
+        values = read_env(env, _SETTINGS, required=_REQUIRED)
         if env.get("CETS_CARD_KEY_FILE"):
             values["card_key"] = load_card_key(Path(env["CETS_CARD_KEY_FILE"]))
         try:
@@ -102,7 +93,7 @@ def _names(raw: str) -> frozenset[str]:
 _REQUIRED = frozenset(
     {"agency_id", "agency_key_file", "membership_file", "admin_key_file", "audit_log"}
 )
-_SETTINGS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
+_SETTINGS: tuple[Setting, ...] = (
     ("agency_id", "CETS_AGENCY_ID", str),
     ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
     ("membership_file", "CETS_MEMBERSHIP_FILE", Path),

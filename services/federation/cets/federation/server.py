@@ -8,14 +8,12 @@ import signal
 from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
 
 from cets.common.audit import AuditError, AuditLog
+from cets.common.grpc_server import add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
-from cets.common.tls import is_loopback, server_credentials
 from cets.federation.config import FederationConfig
 from cets.federation.fanout import Caller, FanOut
 from cets.federation.peers import GrpcCaller
@@ -53,7 +51,7 @@ class FederationServer:
                 ("grpc.max_send_message_length", MAX_ANSWER_BYTES),
             ]
         )
-        self._health = HealthServicer()
+        self._health = add_health_and_reflection(self._server, SERVICE_NAME)
         federation_pb2_grpc.add_FederationServicer_to_server(
             FederationService(
                 fanout=loaded.fanout,
@@ -63,15 +61,6 @@ class FederationServer:
                 default_timeout_s=config.default_timeout_s,
                 max_timeout_s=config.max_timeout_s,
                 allowed_clients=config.allowed_clients,
-            ),
-            self._server,
-        )
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable_server_reflection(
-            (
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
             ),
             self._server,
         )
@@ -96,22 +85,9 @@ class FederationServer:
     async def start(self) -> int:
         """Bind and serve. Off loopback, only over mutual TLS: whoever reaches this service
         can search with this agency's signature."""
-        if not is_loopback(self.config.listen) and (
-            self.config.tls is None or self.config.tls.client_ca is None
-        ):
-            raise ConfigError(
-                f"refusing to serve on {self.config.listen} without mutual TLS: set "
-                "CETS_FEDERATION_TLS_CERT, CETS_FEDERATION_TLS_KEY and "
-                "CETS_FEDERATION_TLS_CLIENT_CA"
-            )
-        if self.config.tls is None:
-            port = self._server.add_insecure_port(self.config.listen)
-        else:
-            port = self._server.add_secure_port(
-                self.config.listen, server_credentials(self.config.tls)
-            )
-        if port == 0:
-            raise OSError(f"cannot listen on {self.config.listen}")
+        port = bind(
+            self._server, self.config.listen, self.config.tls, prefix="CETS_FEDERATION", mutual=True
+        )
         await self._server.start()
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)

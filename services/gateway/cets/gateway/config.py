@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cets.common.settings import ConfigError, Setting, check_agency_id, read_env
 from cets.common.tls import ClientTls, TlsError, client_from_env
-from cets.search.config import ConfigError
 
 __all__ = ["GatewayConfig"]
 
@@ -42,8 +42,7 @@ class GatewayConfig:
     """Deadline of a federated search (``CETS_GATEWAY_TIMEOUT_S``)."""
 
     def __post_init__(self) -> None:
-        if not re.match(r"^[a-z0-9][a-z0-9_-]{0,47}$", self.agency_id):
-            raise ConfigError("CETS_AGENCY_ID must be 1-48 of a-z, 0-9, '-' and '_'")
+        check_agency_id(self.agency_id)
         if not re.match(r"^\d+\s*/\s*(second|minute|hour|day)$", self.rate_limit):
             raise ConfigError("CETS_GATEWAY_RATE_LIMIT must look like 30/minute")
         if not (math.isfinite(self.timeout_s) and 0 < self.timeout_s <= 60):
@@ -54,16 +53,7 @@ class GatewayConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        for name, variable, parse in _SETTINGS:
-            raw = env.get(variable, "")
-            if raw:
-                try:
-                    values[name] = parse(raw)
-                except ValueError:
-                    raise ConfigError(f"{variable} must be a number") from None
-            elif name in _REQUIRED:
-                raise ConfigError(f"{variable} is not set")
+        values = read_env(env, _SETTINGS, required=_REQUIRED)
         if env.get("CETS_GATEWAY_CURSOR_KEY_FILE"):
             path = Path(env["CETS_GATEWAY_CURSOR_KEY_FILE"])
             try:
@@ -78,7 +68,7 @@ class GatewayConfig:
 
 
 _REQUIRED = frozenset({"agency_id", "officer_key_file", "audit_log"})
-_SETTINGS: tuple[tuple[str, str, type], ...] = (
+_SETTINGS: tuple[Setting, ...] = (
     ("agency_id", "CETS_AGENCY_ID", str),
     ("officer_key_file", "CETS_OFFICER_KEY_FILE", Path),
     ("audit_log", "CETS_GATEWAY_AUDIT_LOG", Path),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import phonenumbers
 
+from cets.common.settings import ConfigError, Setting, read_env
 from cets.common.tls import ServerTls, TlsError
 from cets.common.tls import from_env as server_tls_from_env
 from cets.search.index import IndexNames
@@ -22,10 +23,6 @@ from cets.search.index import IndexNames
 __all__ = ["ConfigError", "NodeConfig", "load_card_key"]
 
 MIN_CARD_KEY_BYTES = 16
-
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names it and says what is expected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +105,7 @@ class NodeConfig:
         """Settings from the environment; ``overrides`` that are not None win."""
         env = os.environ if env is None else env
         values: dict[str, object] = {}
-        for name, variable, parse in _SETTINGS:
-            if variable in env and env[variable] != "":
-                values[name] = _parse(variable, env[variable], parse)
+        values.update(read_env(env, _SETTINGS))
         if "card_key" not in overrides or overrides["card_key"] is None:
             key_file = overrides.pop("card_key_file", None) or env.get("CETS_CARD_KEY_FILE")
             if key_file:
@@ -132,7 +127,7 @@ class NodeConfig:
         return cls(**values)  # type: ignore[arg-type]
 
 
-_SETTINGS: tuple[tuple[str, str, type], ...] = (
+_SETTINGS: tuple[Setting, ...] = (
     ("agency_id", "CETS_AGENCY_ID", str),
     ("opensearch_url", "OPENSEARCH_URL", str),
     ("listen", "CETS_NODE_LISTEN", str),
@@ -149,14 +144,6 @@ _SETTINGS: tuple[tuple[str, str, type], ...] = (
     ("audit_log", "CETS_AUDIT_LOG", Path),
     ("policy_file", "CETS_POLICY_FILE", Path),
 )
-
-
-def _parse(variable: str, raw: str, parse: type) -> object:
-    try:
-        return parse(raw)
-    except ValueError:
-        what = {int: "a whole number", float: "a number"}.get(parse, "text")
-        raise ConfigError(f"{variable} must be {what}") from None
 
 
 def load_card_key(path: Path) -> bytes:

@@ -15,14 +15,12 @@ import signal
 from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
 
 from cets.common.audit import AuditError, AuditLog
+from cets.common.grpc_server import add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
-from cets.common.tls import is_loopback, server_credentials
 from cets.search.config import ConfigError, NodeConfig
 from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.guard import RequestGuard
@@ -85,7 +83,7 @@ class NodeServer:
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
         self._server = grpc.aio.server(options=options)
-        self._health = HealthServicer()
+        self._health = add_health_and_reflection(self._server, SERVICE_NAME)
         self._watch: asyncio.Task[None] | None = None
         parts = load_parts(config)
         self._audit = parts.audit
@@ -104,15 +102,6 @@ class NodeServer:
             ),
             self._server,
         )
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable_server_reflection(
-            (
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ),
-            self._server,
-        )
 
     async def start(self) -> int:
         """Prepare the index, bind, and start serving. Returns the port.
@@ -120,19 +109,8 @@ class NodeServer:
         An unreachable OpenSearch does not stop the node: it serves ``NOT_SERVING`` health and
         ``UNAVAILABLE`` answers until OpenSearch is back, then prepares the index.
         """
-        if self.config.tls is None and not is_loopback(self.config.listen):
-            raise ConfigError(
-                f"refusing to serve without TLS on {self.config.listen}: set CETS_NODE_TLS_CERT "
-                "and CETS_NODE_TLS_KEY (and CETS_NODE_TLS_CLIENT_CA for mutual TLS)"
-            )
+        port = bind(self._server, self.config.listen, self.config.tls, prefix="CETS_NODE")
         await self._prepare_index()
-        if self.config.tls is None:
-            port = self._server.add_insecure_port(self.config.listen)
-        else:
-            credentials = server_credentials(self.config.tls)
-            port = self._server.add_secure_port(self.config.listen, credentials)
-        if port == 0:
-            raise OSError(f"cannot listen on {self.config.listen}")
         await self._server.start()
         await self._set_health(serving=self._index_ready)
         self._watch = asyncio.create_task(self._watch_store())

@@ -1,0 +1,54 @@
+"""What every cets gRPC server does the same way: health and reflection, and binding with
+the transport rules (plaintext only on loopback; mutual TLS where the caller must be known)."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from cets.common.settings import ConfigError
+from cets.common.tls import ServerTls, is_loopback, server_credentials
+
+__all__ = ["add_health_and_reflection", "bind"]
+
+HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+def add_health_and_reflection(server: grpc.aio.Server, service_name: str) -> HealthServicer:
+    """Serve the gRPC health protocol and reflection next to ``service_name``."""
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (service_name, HEALTH_SERVICE, reflection.SERVICE_NAME), server
+    )
+    return health
+
+
+def bind(
+    server: grpc.aio.Server,
+    listen: str,
+    tls: ServerTls | None,
+    *,
+    prefix: str,
+    mutual: bool = False,
+) -> int:
+    """Bind ``listen``; off loopback only with TLS (and a client CA when ``mutual``).
+
+    ``prefix`` names the settings in the error, e.g. ``CETS_NODE`` → ``CETS_NODE_TLS_CERT``.
+    Returns the bound port.
+    """
+    if not is_loopback(listen) and (tls is None or (mutual and tls.client_ca is None)):
+        needed = f"{prefix}_TLS_CERT, {prefix}_TLS_KEY" + (
+            f" and {prefix}_TLS_CLIENT_CA" if mutual else ""
+        )
+        kind = "mutual TLS" if mutual else "TLS"
+        raise ConfigError(f"refusing to serve on {listen} without {kind}: set {needed}")
+    if tls is None:
+        port = server.add_insecure_port(listen)
+    else:
+        port = server.add_secure_port(listen, server_credentials(tls))
+    if port == 0:
+        raise OSError(f"cannot listen on {listen}")
+    return port

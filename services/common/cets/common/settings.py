@@ -1,0 +1,47 @@
+"""Reading settings from the environment, the same way in every service.
+
+Each service lists its settings as ``(field, VARIABLE, parse)`` and gets back the values that
+are set; a value that does not parse, or a required one that is missing, is a
+:class:`ConfigError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+
+__all__ = ["AGENCY_ID", "ConfigError", "Setting", "check_agency_id", "parse_setting", "read_env"]
+
+Setting = tuple[str, str, Callable[[str], object]]
+AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it and says what is expected."""
+
+
+def parse_setting(variable: str, raw: str, parse: Callable[[str], object]) -> object:
+    try:
+        return parse(raw)
+    except ValueError:
+        what = {int: "a whole number", float: "a number"}.get(parse, "valid")  # type: ignore[call-overload]
+        raise ConfigError(f"{variable} must be {what}") from None
+
+
+def read_env(
+    env: Mapping[str, str], settings: Sequence[Setting], *, required: Collection[str] = ()
+) -> dict[str, object]:
+    """The settings that are set (empty counts as unset), parsed."""
+    values: dict[str, object] = {}
+    for name, variable, parse in settings:
+        raw = env.get(variable, "")
+        if raw:
+            values[name] = parse_setting(variable, raw, parse)
+        elif name in required:
+            raise ConfigError(f"{variable} is not set")
+    return values
+
+
+def check_agency_id(value: str) -> None:
+    if not AGENCY_ID.match(value):
+        raise ConfigError("CETS_AGENCY_ID must be 1-48 of a-z, 0-9, '-' and '_'")
