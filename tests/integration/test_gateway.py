@@ -3,34 +3,21 @@ real OpenSearch. Merged ranking, statuses, links, pivot, pagination, disclosure,
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
 from httpx import Client as Http
 
-from cets.common.audit import AuditLog, read_entries
-from cets.common.background import BackgroundService
+from cets.common.audit import read_entries
 from cets.common.keys import generate_private_key
-from cets.federation.local import AgencySpec, build_local_federation
-from cets.federation.server import FederationServer
-from cets.gateway.api import Gateway, create_app
 from cets.gateway.tokens import issue_token
-from cets.search.background import BackgroundNode
-from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
-from cets.search.store import connect
 from helpers import ServedApp
+from stacks import Stack, three_agencies
 
 pytestmark = pytest.mark.opensearch
 
-OPEN = 'contact = "{name}"\n[defaults]\nmember = "full"\ncoordinator = "summary"\n'
-SUMMARY = 'contact = "{name}"\n[defaults]\nmember = "summary"\ncoordinator = "hit"\n'
-HIT_ONLY = 'contact = "{name}"\n[defaults]\nmember = "hit"\ncoordinator = "hit"\n'
 EMAILS = {
     "tps": "Dark.Angel77@gmail.com",
     "rcmp": "darkangel77+chat@googlemail.com",
@@ -80,78 +67,36 @@ def records(agency: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    opensearch_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("gateway")
-    fed = build_local_federation(
-        root / "federation",
-        [
-            AgencySpec("tps", "Toronto Police Service", "CA", policy=OPEN),
-            AgencySpec("rcmp", "Royal Canadian Mounted Police", "CA", policy=SUMMARY),
-            AgencySpec("nca", "National Crime Agency", "GB", policy=HIT_ONLY),
-        ],
-    )
-    client = connect(opensearch_url)
-    for agency in fed.agencies:
-        path = root / f"{agency.id}.ndjson"
-        path.write_text("\n".join(json.dumps(r) for r in records(agency.id)) + "\n")
-        config = agency.node_config(opensearch_url, index_prefix="gw")
-        ingest_file(
-            path,
-            client=client,
-            names=config.index,
-            ctx=IngestContext(agency.id, agency.card_key, agency.spec.region),
-        )
-    client.close()
-    issuer = generate_private_key()
-    with ExitStack() as stack:
-        for agency in fed.agencies:
-            stack.enter_context(
-                BackgroundNode(agency.node_config(opensearch_url, index_prefix="gw"))
-            )
-        tps = fed.agency("tps")
-        service = stack.enter_context(
-            BackgroundService(lambda: FederationServer(tps.federation_config()))
-        )
-        yield {"fed": fed, "issuer": issuer, "federation": service.target, "root": root}
+def stack(opensearch_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with three_agencies(
+        opensearch_url, tmp_path_factory.mktemp("gateway"), records, index_prefix="gw"
+    ) as running:
+        yield running
 
 
-def make_client(
-    stack: dict[str, Any], *, rate_limit: str = "100/minute", name: str = "g"
-) -> ServedApp:
-    gateway = Gateway(
-        agency_id="tps",
-        officer_key=stack["issuer"].public_key(),
-        federation_target=stack["federation"],
-        audit=AuditLog(stack["root"] / f"gateway-{name}.log"),
-        cursor_key=b"k" * 32,
-        rate_limit=rate_limit,
-    )
-    return ServedApp(create_app(gateway))
+def make_client(stack: Stack, *, rate_limit: str = "100/minute", name: str = "g") -> ServedApp:
+    return ServedApp(stack.gateway_app(rate_limit=rate_limit, audit=f"gateway-{name}"))
 
 
 @pytest.fixture(scope="module")
-def api(stack: dict[str, Any]) -> Iterator[Http]:
+def api(stack: Stack) -> Iterator[Http]:
     with make_client(stack) as client:
         yield client
 
 
-def token(stack: dict[str, Any], **kwargs: Any) -> dict[str, str]:
+def token(stack: Stack, **kwargs: Any) -> dict[str, str]:
     values: dict[str, Any] = {"officer": "det-4521", "agency": "tps"}
     values.update(kwargs)
-    key = values.pop("key", stack["issuer"])
+    key = values.pop("key", stack.issuer)
     return {"Authorization": "Bearer " + issue_token(key, **values)}
 
 
-def search(api: Http, stack: dict[str, Any], body: dict[str, Any], **token_args: Any) -> Any:
+def search(api: Http, stack: Stack, body: dict[str, Any], **token_args: Any) -> Any:
     full = {"purpose": "online luring investigation", "case_reference": "TPS-2026-00042", **body}
     return api.post("/v1/search", json=full, headers=token(stack, **token_args))
 
 
-def test_one_merged_list_from_every_agency_with_statuses_and_links(
-    api: Http, stack: dict[str, Any]
-) -> None:
+def test_one_merged_list_from_every_agency_with_statuses_and_links(api: Http, stack: Stack) -> None:
     reply = search(api, stack, {"query": {"selectors": ["email:darkangel77@gmail.com"]}})
     assert reply.status_code == 200, reply.text
     page = reply.json()
@@ -184,9 +129,7 @@ def test_one_merged_list_from_every_agency_with_statuses_and_links(
     }
 
 
-def test_pivot_searches_every_agency_for_one_records_identifiers(
-    api: Http, stack: dict[str, Any]
-) -> None:
+def test_pivot_searches_every_agency_for_one_records_identifiers(api: Http, stack: Stack) -> None:
     first = search(api, stack, {"query": {"name": "Dale Angelo"}, "targets": ["tps"]}).json()
     person = next(r for r in first["results"] if r["record_id"] == "tps-person")
     reply = api.post(
@@ -203,7 +146,7 @@ def test_pivot_searches_every_agency_for_one_records_identifiers(
     assert ("rcmp", "rcmp-person") in found and ("tps", "tps-tip") in found
 
 
-def test_pages_have_no_duplicates_and_no_gaps(api: Http, stack: dict[str, Any]) -> None:
+def test_pages_have_no_duplicates_and_no_gaps(api: Http, stack: Stack) -> None:
     body = {"query": {"text": "hosting link"}, "targets": ["tps"], "page_size": 50}
     everything = [(r["agency"], r["record_id"]) for r in search(api, stack, body).json()["results"]]
     assert len(everything) == 19
@@ -233,14 +176,14 @@ def test_pages_have_no_duplicates_and_no_gaps(api: Http, stack: dict[str, Any]) 
     ],
 )
 def test_bad_input_is_a_4xx_with_a_reason(
-    api: Http, stack: dict[str, Any], body: dict[str, Any], status: int, message: str
+    api: Http, stack: Stack, body: dict[str, Any], status: int, message: str
 ) -> None:
     reply = search(api, stack, body)
     assert reply.status_code == status, reply.text
     assert message in reply.json()["error"]
 
 
-def test_a_cursor_from_another_query_is_refused(api: Http, stack: dict[str, Any]) -> None:
+def test_a_cursor_from_another_query_is_refused(api: Http, stack: Stack) -> None:
     first = search(
         api, stack, {"query": {"text": "hosting link"}, "targets": ["tps"], "page_size": 3}
     )
@@ -250,7 +193,7 @@ def test_a_cursor_from_another_query_is_refused(api: Http, stack: dict[str, Any]
     assert other.status_code == 400 and "bad cursor" in other.json()["error"]
 
 
-def test_no_anonymous_search(api: Http, stack: dict[str, Any]) -> None:
+def test_no_anonymous_search(api: Http, stack: Stack) -> None:
     body = {"query": {"text": "x"}, "purpose": "p" * 5, "case_reference": "C"}
     cases = [
         ({}, "officer token is required"),
@@ -265,7 +208,7 @@ def test_no_anonymous_search(api: Http, stack: dict[str, Any]) -> None:
         assert message in reply.json()["error"]
 
 
-def test_searches_are_rate_limited_per_officer(stack: dict[str, Any]) -> None:
+def test_searches_are_rate_limited_per_officer(stack: Stack) -> None:
     with make_client(stack, rate_limit="2/minute", name="limited") as client:
         codes = [search(client, stack, {"query": {"text": "x"}}).status_code for _ in range(3)]
         other = search(client, stack, {"query": {"text": "x"}}, officer="det-9999").status_code
@@ -279,16 +222,14 @@ def test_operations_endpoints_and_the_published_schema(api: Http) -> None:
     assert {"/v1/search", "/v1/pivot", "/v1/health"} <= set(schema["paths"])
 
 
-def test_every_search_is_in_the_gateways_audit_log(api: Http, stack: dict[str, Any]) -> None:
+def test_every_search_is_in_the_gateways_audit_log(api: Http, stack: Stack) -> None:
     search(api, stack, {"query": {"text": "hosting link"}, "purpose": "gateway audit check"})
-    entries = [e.event for e in read_entries(Path(stack["root"]) / "gateway-g.log")]
+    entries = [e.event for e in read_entries(stack.root / "gateway-g.log")]
     mine = [e for e in entries if e["purpose"] == "gateway audit check"]
     assert len(mine) == 1 and mine[0]["officer"] == "det-4521" and mine[0]["shown"]
 
 
-def test_a_record_in_detail_as_far_as_its_owner_releases_it(
-    api: Http, stack: dict[str, Any]
-) -> None:
+def test_a_record_in_detail_as_far_as_its_owner_releases_it(api: Http, stack: Stack) -> None:
     params = {"purpose": "record detail check", "case_reference": "TPS-2026-00042"}
     full = api.get("/v1/records/tps/tps-person", params=params, headers=token(stack))
     assert full.status_code == 200, full.text
@@ -308,7 +249,7 @@ def test_ready_when_the_federation_service_serves(api: Http) -> None:
 
 
 def test_officers_can_search_from_the_command_line(
-    api: Http, stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    api: Http, stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from click.testing import CliRunner
 

@@ -5,28 +5,17 @@ keeps every record's text as text under a strict Content-Security-Policy."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cets.common.audit import AuditLog
-from cets.common.background import BackgroundService
-from cets.common.keys import generate_private_key
-from cets.federation.local import AgencySpec, build_local_federation
-from cets.federation.server import FederationServer
-from cets.gateway.api import Gateway, create_app
 from cets.gateway.tokens import issue_token
-from cets.search.background import BackgroundNode
-from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
-from cets.search.store import connect
 from helpers import ServedApp
+from stacks import three_agencies
 
 pytestmark = pytest.mark.opensearch
 
@@ -42,9 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-OPEN = 'contact = "{name}"\n[defaults]\nmember = "full"\ncoordinator = "summary"\n'
-SUMMARY = 'contact = "{name}"\n[defaults]\nmember = "summary"\ncoordinator = "hit"\n'
-HIT_ONLY = 'contact = "{name}"\n[defaults]\nmember = "hit"\ncoordinator = "hit"\n'
 EMAILS = {  # one mailbox, written three ways
     "tps": "Dark.Angel77@gmail.com",
     "rcmp": "darkangel77+chat@googlemail.com",
@@ -111,50 +97,16 @@ def records(agency: str) -> list[dict[str, Any]]:
 def stack(
     opensearch_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("web")
-    fed = build_local_federation(
-        root / "federation",
-        [
-            AgencySpec("tps", "Toronto Police Service", "CA", policy=OPEN),
-            AgencySpec("rcmp", "Royal Canadian Mounted Police", "CA", policy=SUMMARY),
-            AgencySpec("nca", "National Crime Agency", "GB", policy=HIT_ONLY),
-        ],
-    )
-    client = connect(opensearch_url)
-    for agency in fed.agencies:
-        path = root / f"{agency.id}.ndjson"
-        path.write_text("\n".join(json.dumps(r) for r in records(agency.id)) + "\n")
-        config = agency.node_config(opensearch_url, index_prefix="web")
-        ingest_file(
-            path,
-            client=client,
-            names=config.index,
-            ctx=IngestContext(agency.id, agency.card_key, agency.spec.region),
-        )
-    client.close()
-    issuer = generate_private_key()
-    with ExitStack() as stack:
-        for agency in fed.agencies:
-            stack.enter_context(
-                BackgroundNode(agency.node_config(opensearch_url, index_prefix="web"))
-            )
-        tps = fed.agency("tps")
-        service = stack.enter_context(
-            BackgroundService(lambda: FederationServer(tps.federation_config()))
-        )
-        gateway = Gateway(
-            agency_id="tps",
-            officer_key=issuer.public_key(),
-            federation_target=service.target,
-            audit=AuditLog(root / "gateway.log"),
-            cursor_key=b"w" * 32,
-            rate_limit="1000/minute",
-        )
-        http = stack.enter_context(ServedApp(create_app(gateway)))
+    with (
+        three_agencies(
+            opensearch_url, tmp_path_factory.mktemp("web"), records, index_prefix="web"
+        ) as running,
+        ServedApp(running.gateway_app()) as http,
+    ):
         yield {
             "url": str(http.base_url).rstrip("/"),
             "http": http,
-            "token": issue_token(issuer, officer="det-4521", agency="tps"),
+            "token": issue_token(running.issuer, officer="det-4521", agency="tps"),
         }
 
 
