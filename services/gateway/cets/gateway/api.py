@@ -35,6 +35,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from cets.common.audit import AuditLog
 from cets.common.tls import ClientTls
@@ -43,6 +45,7 @@ from cets.gateway.linking import LinkedEntity, link
 from cets.gateway.merge import MergedHit, Method, merge
 from cets.gateway.models import (
     AgencyOut,
+    ErrorOut,
     EvidenceOut,
     HitOut,
     LinkOut,
@@ -76,6 +79,9 @@ _STATUS = {
 }
 MAX_PER_AGENCY = 100
 _STATIC = Path(__file__).parent / "static"
+_SEARCH_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 422, 429, 502, 503, 504)
+}
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
@@ -133,6 +139,14 @@ def create_app(gateway: Gateway) -> FastAPI:
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=exc.headers)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        # the framework's own refusals (a body that is no JSON, an unknown path or method)
+        # answer like every other error, not with its {"detail": ...}
+        return JSONResponse(
+            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
@@ -184,7 +198,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         """The gateway is running."""
         return {"status": "ok"}
 
-    @app.get("/v1/ready", tags=["operations"])
+    @app.get("/v1/ready", tags=["operations"], responses={503: {"model": ErrorOut}})
     async def ready() -> dict[str, str]:
         """The gateway can search: its federation service answers."""
         if not await clients[0].ready():
@@ -195,17 +209,22 @@ def create_app(gateway: Gateway) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/v1/search", response_model=SearchOut, tags=["search"])
+    @app.post("/v1/search", response_model=SearchOut, tags=["search"], responses=_SEARCH_ERRORS)
     async def search(body: SearchIn, who: Officer = as_officer) -> SearchOut:
         """Search every partner agency (or ``targets``) at once."""
         return await run(_query(body.query), body, who)
 
-    @app.post("/v1/pivot", response_model=SearchOut, tags=["search"])
+    @app.post("/v1/pivot", response_model=SearchOut, tags=["search"], responses=_SEARCH_ERRORS)
     async def pivot(body: PivotIn, who: Officer = as_officer) -> SearchOut:
         """Search every partner for the identifiers of one record (one hop out)."""
         return await run(_query(QueryIn(selectors=body.selectors)), body, who)
 
-    @app.get("/v1/records/{agency}/{record_id}", response_model=HitOut, tags=["search"])
+    @app.get(
+        "/v1/records/{agency}/{record_id}",
+        response_model=HitOut,
+        tags=["search"],
+        responses=_SEARCH_ERRORS,
+    )
     async def record(
         agency: str,
         record_id: str,
@@ -217,15 +236,20 @@ def create_app(gateway: Gateway) -> FastAPI:
         if len(record_id) > 128:
             raise ApiError(400, "record_id is longer than 128 characters")
         query = build_query(record_ids=[record_id], limit=1)
-        body = SearchIn(
-            query=QueryIn(), purpose=purpose, case_reference=case_reference, targets=[agency]
-        )
+        try:  # checked like a search body: surrounding blanks stripped, then the lengths
+            body = SearchIn(
+                query=QueryIn(), purpose=purpose, case_reference=case_reference, targets=[agency]
+            )
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
+            ) from None
         try:
             response = await clients[0].search(
                 query,
                 officer=who.id,
-                purpose=purpose,
-                case_reference=case_reference,
+                purpose=body.purpose,
+                case_reference=body.case_reference,
                 targets=[agency],
                 timeout_s=gateway.timeout_s,
             )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AgencyOut",
+    "ErrorOut",
     "EvidenceOut",
     "HitOut",
     "LinkOut",
@@ -56,6 +57,12 @@ class PivotIn(_Why):
     selectors: list[str] = Field(
         min_length=1, max_length=64, description="A record's selectors (KIND:VALUE) to search for."
     )
+
+
+class ErrorOut(BaseModel):
+    """Every error: a 4xx (or 502/503/504 when partners fail) with what is wrong."""
+
+    error: str
 
 
 class HitOut(BaseModel):
