@@ -138,6 +138,7 @@ def build_local_federation(
     (root / "card.key").chmod(0o600)
     document = ms.draft(name)
     agencies = []
+    ports = iter(_free_ports(2 * len(specs)))
     for spec in specs:
         directory = root / spec.id
         key = generate_private_key()
@@ -148,7 +149,7 @@ def build_local_federation(
         write_public_key(directory / "officer.pub", officers)
         (directory / "policy.toml").write_text(spec.policy.replace("{name}", spec.name))
         (directory / "audit").mkdir(mode=0o700, exist_ok=True)
-        agency = LocalAgency(spec, directory, _free_port(), _free_port(), card_key, root)
+        agency = LocalAgency(spec, directory, next(ports), next(ports), card_key, root)
         document = ms.add_member(
             document,
             id=spec.id,
@@ -164,8 +165,14 @@ def build_local_federation(
     return LocalFederation(root, tuple(agencies))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports: every probe stays open until all are chosen,
+    so none is handed out twice (gRPC's SO_REUSEPORT would let two servers share one)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
