@@ -78,6 +78,11 @@ _STATUS = {
     search_pb2.AgencyStatus.CODE_ERROR: "error",
 }
 MAX_PER_AGENCY = 100
+_DETAIL_STATUS = {  # a record's owner did not answer: why, in HTTP terms
+    search_pb2.AgencyStatus.CODE_REJECTED: 403,
+    search_pb2.AgencyStatus.CODE_UNAVAILABLE: 503,
+    search_pb2.AgencyStatus.CODE_TIMEOUT: 504,
+}
 _STATIC = Path(__file__).parent / "static"
 _SEARCH_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 403, 404, 422, 429, 502, 503, 504)
@@ -257,9 +262,9 @@ def create_app(gateway: Gateway) -> FastAPI:
             raise ApiError(exc.status, str(exc)) from None
         (answer,) = response.answers
         if answer.status.code != search_pb2.AgencyStatus.CODE_OK:
-            raise ApiError(
-                502, f"{agency}: {_STATUS.get(answer.status.code, 'error')}: {answer.status.reason}"
-            )
+            http = _DETAIL_STATUS.get(answer.status.code, 502)
+            state = _STATUS.get(answer.status.code, "error")
+            raise ApiError(http, f"{agency}: {state}: {answer.status.reason}")
         hits = [h for h in answer.response.hits if h.record_id == record_id]
         result = SearchOut(
             results=[],
