@@ -7,6 +7,8 @@ import os
 import platform
 import statistics
 import subprocess
+import timeit
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,12 @@ def stats(values: list[float]) -> dict[str, float]:
         "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
         "max": round(ordered[-1], 2),
     }
+
+
+def per_op_us(fn: Callable[[], object], runs: int = 2000) -> float:
+    """Microseconds per call of ``fn``: the best of five timed batches of ``runs`` calls."""
+    best = min(timeit.repeat(fn, number=runs, repeat=5))
+    return round(best / runs * 1e6, 1)
 
 
 def machine() -> dict[str, Any]:

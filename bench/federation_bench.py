@@ -20,7 +20,6 @@ import random
 import tempfile
 import threading
 import time
-import timeit
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import grpc
 import httpx
 import uvicorn
-from _common import header, machine, stats, write
+from _common import header, machine, per_op_us, stats, write
 
 from cets.common.background import BackgroundService
 from cets.common.keys import load_private_key
@@ -105,14 +104,9 @@ def _crypto() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         request, answer, key, public = _typical(Path(tmp))
         sign_answer(answer, key)
-        runs = 2000
-
-        def per_op(fn: Any) -> float:
-            best = min(timeit.repeat(fn, number=runs, repeat=5))
-            return round(best / runs * 1e6, 1)
 
         return {
-            "sign_request": per_op(
+            "sign_request": per_op_us(
                 lambda: signed_request(
                     request.query,
                     requester="a",
@@ -125,9 +119,9 @@ def _crypto() -> dict[str, float]:
                     validity_s=60,
                 )
             ),
-            "verify_request": per_op(lambda: verify_request(request, public)),
-            "sign_answer_10_hits": per_op(lambda: sign_answer(answer, key)),
-            "verify_answer_10_hits": per_op(lambda: verify_answer(answer, public)),
+            "verify_request": per_op_us(lambda: verify_request(request, public)),
+            "sign_answer_10_hits": per_op_us(lambda: sign_answer(answer, key)),
+            "verify_answer_10_hits": per_op_us(lambda: verify_answer(answer, public)),
         }
 
 

@@ -38,13 +38,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import timeit
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import grpc
-from _common import header, machine, stats, write
+from _common import header, machine, per_op_us, stats, write
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cets.common.keys import load_private_key, load_public_key
@@ -477,14 +476,9 @@ def _crypto() -> dict[str, float]:
         answer = _answer("b", request.context.nonce)
         sign_answer(answer, key)
         public = key.public_key()
-        runs = 2000
-
-        def per_op(fn: Any) -> float:
-            best = min(timeit.repeat(fn, number=runs, repeat=5))
-            return round(best / runs * 1e6, 1)
 
         return {
-            "sign_request": per_op(
+            "sign_request": per_op_us(
                 lambda: signed_request(
                     query,
                     requester="a",
@@ -497,7 +491,7 @@ def _crypto() -> dict[str, float]:
                     validity_s=60,
                 )
             ),
-            "verify_answer_3_hits": per_op(lambda: verify_answer(answer, public)),
+            "verify_answer_3_hits": per_op_us(lambda: verify_answer(answer, public)),
         }
 
 
