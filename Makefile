@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 CETS   := $(VENV)/bin/cets
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install protos opensearch browser demo test unit lint clean
+.PHONY: help install protos opensearch browser demo test unit lint bench clean
 
 help:
 	@echo "make demo   - start 3 agencies (own OpenSearch + node each), load sample data, search"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make browser - install Chromium for the web page's browser test (needs root)"
 	@echo "make protos - regenerate protos/gen from protos/cets"
+	@echo "make bench  - every benchmark, then bench/results/summary-<date>.md (about half an hour)"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,9 @@ unit: install
 
 test: opensearch browser lint
 	$(PY) -m pytest
+
+bench: opensearch
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -16,6 +16,7 @@ from typing import Any
 from cets.search.embedded_opensearch import DEFAULT_VERSION, find_java
 
 RESULTS = Path(__file__).resolve().parent / "results"
+"""Where results go; ``CETS_BENCH_RESULTS`` redirects them (the smoke run uses a temp dir)."""
 
 
 def stats(values: list[float]) -> dict[str, float]:
@@ -69,8 +70,9 @@ def header(m: dict[str, Any]) -> str:
 
 def write(name: str, report: dict[str, Any], markdown: str) -> Path:
     """Write ``bench/results/<name>-<date>.json`` and ``.md``; print the Markdown."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%d}"
+    results = Path(os.environ.get("CETS_BENCH_RESULTS") or RESULTS)
+    results.mkdir(parents=True, exist_ok=True)
+    stem = results / f"{name}-{datetime.now(UTC):%Y%m%d}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown)
     print(markdown)

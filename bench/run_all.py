@@ -1,0 +1,119 @@
+"""Run every benchmark and write one summary table.
+
+    .venv/bin/python bench/run_all.py              # everything (about half an hour on 2 cores)
+    .venv/bin/python bench/run_all.py --summary    # only rebuild the summary from bench/results
+    .venv/bin/python bench/run_all.py --smoke DIR  # tiny versions (seconds), results into DIR
+
+The summary, ``bench/results/summary-<date>.md`` and ``.json``, takes each benchmark's newest
+result and says which commit and date it came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from _common import RESULTS, header, machine, write
+
+HERE = Path(__file__).resolve().parent
+FULL = [
+    ["node_bench.py", "--records", "100000", "--queries", "300", "--starts", "3"],
+    ["node_bench.py", "--records", "1000000", "--queries", "200", "--starts", "1"],
+    ["federation_bench.py", "--records", "30000", "--queries", "300"],
+    ["scale_bench.py"],
+    ["ranking_bench.py"],
+]
+SMOKE = [
+    ["node_bench.py", "--records", "1000", "--queries", "5", "--starts", "0"],
+    ["scale_bench.py", "--quick"],
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--summary", action="store_true", help="only rebuild the summary")
+    parser.add_argument("--smoke", type=Path, help="run tiny versions, results into this dir")
+    args = parser.parse_args()
+    if args.smoke:
+        return _run(SMOKE, results=args.smoke)
+    if not args.summary and _run(FULL, results=RESULTS):
+        return 1
+    _summary()
+    return 0
+
+
+def _run(commands: list[list[str]], *, results: Path) -> int:
+    env = {**os.environ, "CETS_BENCH_RESULTS": str(results)}
+    for command in commands:
+        print(f"== {' '.join(command)}", flush=True)
+        done = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]], env=env)
+        if done.returncode:
+            print(f"{command[0]} failed with exit code {done.returncode}", file=sys.stderr)
+            return done.returncode
+    return 0
+
+
+def _newest(pattern: str) -> dict[str, Any] | None:
+    found = sorted(RESULTS.glob(pattern))
+    return json.loads(found[-1].read_text()) if found else None
+
+
+def _summary() -> None:
+    rows = ["| benchmark | measure | value | run |", "|---|---|---|---|"]
+
+    def add(name: str, measure: str, value: str, report: dict[str, Any]) -> None:
+        m = report["machine"]
+        rows.append(f"| {name} | {measure} | {value} | {m['date']}, commit {m['commit']} |")
+
+    for records in (100_000, 1_000_000):
+        node = _newest(f"node-{records}-*.json")
+        if node:
+            name = f"node, {records:,} records"
+            add(
+                name,
+                "OpenSearch cold start (s)",
+                ", ".join(map(str, node["opensearch_start_s"])),
+                node,
+            )
+            add(name, "ingest (records/s)", f"{node['ingest']['records_per_s']:,}", node)
+            for kind, s in node["search_ms"].items():
+                add(name, f"search {kind} p50 / p99 (ms)", f"{s['p50']} / {s['p99']}", node)
+    federation = _newest("federation-*.json")
+    if federation:
+        for op, us in federation["crypto_us"].items():
+            add("federation", f"{op.replace('_', ' ')} (µs)", str(us), federation)
+        for path, s in federation["fanout_ms"].items():
+            add("federation", f"{path} p50 / p99 (ms)", f"{s['p50']} / {s['p99']}", federation)
+    scale = _newest("scale-*.json")
+    if scale:
+        for agencies, row in scale["sizes"].items():
+            seq, load = row["sequential"], row["saturation"]
+            add(
+                "scale",
+                f"{agencies} agencies: p50 / p99 (ms), federation CPU ms/query, qps",
+                f"{seq['latency_ms']['p50']} / {seq['latency_ms']['p99']}, "
+                f"{row['cpu_ms_per_query']}, {load['qps']}",
+                scale,
+            )
+        share = scale["crypto_share"]
+        add("scale", f"crypto share of CPU at {share['agencies']}", f"{share['share']:.0%}", scale)
+    ranking = _newest("ranking-*.json")
+    if ranking:
+        ranking["machine"].setdefault("commit", "?")
+        ranking["machine"].setdefault("date", "?")
+        for scenario, data in ranking["scenarios"].items():
+            for method, by_type in data["summary"].items():
+                add(
+                    "ranking", f"{scenario}: {method} nDCG@10", str(by_type["all"]["ndcg"]), ranking
+                )
+    text = "# Benchmarks: summary\n\n" + header(machine()) + "\n\n" + "\n".join(rows) + "\n"
+    write("summary", {"machine": machine(), "rows": rows}, text)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""The benchmarks still run: tiny versions, results written to a temporary directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.opensearch
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run_all.py"), "--smoke", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert any(name.startswith("node-1000-") and name.endswith(".md") for name in written)
+    assert any(name.startswith("scale-") and name.endswith(".json") for name in written)
+    node_table = next(tmp_path.glob("node-1000-*.md")).read_text()
+    assert "| ingest throughput (records/s) |" in node_table
