@@ -28,6 +28,33 @@ from cets.search.store import connect
 OPEN = 'contact = "{name}"\n[defaults]\nmember = "full"\ncoordinator = "summary"\n'
 SUMMARY = 'contact = "{name}"\n[defaults]\nmember = "summary"\ncoordinator = "hit"\n'
 HIT_ONLY = 'contact = "{name}"\n[defaults]\nmember = "hit"\ncoordinator = "hit"\n'
+EMAILS = {  # one suspect's mailbox, written differently at each agency
+    "tps": "Dark.Angel77@gmail.com",
+    "rcmp": "darkangel77+chat@googlemail.com",
+    "nca": "DARKANGEL77@gmail.com",
+}
+
+
+def suspect_records(agency: str) -> list[dict[str, Any]]:
+    """The planted suspect at ``agency``: a person and a tip under that agency's e-mail form."""
+    return [
+        {
+            "id": f"{agency}-person",
+            "type": "person",
+            "name": "Dale Angelo",
+            "emails": [EMAILS[agency]],
+            "created": "2025-01-01",
+        },
+        {
+            "id": f"{agency}-tip",
+            "type": "tip",
+            "text": f"User {EMAILS[agency]} shared a hosting link",
+            "emails": [EMAILS[agency]],
+            "created": "2025-02-01",
+        },
+    ]
+
+
 SPECS = (
     AgencySpec("tps", "Toronto Police Service", "CA", policy=OPEN),
     AgencySpec("rcmp", "Royal Canadian Mounted Police", "CA", policy=SUMMARY),

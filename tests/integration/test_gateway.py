@@ -14,35 +14,15 @@ from cets.common.audit import read_entries
 from cets.common.keys import generate_private_key
 from cets.gateway.tokens import issue_token
 from helpers import ServedApp
-from stacks import Stack, three_agencies
+from stacks import Stack, suspect_records, three_agencies
 
 pytestmark = pytest.mark.opensearch
 
-EMAILS = {
-    "tps": "Dark.Angel77@gmail.com",
-    "rcmp": "darkangel77+chat@googlemail.com",
-    "nca": "DARKANGEL77@gmail.com",
-}
 PHONE = {"tps": "(416) 555-0142", "rcmp": "+1 416 555 0142"}
 
 
 def records(agency: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = [
-        {
-            "id": f"{agency}-person",
-            "type": "person",
-            "name": "Dale Angelo",
-            "emails": [EMAILS[agency]],
-            "created": "2025-01-01",
-        },
-        {
-            "id": f"{agency}-tip",
-            "type": "tip",
-            "text": f"User {EMAILS[agency]} shared a hosting link",
-            "emails": [EMAILS[agency]],
-            "created": "2025-02-01",
-        },
-    ]
+    rows = suspect_records(agency)
     if agency in PHONE:
         rows.append(
             {

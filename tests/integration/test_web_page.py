@@ -15,7 +15,7 @@ import pytest
 
 from cets.gateway.tokens import issue_token
 from helpers import ServedApp
-from stacks import three_agencies
+from stacks import suspect_records, three_agencies
 
 pytestmark = pytest.mark.opensearch
 
@@ -31,11 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-EMAILS = {  # one mailbox, written three ways
-    "tps": "Dark.Angel77@gmail.com",
-    "rcmp": "darkangel77+chat@googlemail.com",
-    "nca": "DARKANGEL77@gmail.com",
-}
 SEARCHED = "email:darkangel77@gmail.com"
 HOSTILE = '<img src=x id="injected"> swapped files & <b id="bold">links</b>'
 PURPOSE = "online luring investigation"
@@ -43,22 +38,7 @@ CASE = "TPS-2026-00042"
 
 
 def records(agency: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = [
-        {
-            "id": f"{agency}-person",
-            "type": "person",
-            "name": "Dale Angelo",
-            "emails": [EMAILS[agency]],
-            "created": "2025-01-01",
-        },
-        {
-            "id": f"{agency}-tip",
-            "type": "tip",
-            "text": f"User {EMAILS[agency]} shared a hosting link",
-            "emails": [EMAILS[agency]],
-            "created": "2025-02-01",
-        },
-    ]
+    rows = suspect_records(agency)
     if agency == "tps":
         rows[0]["phones"] = ["(416) 555-0142"]  # only a pivot on this person finds rcmp-phone
         rows.append(
