@@ -48,7 +48,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Role
-from cets.common.signing import sign_answer, signed_request, verify_answer
+from cets.common.signing import RequestSigner, open_answer, sign_answer, signed_request
 from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.display import build_query
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
@@ -208,7 +208,7 @@ class _Peer:
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: grpc.aio.ServicerContext
-    ) -> search_pb2.SearchResponse:
+    ) -> search_pb2.SignedAnswer:
         from cets.search.guard import PermissionDenied, Unauthenticated
 
         try:
@@ -225,8 +225,7 @@ class _Peer:
         await asyncio.sleep(delay)
         response = _answer(self.id, request.context.nonce)
         response.took_ms = int(delay * 1000)
-        sign_answer(response, self.key)
-        return response
+        return sign_answer(response, self.key)
 
 
 def _answer(agency: str, nonce: bytes) -> search_pb2.SearchResponse:
@@ -473,17 +472,15 @@ def _crypto() -> dict[str, float]:
             created=time.time(),
             validity_s=60,
         )
-        answer = _answer("b", request.context.nonce)
-        sign_answer(answer, key)
+        sealed = sign_answer(_answer("b", request.context.nonce), key)
         public = key.public_key()
+        signer = RequestSigner(query, key)  # a fan-out encodes its query once
 
         return {
             "sign_request": per_op_us(
-                lambda: signed_request(
-                    query,
+                lambda: signer.request(
                     requester="a",
                     audience="b",
-                    key=key,
                     officer_id="bench",
                     purpose="scale benchmark",
                     case_reference="BENCH-SCALE",
@@ -491,7 +488,7 @@ def _crypto() -> dict[str, float]:
                     validity_s=60,
                 )
             ),
-            "verify_answer_3_hits": per_op_us(lambda: verify_answer(answer, public)),
+            "verify_answer_3_hits": per_op_us(lambda: open_answer(sealed, public)),
         }
 
 

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from cets.common.keys import load_private_key
-from cets.common.signing import signed_request
+from cets.common.signing import open_answer, signed_request
 from cets.federation.local import LocalFederation
 from cets.v1 import search_pb2
 
@@ -39,6 +39,14 @@ def signed(
         validity_s=validity_s,
         nonce=nonce,
     )
+
+
+def opened(
+    federation: LocalFederation, answering: str, sealed: search_pb2.SignedAnswer
+) -> search_pb2.SearchResponse:
+    """The answer in ``sealed``, checked against the key of the agency ``answering``."""
+    key = load_private_key(federation.agency(answering).directory / "agency.key")
+    return open_answer(sealed, key.public_key())
 
 
 class SilentServer:
@@ -91,8 +99,8 @@ def closed_port_url() -> str:
 class LyingNode:
     """A gRPC server at ``port`` that answers every search wrongly.
 
-    ``garbage``: bytes that are no SearchResponse at all. ``forged``: a well-formed answer
-    signed with a key that is not the agency's.
+    ``garbage``: bytes that are no answer at all. ``forged``: a well-formed answer signed
+    with a key that is not the agency's.
     """
 
     def __init__(self, port: int, agency: str, behaviour: str) -> None:
@@ -112,8 +120,7 @@ class LyingNode:
             response = search_pb2.SearchResponse(
                 agency=agency, request_nonce=request.context.nonce, total_hits=1
             )
-            sign_answer(response, forger)
-            return response.SerializeToString()
+            return sign_answer(response, forger).SerializeToString()
 
         handler = grpc.method_handlers_generic_handler(
             "cets.v1.SearchNode",

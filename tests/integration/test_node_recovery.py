@@ -24,7 +24,7 @@ from cets.search.ingest import ingest_file
 from cets.search.records import IngestContext
 from cets.search.store import connect
 from cets.v1 import search_pb2, search_pb2_grpc
-from helpers import signed
+from helpers import opened, signed
 
 pytestmark = pytest.mark.opensearch
 
@@ -93,8 +93,7 @@ def test_the_node_survives_its_opensearch_going_away_and_coming_back(
 
         def search(timeout: float = 5.0) -> search_pb2.SearchResponse:
             request = signed(fed, "asker", "rec", query)
-            response: search_pb2.SearchResponse = stub.Search(request, timeout=timeout)
-            return response
+            return opened(fed, "rec", stub.Search(request, timeout=timeout))
 
         with (
             BackgroundNode(agency.node_config(url)) as node,

@@ -21,7 +21,7 @@ from cets.search.ingest import ingest_file
 from cets.search.records import IngestContext
 from cets.search.store import connect
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
-from helpers import SilentServer, closed_port_url, signed
+from helpers import SilentServer, closed_port_url, opened, signed
 
 pytestmark = pytest.mark.opensearch
 
@@ -106,8 +106,7 @@ class Client:
 
     def search(self, query: search_pb2.Query, timeout: float = 10.0) -> search_pb2.SearchResponse:
         request = signed(self.federation, "asker", self.audience, query)
-        response: search_pb2.SearchResponse = self.stub.Search(request, timeout=timeout)
-        return response
+        return opened(self.federation, self.audience, self.stub.Search(request, timeout=timeout))
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from cets.search.query import Scope, SearchHit, SearchQuery, SearchResult
 from cets.search.records import RecordType
 from cets.search.service import NodeIdentity, SearchNodeService
 from cets.v1 import search_pb2, search_pb2_grpc
-from helpers import signed
+from helpers import opened, signed
 
 
 class StallingSearcher:
@@ -198,7 +198,7 @@ def test_an_answer_carries_agency_disclosure_and_the_request_nonce() -> None:
     searcher = FixedSearcher()
 
     async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
-        response = await stub.Search(_request("note"), timeout=5)
+        response = opened(_FED[0], "a1", await stub.Search(_request("note"), timeout=5))
         assert response.agency == "a1"
         assert response.request_nonce.startswith(b"n-123-")
         assert response.disclosure == search_pb2.DISCLOSURE_LEVEL_FULL

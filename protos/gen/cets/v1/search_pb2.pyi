@@ -111,7 +111,7 @@ class Hit(_message.Message):
     def __init__(self, agency: _Optional[str] = ..., record_id: _Optional[str] = ..., type: _Optional[_Union[_records_pb2.RecordType, str]] = ..., score: _Optional[float] = ..., title: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highlights: _Optional[_Iterable[_Union[Highlight, _Mapping]]] = ..., matched_selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., record: _Optional[_Union[_records_pb2.Record, _Mapping]] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("agency", "hits", "total_hits", "total_is_lower_bound", "disclosure", "took_ms", "request_nonce", "withheld_hits", "contact", "signature")
+    __slots__ = ("agency", "hits", "total_hits", "total_is_lower_bound", "disclosure", "took_ms", "request_nonce", "withheld_hits", "contact")
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_HITS_FIELD_NUMBER: _ClassVar[int]
@@ -121,7 +121,6 @@ class SearchResponse(_message.Message):
     REQUEST_NONCE_FIELD_NUMBER: _ClassVar[int]
     WITHHELD_HITS_FIELD_NUMBER: _ClassVar[int]
     CONTACT_FIELD_NUMBER: _ClassVar[int]
-    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     agency: str
     hits: _containers.RepeatedCompositeFieldContainer[Hit]
     total_hits: int
@@ -131,8 +130,15 @@ class SearchResponse(_message.Message):
     request_nonce: bytes
     withheld_hits: int
     contact: str
+    def __init__(self, agency: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total_hits: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., took_ms: _Optional[int] = ..., request_nonce: _Optional[bytes] = ..., withheld_hits: _Optional[int] = ..., contact: _Optional[str] = ...) -> None: ...
+
+class SignedAnswer(_message.Message):
+    __slots__ = ("answer", "signature")
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    answer: bytes
     signature: bytes
-    def __init__(self, agency: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total_hits: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., took_ms: _Optional[int] = ..., request_nonce: _Optional[bytes] = ..., withheld_hits: _Optional[int] = ..., contact: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, answer: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class AgencyStatus(_message.Message):
     __slots__ = ("agency", "code", "reason", "latency_ms", "total_hits", "disclosure")

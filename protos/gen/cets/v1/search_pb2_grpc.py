@@ -38,7 +38,7 @@ class SearchNodeStub:
         self.Search = channel.unary_unary(
                 '/cets.v1.SearchNode/Search',
                 request_serializer=cets_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
-                response_deserializer=cets_dot_v1_dot_search__pb2.SearchResponse.FromString,
+                response_deserializer=cets_dot_v1_dot_search__pb2.SignedAnswer.FromString,
                 _registered_method=True)
 
 
@@ -63,7 +63,7 @@ def add_SearchNodeServicer_to_server(servicer, server):
             'Search': grpc.unary_unary_rpc_method_handler(
                     servicer.Search,
                     request_deserializer=cets_dot_v1_dot_search__pb2.SearchRequest.FromString,
-                    response_serializer=cets_dot_v1_dot_search__pb2.SearchResponse.SerializeToString,
+                    response_serializer=cets_dot_v1_dot_search__pb2.SignedAnswer.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -93,7 +93,7 @@ class SearchNode:
             target,
             '/cets.v1.SearchNode/Search',
             cets_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
-            cets_dot_v1_dot_search__pb2.SearchResponse.FromString,
+            cets_dot_v1_dot_search__pb2.SignedAnswer.FromString,
             options,
             channel_credentials,
             insecure,

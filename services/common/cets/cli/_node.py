@@ -57,25 +57,39 @@ def node_search(
 
     The request is signed as this agency (CETS_AGENCY_ID, with its key CETS_AGENCY_KEY_FILE),
     so the node applies its policy for this agency and records the search in its audit log.
-    Officers search every partner at once through their agency's federation service instead.
+    The answer is shown only if AUDIENCE signed it: its key comes from the membership
+    (CETS_MEMBERSHIP_FILE, signed by CETS_FEDERATION_ADMIN_KEY_FILE). Officers search every
+    partner at once through their agency's federation service instead.
     """
     import time
 
     import grpc
     from google.protobuf import json_format
 
-    from cets.common.keys import load_private_key
-    from cets.common.signing import signed_request
+    from cets.common.keys import load_private_key, load_public_key
+    from cets.common.membership import load_membership
+    from cets.common.signing import BadAnswer, open_answer, signed_request
     from cets.search.client import NodeClient
     from cets.search.display import format_response
 
     requester, key_file = os.environ.get("CETS_AGENCY_ID"), os.environ.get("CETS_AGENCY_KEY_FILE")
     if not requester or not key_file:
         raise fail("set CETS_AGENCY_ID and CETS_AGENCY_KEY_FILE: requests are signed")
+    membership_file = os.environ.get("CETS_MEMBERSHIP_FILE")
+    admin_key_file = os.environ.get("CETS_FEDERATION_ADMIN_KEY_FILE")
+    if not membership_file or not admin_key_file:
+        raise fail(
+            "set CETS_MEMBERSHIP_FILE and CETS_FEDERATION_ADMIN_KEY_FILE: answers are checked "
+            "against the answering agency's key"
+        )
     try:
         key = load_private_key(Path(key_file))
+        membership = load_membership(Path(membership_file), load_public_key(Path(admin_key_file)))
     except ValueError as exc:
         raise fail(str(exc)) from None
+    answering = membership.get(audience)
+    if answering is None:
+        raise fail(f"{audience!r} is not in the membership")
     request = signed_request(
         query_from_options(options),
         requester=requester,
@@ -93,9 +107,13 @@ def node_search(
             return await client.send(request, timeout_s=timeout_s)
 
     try:
-        response = asyncio.run(run())
+        response = open_answer(asyncio.run(run()), answering.public_key)
     except grpc.aio.AioRpcError as exc:
         raise fail(f"{target}: {exc.code().name}: {exc.details()}") from None
+    except BadAnswer as exc:
+        raise fail(f"{target}: {exc}; the answer is not shown") from None
+    if response.request_nonce != request.context.nonce or response.agency != audience:
+        raise fail(f"{target}: the answer is not for this request; it is not shown")
     if as_json:
         click.echo(json.dumps(json_format.MessageToDict(response), indent=2))
     else:

@@ -21,7 +21,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cets.common.membership import Member
-from cets.common.signing import signed_request, verify_answer
+from cets.common.signing import BadAnswer, RequestSigner, open_answer
 from cets.v1 import search_pb2
 
 __all__ = ["CallRefused", "Caller", "FanOut", "Outcome", "Status", "Who"]
@@ -82,7 +82,7 @@ class Caller(Protocol):
 
     async def __call__(
         self, member: Member, request: search_pb2.SearchRequest, timeout_s: float
-    ) -> search_pb2.SearchResponse: ...
+    ) -> search_pb2.SignedAnswer: ...
 
 
 class FanOut:
@@ -103,27 +103,29 @@ class FanOut:
         self._validity = validity_s
         self._clock = clock
 
-    def request_for(
-        self, member: Member, query: search_pb2.Query, who: Who, timeout_s: float
-    ) -> search_pb2.SearchRequest:
-        """A signed request for ``member``, valid while it can still be answered."""
-        return signed_request(
-            query,
-            requester=self._me,
-            audience=member.id,
-            key=self._key,
-            officer_id=who.officer_id,
-            purpose=who.purpose,
-            case_reference=who.case_reference,
-            created=self._clock(),
-            validity_s=min(self._validity, timeout_s + 5.0),
-        )
-
     def prepare(
         self, query: search_pb2.Query, who: Who, targets: Sequence[Member], *, timeout_s: float
     ) -> list[tuple[Member, search_pb2.SearchRequest]]:
-        """One signed request per target, ready to be recorded and sent."""
-        return [(m, self.request_for(m, query, who, timeout_s)) for m in targets]
+        """One signed request per target (addressed to it, valid while it can still be
+        answered), ready to be recorded and sent."""
+        signer = RequestSigner(query, self._key)
+        created = self._clock()
+        validity = min(self._validity, timeout_s + 5.0)
+        return [
+            (
+                member,
+                signer.request(
+                    requester=self._me,
+                    audience=member.id,
+                    officer_id=who.officer_id,
+                    purpose=who.purpose,
+                    case_reference=who.case_reference,
+                    created=created,
+                    validity_s=validity,
+                ),
+            )
+            for member in targets
+        ]
 
     async def send(
         self, prepared: Sequence[tuple[Member, search_pb2.SearchRequest]], *, deadline: float
@@ -148,7 +150,7 @@ class FanOut:
         if remaining <= 0:
             return outcome(Status.TIMEOUT, "no time left before the deadline")
         try:
-            response = await self._call(member, request, remaining)
+            signed = await self._call(member, request, remaining)
         except grpc.aio.AioRpcError as exc:
             status = _CODES.get(exc.code(), Status.ERROR)
             return outcome(status, f"{exc.code().name.lower()}: {exc.details() or ''}".strip())
@@ -162,20 +164,21 @@ class FanOut:
             )
             return outcome(Status.ERROR, f"call failed: {type(exc).__name__}")
         # grpc.aio hands back None, not an error, when the answer's bytes do not parse
-        if not isinstance(response, search_pb2.SearchResponse):
+        if not isinstance(signed, search_pb2.SignedAnswer):
             return outcome(Status.ERROR, "unreadable answer")
         try:
+            response = open_answer(signed, member.public_key)
             problem = _check_answer(member, response, nonce)
+        except BadAnswer as exc:
+            return outcome(Status.ERROR, str(exc))
         except Exception as exc:  # noqa: BLE001 - a malformed answer is that peer's outcome
-            problem = f"answer could not be checked: {type(exc).__name__}"
+            return outcome(Status.ERROR, f"answer could not be checked: {type(exc).__name__}")
         if problem:
             return outcome(Status.ERROR, problem)
         return outcome(Status.OK, response=response)
 
 
 def _check_answer(member: Member, response: search_pb2.SearchResponse, nonce: bytes) -> str:
-    if not verify_answer(response, member.public_key):
-        return "bad answer signature"
     if response.request_nonce != nonce:
         return "answer not bound to this request"
     if response.agency != member.id or any(h.agency != member.id for h in response.hits):

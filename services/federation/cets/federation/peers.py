@@ -27,10 +27,10 @@ class GrpcCaller:
 
     async def __call__(
         self, member: Member, request: search_pb2.SearchRequest, timeout_s: float
-    ) -> search_pb2.SearchResponse:
+    ) -> search_pb2.SignedAnswer:
         stub = search_pb2_grpc.SearchNodeStub(await self._channel(member))
-        response: search_pb2.SearchResponse = await stub.Search(request, timeout=timeout_s)
-        return response
+        answer: search_pb2.SignedAnswer = await stub.Search(request, timeout=timeout_s)
+        return answer
 
     async def _channel(self, member: Member) -> grpc.aio.Channel:
         known = self._channels.get(member.id)

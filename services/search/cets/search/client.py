@@ -24,10 +24,11 @@ class NodeClient:
 
     async def send(
         self, request: search_pb2.SearchRequest, *, timeout_s: float = 10.0
-    ) -> search_pb2.SearchResponse:
-        """Send a request as it is (already signed)."""
-        response: search_pb2.SearchResponse = await self._stub.Search(request, timeout=timeout_s)
-        return response
+    ) -> search_pb2.SignedAnswer:
+        """Send a request as it is (already signed); the answer comes back still sealed:
+        open it with :func:`cets.common.signing.open_answer`."""
+        answer: search_pb2.SignedAnswer = await self._stub.Search(request, timeout=timeout_s)
+        return answer
 
     async def close(self) -> None:
         await self._channel.close(grace=None)

@@ -39,7 +39,7 @@ from cets.v1 import search_pb2, search_pb2_grpc
 __all__ = ["NodeIdentity", "OpenSearchSearcher", "SearchNodeService", "Searcher"]
 
 _log = logging.getLogger(__name__)
-_Context = grpc.aio.ServicerContext[search_pb2.SearchRequest, search_pb2.SearchResponse]
+_Context = grpc.aio.ServicerContext[search_pb2.SearchRequest, search_pb2.SignedAnswer]
 
 MIN_BUDGET_S = 0.02
 """Below this much remaining time a search is not started."""
@@ -111,7 +111,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: _Context
-    ) -> search_pb2.SearchResponse:
+    ) -> search_pb2.SignedAnswer:
         started = time.monotonic()
         entry: dict[str, Any] = {"kind": "node.search", "verified": False}
         try:
@@ -126,7 +126,9 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
                 )
             result = await self._run(request, plan, self._budget(context))
             response = self._answer(result, plan, requester)
+            signed = sign_answer(response, self._me.signing_key)
             entry.update(_released(response))
+            entry["answer_sha256"] = hashlib.sha256(signed.answer).hexdigest()
             await self._record(entry)
         except TimeoutError:
             await self._fail(context, StoreTimeout("the search did not finish in time"), entry)
@@ -148,7 +150,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
                 "ms": _ms(started),
             },
         )
-        return response
+        return signed
 
     async def _run(
         self, request: search_pb2.SearchRequest, plan: Plan, budget: float
@@ -173,7 +175,6 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             contact=self._policy.contact,
         )
         response.request_nonce = requester.nonce
-        sign_answer(response, self._me.signing_key)
         return response
 
     def _budget(self, context: _Context) -> float:
