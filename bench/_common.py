@@ -30,6 +30,37 @@ def stats(values: list[float]) -> dict[str, float]:
     }
 
 
+def spread(values: list[float], digits: int = 2) -> dict[str, Any]:
+    """The median of ``values`` (one per round), the lowest and highest, and every value."""
+
+    def r(value: float) -> float:
+        return round(value, digits) if digits else round(value)
+
+    return {
+        "median": r(statistics.median(values)),
+        "low": r(min(values)),
+        "high": r(max(values)),
+        "runs": [r(v) for v in values],
+    }
+
+
+def over_rounds(per_round: list[dict[str, float]]) -> dict[str, Any]:
+    """:func:`stats` of several rounds: each of p50, p99 and max as a :func:`spread`."""
+    return {
+        "n": sum(int(r["n"]) for r in per_round),
+        **{key: spread([r[key] for r in per_round]) for key in ("p50", "p99", "max")},
+    }
+
+
+def shown(figure: dict[str, Any] | float) -> str:
+    """A spread as table text: ``median [low, high]``; a single figure as it is."""
+    if not isinstance(figure, dict):
+        return f"{figure}"
+    if figure["low"] == figure["high"]:
+        return f"{figure['median']}"
+    return f"{figure['median']} [{figure['low']}, {figure['high']}]"
+
+
 def per_op_us(fn: Callable[[], object], runs: int = 2000) -> float:
     """Microseconds per call of ``fn``: the best of five timed batches of ``runs`` calls."""
     best = min(timeit.repeat(fn, number=runs, repeat=5))

@@ -6,7 +6,9 @@
 It starts a real OpenSearch with the project's launcher (timing ``--starts`` cold starts),
 writes ``--records`` synthetic records for one agency, ingests them through the same code as
 ``cets ingest``, starts the agency's search node (signature checks, policy, audit log and all),
-and times ``--queries`` signed searches of each kind over gRPC, one at a time, after a warm-up.
+and times ``--queries`` signed searches of each kind over gRPC, one at a time, after a warm-up,
+kinds interleaved, in ``--rounds`` rounds. ``--ingest-runs`` ingests the same file that many
+times, each into a fresh index. Figures are medians over the runs or rounds, with their spread.
 Results go to ``bench/results/node-<records>-<date>.md`` and ``.json``.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from _common import header, machine, stats, write
+from _common import header, machine, over_rounds, shown, spread, stats, write
 
 from cets.common.keys import load_private_key
 from cets.common.signing import signed_request
@@ -33,7 +35,8 @@ from cets.search.embedded_opensearch import (
     OpenSearchSettings,
     ensure_distribution,
 )
-from cets.search.ingest import ingest_file
+from cets.search.index import IndexNames
+from cets.search.ingest import IngestSummary, ingest_file
 from cets.search.records import IngestContext
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
@@ -56,7 +59,9 @@ TEXT_QUERIES = [
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=500, help="per query kind")
+    parser.add_argument("--queries", type=int, default=200, help="per query kind and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of searches")
+    parser.add_argument("--ingest-runs", type=int, default=1, help="ingests, each fresh")
     parser.add_argument("--starts", type=int, default=3, help="cold OpenSearch starts to time")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
@@ -76,18 +81,20 @@ def main() -> int:
         sample = Path(tmp) / f"{agency.id}.ndjson"
         config = fed.agency(agency.id).node_config(engine.url)
         client = connect(engine.url, timeout_s=120)
+        ctx = IngestContext(agency.id, config.card_key, agency.region)
+        runs: list[IngestSummary] = []
         try:
-            summary = ingest_file(
-                sample,
-                client=client,
-                names=config.index,
-                ctx=IngestContext(agency.id, config.card_key, agency.region),
-            )
+            runs.append(ingest_file(sample, client=client, names=config.index, ctx=ctx))
+            for run in range(1, args.ingest_runs):
+                names = IndexNames(config.index.prefix, f"{agency.id}-run{run}")
+                runs.append(ingest_file(sample, client=client, names=names, ctx=ctx))
+                client.indices.delete(index=names.index)
         finally:
             client.close()
-        queries = _queries(sample, random.Random(args.seed), args.queries)
+        queries = _queries(sample, random.Random(args.seed), args.queries * args.rounds)
         with BackgroundNode(config) as node:
-            latencies = _run(node.target, fed, agency.id, queries)
+            rounds = _run(node.target, fed, agency.id, queries, args.rounds)
+    summary = runs[0]
     report = {
         "machine": machine(),
         "records": args.records,
@@ -96,10 +103,12 @@ def main() -> int:
             "records": summary.read,
             "indexed": summary.indexed,
             "rejected": summary.rejected,
-            "seconds": summary.seconds,
-            "records_per_s": round(summary.read / summary.seconds),
+            "runs": len(runs),
+            "seconds": spread([r.seconds for r in runs]),
+            "records_per_s": spread([r.read / r.seconds for r in runs], digits=0),
         },
-        "search_ms": {kind: stats(values) for kind, values in latencies.items()},
+        "rounds": args.rounds,
+        "search_ms": {kind: over_rounds([stats(r[kind]) for r in rounds]) for kind in queries},
     }
     _write(report)
     return 0
@@ -139,8 +148,12 @@ def _queries(sample: Path, rng: random.Random, count: int) -> dict[str, list[sea
 
 
 def _run(
-    target: str, fed: LocalFederation, audience: str, queries: dict[str, list[search_pb2.Query]]
-) -> dict[str, list[float]]:
+    target: str,
+    fed: LocalFederation,
+    audience: str,
+    queries: dict[str, list[search_pb2.Query]],
+    rounds: int,
+) -> list[dict[str, list[float]]]:
     key = load_private_key(fed.agency("bench").directory / "agency.key")
 
     def request(query: search_pb2.Query) -> search_pb2.SearchRequest:
@@ -160,14 +173,18 @@ def _run(
         stub = search_pb2_grpc.SearchNodeStub(channel)
         for query in [q for kind in queries.values() for q in kind[:20]]:  # warm-up
             stub.Search(request(query), timeout=10)
-        latencies: dict[str, list[float]] = {}
-        for kind, items in queries.items():
-            for query in items:
-                signed = request(query)
-                started = time.perf_counter()
-                stub.Search(signed, timeout=10)
-                latencies.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
-    return latencies
+        per_round = len(next(iter(queries.values()))) // rounds
+        results: list[dict[str, list[float]]] = []
+        for number in range(rounds):
+            latencies: dict[str, list[float]] = {kind: [] for kind in queries}
+            for i in range(number * per_round, (number + 1) * per_round):
+                for kind, items in queries.items():  # interleaved: drift hits every kind
+                    signed = request(items[i])
+                    started = time.perf_counter()
+                    stub.Search(signed, timeout=10)
+                    latencies[kind].append((time.perf_counter() - started) * 1000)
+            results.append(latencies)
+    return results
 
 
 def _write(report: dict[str, Any]) -> None:
@@ -180,18 +197,22 @@ def _write(report: dict[str, Any]) -> None:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| OpenSearch cold start (s), each run | {', '.join(map(str, starts))} |",
+        f"| OpenSearch cold start (s), each run | {', '.join(map(str, starts)) or 'not timed'} |",
         f"| ingest: records, rejected | {ingest['records']:,}, {ingest['rejected']} |",
-        f"| ingest time (s) | {ingest['seconds']} |",
-        f"| ingest throughput (records/s) | {ingest['records_per_s']:,} |",
+        f"| ingest time (s), {ingest['runs']} run(s) | {shown(ingest['seconds'])} |",
+        f"| ingest throughput (records/s) | {shown(ingest['records_per_s'])} |",
         "",
-        "Signed searches over gRPC, one at a time (signature check, policy, audit write included):",
+        "Signed searches over gRPC, one at a time (signature check, policy, audit write "
+        f"included), kinds interleaved; {report['rounds']} rounds, each figure the median over "
+        "the rounds [lowest, highest round]:",
         "",
         "| search kind | queries | p50 ms | p99 ms | max ms |",
         "|---|---|---|---|---|",
     ]
     for kind, s in report["search_ms"].items():
-        lines.append(f"| {kind} | {s['n']} | {s['p50']} | {s['p99']} | {s['max']} |")
+        lines.append(
+            f"| {kind} | {s['n']} | {shown(s['p50'])} | {shown(s['p99'])} | {shown(s['max'])} |"
+        )
     write(f"node-{report['records']}", report, "\n".join(lines) + "\n")
 
 

@@ -18,18 +18,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, header, machine, write
+from _common import RESULTS, header, machine, shown, write
 
 HERE = Path(__file__).resolve().parent
 FULL = [
-    ["node_bench.py", "--records", "100000", "--queries", "300", "--starts", "3"],
-    ["node_bench.py", "--records", "1000000", "--queries", "200", "--starts", "1"],
-    ["federation_bench.py", "--records", "30000", "--queries", "300"],
+    ["node_bench.py", "--records", "100000", "--starts", "3", "--ingest-runs", "3"],
+    ["node_bench.py", "--records", "1000000", "--starts", "1"],
+    ["federation_bench.py", "--records", "30000"],
     ["scale_bench.py"],
     ["ranking_bench.py"],
 ]
 SMOKE = [
-    ["node_bench.py", "--records", "1000", "--queries", "5", "--starts", "0"],
+    ["node_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2", "--starts", "0"],
+    ["federation_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2"],
     ["scale_bench.py", "--quick"],
 ]
 
@@ -40,10 +41,14 @@ def main() -> int:
     parser.add_argument("--smoke", type=Path, help="run tiny versions, results into this dir")
     args = parser.parse_args()
     if args.smoke:
-        return _run(SMOKE, results=args.smoke)
+        os.environ["CETS_BENCH_RESULTS"] = str(args.smoke)
+        if _run(SMOKE, results=args.smoke):
+            return 1
+        _summary(args.smoke)
+        return 0
     if not args.summary and _run(FULL, results=RESULTS):
         return 1
-    _summary()
+    _summary(RESULTS)
     return 0
 
 
@@ -58,20 +63,20 @@ def _run(commands: list[list[str]], *, results: Path) -> int:
     return 0
 
 
-def _newest(pattern: str) -> dict[str, Any] | None:
-    found = sorted(RESULTS.glob(pattern))
+def _newest(results: Path, pattern: str) -> dict[str, Any] | None:
+    found = sorted(results.glob(pattern))
     return json.loads(found[-1].read_text()) if found else None
 
 
-def _summary() -> None:
+def _summary(results: Path) -> None:
     rows = ["| benchmark | measure | value | run |", "|---|---|---|---|"]
 
     def add(name: str, measure: str, value: str, report: dict[str, Any]) -> None:
         m = report["machine"]
         rows.append(f"| {name} | {measure} | {value} | {m['date']}, commit {m['commit']} |")
 
-    for records in (100_000, 1_000_000):
-        node = _newest(f"node-{records}-*.json")
+    for records in (1_000, 100_000, 1_000_000):
+        node = _newest(results, f"node-{records}-*.json")
         if node:
             name = f"node, {records:,} records"
             add(
@@ -80,29 +85,30 @@ def _summary() -> None:
                 ", ".join(map(str, node["opensearch_start_s"])),
                 node,
             )
-            add(name, "ingest (records/s)", f"{node['ingest']['records_per_s']:,}", node)
+            add(name, "ingest (records/s)", _fig(node["ingest"]["records_per_s"]), node)
             for kind, s in node["search_ms"].items():
-                add(name, f"search {kind} p50 / p99 (ms)", f"{s['p50']} / {s['p99']}", node)
-    federation = _newest("federation-*.json")
-    if federation:
+                add(name, f"search {kind} p50 / p99 (ms)", _pair(s), node)
+    federation = _newest(results, "federation-*.json")
+    if federation and "layers_ms" in federation:
         for op, us in federation["crypto_us"].items():
             add("federation", f"{op.replace('_', ' ')} (µs)", str(us), federation)
-        for path, s in federation["fanout_ms"].items():
-            add("federation", f"{path} p50 / p99 (ms)", f"{s['p50']} / {s['p99']}", federation)
-    scale = _newest("scale-*.json")
+        for path, s in federation["layers_ms"].items():
+            add("federation", f"{path} p50 / p99 (ms)", _pair(s), federation)
+        for ratio, r in federation["ratios"].items():
+            add("federation", f"ratio {ratio}, of p50 / of p99", _pair(r), federation)
+    scale = _newest(results, "scale-*.json")
     if scale:
         for agencies, row in scale["sizes"].items():
             seq, load = row["sequential"], row["saturation"]
             add(
                 "scale",
                 f"{agencies} agencies: p50 / p99 (ms), federation CPU ms/query, qps",
-                f"{seq['latency_ms']['p50']} / {seq['latency_ms']['p99']}, "
-                f"{row['cpu_ms_per_query']}, {load['qps']}",
+                f"{_pair(seq['latency_ms'])}, {_fig(row['cpu_ms_per_query'])}, {_fig(load['qps'])}",
                 scale,
             )
         share = scale["crypto_share"]
         add("scale", f"crypto share of CPU at {share['agencies']}", f"{share['share']:.0%}", scale)
-    ranking = _newest("ranking-*.json")
+    ranking = _newest(results, "ranking-*.json")
     if ranking:
         ranking["machine"].setdefault("commit", "?")
         ranking["machine"].setdefault("date", "?")
@@ -113,6 +119,15 @@ def _summary() -> None:
                 )
     text = "# Benchmarks: summary\n\n" + header(machine()) + "\n\n" + "\n".join(rows) + "\n"
     write("summary", {"machine": machine(), "rows": rows}, text)
+
+
+def _fig(value: Any) -> str:
+    """A figure: a spread over runs (median [low, high]) or a plain number."""
+    return shown(value)
+
+
+def _pair(figures: dict[str, Any]) -> str:
+    return f"{_fig(figures['p50'])} / {_fig(figures['p99'])}"
 
 
 if __name__ == "__main__":

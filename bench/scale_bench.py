@@ -38,12 +38,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import grpc
-from _common import header, machine, per_op_us, stats, write
+from _common import header, machine, over_rounds, per_op_us, shown, spread, stats, write
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cets.common.keys import load_private_key, load_public_key
@@ -69,14 +70,16 @@ FULL = {
     "clients": 8,
     "seconds": 10.0,
     "tail_queries": 30,
+    "rounds": 3,
 }
 QUICK = {
     "sizes": "10,20",
     "warmup": 3,
-    "queries": 20,
+    "queries": 10,
     "clients": 4,
-    "seconds": 3.0,
+    "seconds": 1.5,
     "tail_queries": 8,
+    "rounds": 2,
 }
 
 
@@ -84,15 +87,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
     parser.add_argument("--sizes", help=f"agencies per query, comma-separated ({FULL['sizes']})")
-    parser.add_argument("--queries", type=int, help="sequential queries per size")
+    parser.add_argument("--queries", type=int, help="sequential queries per size and round")
     parser.add_argument("--clients", type=int, help="concurrent clients at saturation")
-    parser.add_argument("--seconds", type=float, help="duration of the saturation run")
+    parser.add_argument("--seconds", type=float, help="duration of each saturation round")
+    parser.add_argument("--rounds", type=int, help="rounds of the sequential and saturation runs")
     parser.add_argument("--tail-queries", type=int, help="sequential queries per tail run")
     parser.add_argument("--deadline", type=float, default=0.3, help="short deadline, seconds")
     parser.add_argument("--peer-processes", type=int, default=4)
     args = parser.parse_args()
     settings = dict(QUICK if args.quick else FULL)
-    for name in ("sizes", "queries", "clients", "seconds", "tail_queries"):
+    for name in ("sizes", "queries", "clients", "seconds", "tail_queries", "rounds"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     sizes = [int(s) for s in str(settings["sizes"]).split(",")]
@@ -419,28 +423,46 @@ def _measure(
     request = _request(targets)
     print(f"N={n}: sequential", file=sys.stderr, flush=True)
     _sequential(service, request, n, settings["warmup"], timeout=10)
-    cpu0, peers0 = service.cpu_s(), sum(_cpu_s(p) for p in _PEERS)
-    sequential = _sequential(service, request, n, settings["queries"], timeout=10)
-    cpu1, peers1 = service.cpu_s(), sum(_cpu_s(p) for p in _PEERS)
-    done = max(1, len(sequential.ms))
+    rounds: list[dict[str, Any]] = []
+    for _ in range(settings["rounds"]):
+        cpu0, peers0 = service.cpu_s(), sum(_cpu_s(p) for p in _PEERS)
+        sequential = _sequential(service, request, n, settings["queries"], timeout=10)
+        cpu1, peers1 = service.cpu_s(), sum(_cpu_s(p) for p in _PEERS)
+        done = max(1, len(sequential.ms))
+        rounds.append(
+            {
+                "tally": sequential,
+                "cpu": (cpu1 - cpu0) * 1000 / done,
+                "peer_cpu": (peers1 - peers0) * 1000 / done,
+            }
+        )
     result: dict[str, Any] = {
-        "sequential": sequential.summary(),
-        "cpu_ms_per_query": round((cpu1 - cpu0) * 1000 / done, 2),
-        "peer_cpu_ms_per_query": round((peers1 - peers0) * 1000 / done, 2),
+        "sequential": _over(r["tally"] for r in rounds),
+        "cpu_ms_per_query": spread([r["cpu"] for r in rounds]),
+        "peer_cpu_ms_per_query": spread([r["peer_cpu"] for r in rounds]),
     }
 
     print(f"N={n}: saturation", file=sys.stderr, flush=True)
-    cpu0 = service.cpu_s()
-    load = asyncio.run(
-        _saturate(service.target, request, n, settings["clients"], settings["seconds"])
-    )
-    cpu1 = service.cpu_s()
+    loads: list[dict[str, Any]] = []
+    for _ in range(settings["rounds"]):
+        cpu0 = service.cpu_s()
+        load = asyncio.run(
+            _saturate(service.target, request, n, settings["clients"], settings["seconds"])
+        )
+        cpu1 = service.cpu_s()
+        loads.append(
+            {
+                "tally": load,
+                "qps": len(load.ms) / settings["seconds"],
+                "cpu": (cpu1 - cpu0) * 1000 / max(1, len(load.ms)),
+            }
+        )
     result["saturation"] = {
-        **load.summary(),
+        **_over(r["tally"] for r in loads),
         "clients": settings["clients"],
         "seconds": settings["seconds"],
-        "qps": round(len(load.ms) / settings["seconds"], 1),
-        "cpu_ms_per_query": round((cpu1 - cpu0) * 1000 / max(1, len(load.ms)), 2),
+        "qps": spread([r["qps"] for r in loads], digits=1),
+        "cpu_ms_per_query": spread([r["cpu"] for r in loads]),
     }
 
     stragglers = [_member_id(i) for i in range(0, n, 100)][: max(1, n // 100)]
@@ -454,6 +476,25 @@ def _measure(
         "short_deadline": {**short.summary(), "deadline_s": settings["deadline_s"]},
     }
     return result
+
+
+def _over(tallies: Iterable[_Tally]) -> dict[str, Any]:
+    """Several rounds: latency figures as spreads over the rounds, statuses summed."""
+    rounds = list(tallies)
+    total = _Tally()
+    for tally in rounds:
+        total.ms += tally.ms
+        total.short_answers += tally.short_answers
+        for mine, theirs in (
+            (total.codes, tally.codes),
+            (total.failed_calls, tally.failed_calls),
+            (total.reasons, tally.reasons),
+        ):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+    summary = total.summary()
+    summary["latency_ms"] = over_rounds([stats(t.ms) for t in rounds if t.ms]) if total.ms else None
+    return summary
 
 
 def _crypto() -> dict[str, float]:
@@ -521,9 +562,11 @@ def _write(report: dict[str, Any]) -> None:
         f"service and client all run on this one {report['machine']['cpus']}-core machine and "
         "compete for the same cores.",
         "",
-        f"Sequential: {settings['queries']} queries after {settings['warmup']} warm-up. "
-        "CPU is the federation process's user + system time over the sequential run. "
-        f"Saturation: {settings['clients']} concurrent clients for {settings['seconds']:g} s.",
+        f"Sequential: {settings['rounds']} rounds of {settings['queries']} queries after "
+        f"{settings['warmup']} warm-up. CPU is the federation process's user + system time "
+        f"over each round. Saturation: {settings['rounds']} rounds of {settings['clients']} "
+        f"concurrent clients for {settings['seconds']:g} s. Each figure is the median over the "
+        "rounds [lowest, highest round].",
         "",
         "| agencies | p50 ms | p99 ms | CPU ms/query | peers' CPU ms/query | "
         "qps at saturation | p99 under load ms | CPU ms/query under load | not ok |",
@@ -535,9 +578,10 @@ def _write(report: dict[str, Any]) -> None:
         not_ok = seq["not_ok"] + sat["not_ok"]
         failed = sum(seq["failed_calls"].values()) + sum(sat["failed_calls"].values())
         lines.append(
-            f"| {n} | {lat['p50']} | {lat['p99']} | {r['cpu_ms_per_query']} | "
-            f"{r['peer_cpu_ms_per_query']} | {sat['qps']} | {load['p99']} | "
-            f"{sat['cpu_ms_per_query']} | {not_ok} answers, {failed} calls |"
+            f"| {n} | {shown(lat['p50'])} | {shown(lat['p99'])} | "
+            f"{shown(r['cpu_ms_per_query'])} | {shown(r['peer_cpu_ms_per_query'])} | "
+            f"{shown(sat['qps'])} | {shown(load['p99'])} | {shown(sat['cpu_ms_per_query'])} | "
+            f"{not_ok} answers, {failed} calls |"
         )
     lines += [
         "",
@@ -556,20 +600,20 @@ def _write(report: dict[str, Any]) -> None:
             (f"{settings['deadline_s'] * 1000:.0f} ms", "short_deadline"),
         ):
             s = tail[key]
-            lat = s["latency_ms"] or {"p50": "-", "p99": "-"}
+            lat = s["latency_ms"]
+            p50, p99 = (shown(lat["p50"]), shown(lat["p99"])) if lat else ("-", "-")
             lines.append(
-                f"| {n} | {len(tail['stragglers'])} | {label} | {lat['p50']} | {lat['p99']} | "
-                f"{_fmt_status(s)} |"
+                f"| {n} | {len(tail['stragglers'])} | {label} | {p50} | {p99} | {_fmt_status(s)} |"
             )
     largest = max(sizes, key=int)
-    per_query_us = sizes[largest]["cpu_ms_per_query"] * 1000
+    per_query_us = sizes[largest]["cpu_ms_per_query"]["median"] * 1000
     crypto_us = int(largest) * (crypto["sign_request"] + crypto["verify_answer_3_hits"])
     share = crypto_us / per_query_us if per_query_us else float("nan")
     report["crypto_share"] = {"agencies": int(largest), "share": round(share, 3)}
     lines += [
         "",
         f"Crypto, in-process: sign a request {crypto['sign_request']} µs, verify a three-hit "
-        f"answer {crypto['verify_answer_3_hits']} µs (canonical encoding included). At "
+        f"answer {crypto['verify_answer_3_hits']} µs (encoding and parsing included). At "
         f"N={largest}: {largest} x (sign + verify) = {crypto_us / 1000:.1f} ms of "
         f"{per_query_us / 1000:.1f} ms CPU per query, "
         f"**{share:.0%} of the federation service's CPU**.",

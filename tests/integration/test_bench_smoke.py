@@ -27,3 +27,9 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
     assert any(name.startswith("scale-") and name.endswith(".json") for name in written)
     node_table = next(tmp_path.glob("node-1000-*.md")).read_text()
     assert "| ingest throughput (records/s) |" in node_table
+    layers = next(tmp_path.glob("federation-*.md")).read_text()
+    for path in ("a. OpenSearch, straight", "b. node gRPC", "c. federation", "d. gateway REST"):
+        assert f"| {path}" in layers
+    summary = next(tmp_path.glob("summary-*.md")).read_text()
+    for measure in ("ratio b/a", "ratio c/max(a)", "ratio d/c", "20 agencies: p50 / p99"):
+        assert measure in summary
