@@ -16,7 +16,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make browser - install Chromium for the web page's browser test (needs root)"
 	@echo "make protos - regenerate protos/gen from protos/cets"
-	@echo "make bench  - every benchmark, then bench/results/summary-<date>.md (about half an hour)"
+	@echo "make bench  - every benchmark, then bench/results/summary-<date>.md (about 45 minutes)"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -1,6 +1,6 @@
 """Run every benchmark and write one summary table.
 
-    .venv/bin/python bench/run_all.py              # everything (about half an hour on 2 cores)
+    .venv/bin/python bench/run_all.py              # everything (about 45 minutes on 2 cores)
     .venv/bin/python bench/run_all.py --summary    # only rebuild the summary from bench/results
     .venv/bin/python bench/run_all.py --smoke DIR  # tiny versions (seconds), results into DIR
 
@@ -26,6 +26,7 @@ FULL = [
     ["node_bench.py", "--records", "1000000", "--starts", "1"],
     ["federation_bench.py", "--records", "30000"],
     ["scale_bench.py"],
+    ["profile_federation.py"],
     ["ranking_bench.py"],
 ]
 SMOKE = [
@@ -108,6 +109,16 @@ def _summary(results: Path) -> None:
             )
         share = scale["crypto_share"]
         add("scale", f"crypto share of CPU at {share['agencies']}", f"{share['share']:.0%}", scale)
+    profile = _newest(results, "profile-*.json")
+    if profile:
+        total = max(1, profile["samples"])
+        top = sorted(profile["groups"].items(), key=lambda kv: -kv[1])[:3]
+        add(
+            "profile",
+            f"federation CPU at {profile['agencies']} agencies, largest shares",
+            ", ".join(f"{name} {count / total:.0%}" for name, count in top),
+            profile,
+        )
     ranking = _newest(results, "ranking-*.json")
     if ranking:
         ranking["machine"].setdefault("commit", "?")
