@@ -124,7 +124,7 @@ def _summary() -> None:
             load,
         )
         add(name, "errors", str(load["errors"]["total"]), load)
-        growth = max(m["growth_mib"] for m in memory.values())
+        growth = max(m["growth_mib"] for m in memory.values() if m.get("bounded", True))
         add(name, "largest RSS growth of a service (MiB)", f"{growth:+}", load)
     text = "# Benchmarks: summary\n\n" + header(machine()) + "\n\n" + "\n".join(rows) + "\n"
     write("summary", {"machine": machine(), "rows": rows}, text)
