@@ -28,6 +28,7 @@ FULL = [
     ["scale_bench.py"],
     ["profile_federation.py"],
     ["ranking_bench.py"],
+    ["load_test.py", "--officers", "20", "--duration", "60"],
 ]
 SMOKE = [
     ["node_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2", "--starts", "0"],
@@ -128,6 +129,20 @@ def _summary(results: Path) -> None:
                 add(
                     "ranking", f"{scenario}: {method} nDCG@10", str(by_type["all"]["ndcg"]), ranking
                 )
+    load = _newest("load-*.json")
+    if load:
+        setup, latency, memory = load["setup"], load["latency_ms"], load["memory"]
+        name = f"load, {setup['officers']} officers x {setup['duration_s']:.0f} s"
+        add(name, "searches/s", str(load["requests"]["per_s"]), load)
+        add(
+            name,
+            "p50 / p95 / p99 (ms)",
+            f"{latency['p50']} / {latency['p95']} / {latency['p99']}",
+            load,
+        )
+        add(name, "errors", str(load["errors"]["total"]), load)
+        growth = max(m["growth_mib"] for m in memory.values() if m.get("bounded", True))
+        add(name, "largest RSS growth of a service (MiB)", f"{growth:+}", load)
     text = "# Benchmarks: summary\n\n" + header(machine()) + "\n\n" + "\n".join(rows) + "\n"
     write("summary", {"machine": machine(), "rows": rows}, text)
 

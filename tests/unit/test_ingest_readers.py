@@ -108,6 +108,66 @@ def test_a_rejected_line_keeps_its_text_for_the_rejects_file() -> None:
     assert [item.raw for item in items if isinstance(item, Reject)] == ["[1, 2]", '{"a": "\ufffd"}']
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("fmt", list(Format))
+def test_a_utf16_or_utf32_file_with_a_byte_order_mark_is_rejected_once(
+    encoding: str, fmt: Format
+) -> None:
+    text = "type,name\nperson,Ann\n" if fmt is Format.CSV else '{"a": 1}\n{"b": 2}\n'
+    data = ("\ufeff" if encoding == "utf-16-be" else "") + text
+    [(number, reject)] = read(data.encode(encoding), fmt)
+    assert number == 1
+    assert isinstance(reject, Reject)
+    assert "the file is UTF-16 or UTF-32 (it starts with a byte order mark)" in reject.reason
+
+
+def test_utf16_without_a_byte_order_mark_is_named_in_each_reject() -> None:
+    data = '{"a": 1}\n{"b": "Zo\u00eb"}\n'.encode("utf-16-le")
+    items = ndjson(data)
+    hint = "(the file looks like UTF-16; convert it to UTF-8)"
+    assert [n for n, _ in items] == [1, 2, 3]  # line 3: the NUL after the last line feed
+    assert all(isinstance(item, Reject) for _, item in items)
+    assert rejects(items)[0] == (1, f"contains a NUL character {hint}")
+    assert rejects(items)[1][1].endswith(hint)
+
+
+def test_a_run_of_nuls_is_not_taken_for_utf16() -> None:
+    data = b'{"a": 1}\n' + b"\x00" * 4000 + b'\n{"b": 2}\n' + b"\x00" * 100
+    assert ndjson(data) == [
+        (1, {"a": 1}),
+        (2, Reject(2, "contains a NUL character")),
+        (3, {"b": 2}),
+        (4, Reject(4, "contains a NUL character")),
+    ]
+
+
+def test_a_file_cut_inside_a_character_or_a_record() -> None:
+    zoe = '{"name": "Zo\u00eb"}'.encode()
+    assert ndjson(b'{"a": 1}\n' + zoe[:-3]) == [
+        (1, {"a": 1}),
+        (2, Reject(2, "not valid UTF-8 (byte 13)")),
+    ]
+    assert rejects(ndjson(b'{"a": 1}\n{"b": [1, 2')) == [
+        (2, "invalid JSON: Expecting ',' delimiter (column 12)")
+    ]
+
+
+def test_line_and_paragraph_separators_inside_values_do_not_split_lines() -> None:
+    data = '{"a": "x\u2028y\u2029z\u0085"}\n{"b": 1}\n'.encode()
+    assert ndjson(data) == [(1, {"a": "x\u2028y\u2029z\u0085"}), (2, {"b": 1})]
+
+
+def test_a_bare_carriage_return_is_whitespace_between_tokens_but_not_a_line_end() -> None:
+    assert ndjson(b'{"a":\r1}\n') == [(1, {"a": 1})]
+    [(number, reject)] = ndjson(b'{"a": 1}\r{"b": 2}\r{"c": 3}\r')
+    assert number == 1
+    assert isinstance(reject, Reject)
+    assert reject.reason == (
+        "invalid JSON: Extra data (column 10); lines must end with \\n or \\r\\n, "
+        "not a bare carriage return (\\r)"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # CSV
 
@@ -206,7 +266,9 @@ def test_an_unterminated_quote_does_not_swallow_the_rest_of_the_file(
     good = [f"person,Name {i}\n".encode() for i in range(3, 10)]
     data = b'type,name\nperson,"Ann\n' + b"".join(good)
     items = csv(data)
-    assert items[0] == (2, Reject(2, "unterminated quoted field"))
+    assert rejects(items) == [
+        (2, "unterminated quoted field (a quoted field may span at most 3 lines and 1048576 bytes)")
+    ]
     assert records(items) == [(n, {"type": "person", "name": f"Name {n}"}) for n in range(3, 10)]
     assert len(items) == 8
 
@@ -235,8 +297,78 @@ def test_a_quoted_field_may_not_grow_past_the_line_limit(monkeypatch: pytest.Mon
     monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 30)
     lines = b"".join(f"row {i},x\n".encode() for i in range(3, 9))
     items = csv(b'type,name\nperson,"open\n' + lines)
-    assert items[0] == (2, Reject(2, "unterminated quoted field"))
+    assert rejects(items)[0] == (
+        2,
+        "unterminated quoted field (a quoted field may span at most 1000 lines and 30 bytes)",
+    )
     assert [n for n, _ in records(items)] == list(range(3, 9))
+
+
+def test_a_quote_inside_an_unquoted_field_is_an_ordinary_character() -> None:
+    data = b'type,name\nperson,O"Brien\nperson,Bob\nperson,D"Arcy\nperson,Cy\n'
+    assert csv(data) == [
+        (2, {"type": "person", "name": 'O"Brien'}),
+        (3, {"type": "person", "name": "Bob"}),
+        (4, {"type": "person", "name": 'D"Arcy'}),
+        (5, {"type": "person", "name": "Cy"}),
+    ]
+
+
+def test_a_quote_opened_by_mistake_does_not_swallow_the_good_lines_up_to_the_next_quote() -> None:
+    data = (
+        b"type,name,note\n"
+        b'person,Ann,"never closed\n'  # 2
+        b"person,Bob,fine\n"  # 3
+        b"person,Cy,fine\n"  # 4
+        b'person,"Dee, D",fine\n'  # 5: its first quote would close line 2's
+        b"person,Eve,fine\n"  # 6
+    )
+    items = csv(data)
+    assert rejects(items) == [
+        (
+            2,
+            "quoted field opened here does not close properly "
+            "(broken CSV: ',' expected after '\"')",
+        )
+    ]
+    assert [(n, r["name"]) for n, r in records(items)] == [
+        (3, "Bob"),
+        (4, "Cy"),
+        (5, "Dee, D"),
+        (6, "Eve"),
+    ]
+
+
+def test_a_multi_line_record_with_the_wrong_number_of_cells_gives_its_lines_back() -> None:
+    data = b'type,name,note\nperson,"Ann\nperson,Bob,fine\nperson,Cy",x,y\n'
+    items = csv(data)
+    assert rejects(items) == [
+        (2, "quoted field opened here does not close properly (expected 3 columns, found 4)"),
+        (4, "expected 3 columns, found 4"),
+    ]
+    assert records(items) == [(3, {"type": "person", "name": "Bob", "note": "fine"})]
+
+
+def test_a_csv_file_cut_inside_a_character() -> None:
+    data = "type,name\nperson,Ann\nperson,Zo\u00eb".encode()[:-1]
+    assert csv(data) == [
+        (2, {"type": "person", "name": "Ann"}),
+        (3, Reject(3, "not valid UTF-8 (byte 10)")),
+    ]
+
+
+def test_csv_lines_ending_in_a_bare_carriage_return() -> None:
+    items = csv(b"type,name\rperson,Ann\rperson,Bob\r")
+    assert rejects(items) == [
+        (
+            1,
+            "the header cannot be read: broken CSV: a carriage return (\\r) outside quotes; "
+            "lines must end with \\n or \\r\\n",
+        )
+    ]
+    items = csv(b'type,name\nperson,A\rnn\nperson,"B\rob"\n')
+    assert rejects(items)[0][0] == 2
+    assert records(items) == [(3, {"type": "person", "name": "B\rob"})]
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,3 +436,26 @@ def test_valid_ndjson_reads_back_with_line_numbers(
     newline = "\r\n" if crlf else "\n"
     data = newline.join(lines).encode()
     assert ndjson(data) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Acknowledgements
+
+
+def test_a_refused_record_is_reported_at_its_own_line_when_its_id_repeats() -> None:
+    """OpenSearch answers in the order records were sent; one id sent from lines 2 and 5 and
+    refused both times is reported at 2 and 5."""
+    summary = ingest.IngestSummary()
+    seen: list[Reject] = []
+    tracker = ingest._Tracker(summary, seen.append)
+    for record_id, line in (("a", 2), ("b", 3), ("a", 5)):
+        tracker.submitted(record_id, line)
+    refused = {"index": {"_id": "a", "error": {"type": "cluster_block_exception"}}}
+    tracker.acknowledge(False, refused)
+    tracker.acknowledge(True, {"index": {"_id": "b", "result": "created"}})
+    tracker.acknowledge(False, refused)
+    assert [(r.line, r.reason) for r in seen] == [
+        (2, "refused by OpenSearch: cluster_block_exception"),
+        (5, "refused by OpenSearch: cluster_block_exception"),
+    ]
+    assert (summary.duplicates, summary.indexed, summary.rejected) == (1, 1, 2)

@@ -599,3 +599,45 @@ def test_card_numbers_in_free_text_are_masked_and_still_link(written: str) -> No
 def test_phone_numbers_are_not_mistaken_for_cards() -> None:
     raw = _raw("case_note", text="called 0044 7572 441188 and +1 416 555 0142")
     assert "[card ending" not in prepare(raw, CTX).document["text"]
+
+
+# --------------------------------------------------------------------------------------------
+# Control characters, and field names that come from the input
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("name", "Ann\x00Lee", "0000"),
+        ("name", "Ann\x1b[31mLee", "001B"),
+        ("description", "bell\x07", "0007"),
+        ("description", "form\x0cfeed", "000C"),
+        ("description", "del\x7f", "007F"),
+        ("description", "next\x85line", "0085"),
+        ("aliases", ["fine", "not\x01fine"], "0001"),
+    ],
+)
+def test_control_characters_in_a_value_reject_the_record(field: str, value: Any, code: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        prepare(_raw("person", name="Ann Lee") | {field: value}, CTX)
+    assert str(caught.value) == f"{field}: contains a control character (U+{code})"
+
+
+def test_tabs_line_breaks_and_unicode_separators_are_text() -> None:
+    text = "line one\r\nline two\n\tindented\u2028separated\u2029paragraph"
+    document = prepare(_raw("case_note", text=text), CTX).document
+    assert document["body"]["text"] == text
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("na\x01me\n1: forged line", "na\\x01me\\n1: forged line"),
+        ("x\u2028y", "x\\u2028y"),
+        ("k" * 1000, "k" * 64 + "..."),
+    ],
+)
+def test_an_unknown_field_name_is_shown_escaped_and_short(name: str, shown: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        prepare(_raw("person", name="Ann Lee") | {name: "x"}, CTX)
+    assert str(caught.value) == f"{shown}: Extra inputs are not permitted"

@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,12 @@ MAX_LINE_BYTES = 1024 * 1024
 MAX_CSV_RECORD_LINES = 1000
 """A quoted CSV field may span lines, but not more than this many."""
 _REJECT_RAW_LIMIT = 64 * 1024
+_UTF8_BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+"""UTF-16 LE/BE and UTF-32 LE/BE (UTF-32 LE starts like UTF-16 LE) byte order marks."""
+_WIDE_FILE = "the file is UTF-16 or UTF-32 (it starts with a byte order mark); convert it to UTF-8"
+_UTF16_HINT = " (the file looks like UTF-16; convert it to UTF-8)"
+_LINE_ENDS = "lines must end with \\n or \\r\\n"
 _T = TypeVar("_T")
 
 
@@ -102,13 +109,16 @@ def _numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | Reject]]:
         if not line:
             return
         number += 1
+        if number == 1 and line.startswith(_WIDE_BOMS):
+            yield number, Reject(number, _WIDE_FILE)  # every line would fail: say so once
+            return
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
             while line and not line.endswith(b"\n"):  # skip the rest of the long line
                 line = stream.readline(MAX_LINE_BYTES)
             yield number, Reject(number, f"line is longer than {MAX_LINE_BYTES} bytes")
             continue
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
+        if number == 1 and line.startswith(_UTF8_BOM):
+            line = line[len(_UTF8_BOM) :]
         yield number, line
 
 
@@ -116,10 +126,22 @@ def _decode(number: int, line: bytes) -> str | Reject:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Reject(number, f"not valid UTF-8 (byte {exc.start + 1})", _raw(line))
+        reason = f"not valid UTF-8 (byte {exc.start + 1})"
+        return Reject(number, reason + _utf16_hint(line), _raw(line))
     if "\x00" in text:
-        return Reject(number, "contains a NUL character", _raw(line))
+        return Reject(number, "contains a NUL character" + _utf16_hint(line), _raw(line))
     return text
+
+
+def _utf16_hint(line: bytes) -> str:
+    """A hint when NULs alternate with other bytes, as in UTF-16 text without a byte order
+    mark (a run of NULs, as a crash leaves at the end of a file, is not UTF-16)."""
+    even, odd = line[0::2], line[1::2]
+    if len(odd) < 2:
+        return ""
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    wide = (nul_even >= 0.75 and nul_odd <= 0.25) or (nul_odd >= 0.75 and nul_even <= 0.25)
+    return _UTF16_HINT if wide else ""
 
 
 def _raw(line: bytes | str) -> str:
@@ -146,6 +168,8 @@ def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
             value = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
+            if exc.msg == "Extra data" and "\r" in text[: exc.pos]:
+                reason += f"; {_LINE_ENDS}, not a bare carriage return (\\r)"
             yield number, Reject(number, reason, _raw(text))
             continue
         except (ValueError, RecursionError) as exc:
@@ -160,7 +184,8 @@ def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
 
 def _read_csv(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
     header: list[str] | None = None
-    for number, cells in _csv_rows(iter(lines)):
+    rows = _CsvRecords(iter(lines))
+    for number, cells in rows:
         if isinstance(cells, Reject):
             if header is None:  # the next row is data, not a header: stop here
                 reason = f"the header cannot be read: {cells.reason}"
@@ -175,6 +200,7 @@ def _read_csv(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
             if not all(header) or len(set(header)) != len(header):
                 yield number, Reject(number, "the header needs unique, non-empty column names")
                 return
+            rows.columns = len(header)
             continue
         if len(cells) != len(header):
             reason = f"expected {len(header)} columns, found {len(cells)}"
@@ -183,56 +209,111 @@ def _read_csv(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
         yield number, {k: v for k, v in zip(header, cells, strict=True) if v.strip() != ""}
 
 
-def _csv_rows(
-    lines: Iterator[tuple[int, bytes | Reject]],
-) -> Iterator[tuple[int, list[str] | Reject]]:
+class _CsvRecords:
     """One CSV record at a time; a quoted field may span lines, within limits.
 
-    A record is complete when its quotes balance. An unterminated quote is reported at the line
-    where the record began, and reading resumes on the next line, so one broken quote cannot
-    swallow the rest of the file.
+    A quote opens a field only at the start of a field (as RFC 4180 and Python's reader have
+    it); a quote elsewhere is an ordinary character. A record is complete at the end of a
+    line outside quotes. A record spanning lines that then does not parse — a quote opened
+    by mistake and closed by a later, unrelated quote — is reported at the line where it
+    began, and so is one whose quote never closes (within :data:`MAX_CSV_RECORD_LINES` and
+    :data:`MAX_LINE_BYTES`, or by the end of the file). Reading then resumes on the line
+    after, so one broken quote can neither swallow the rest of the file nor good lines.
     """
-    pending: list[tuple[int, str]] = []
-    replay: list[tuple[int, bytes | Reject]] = []
-    while True:
-        if replay:
-            number, line = replay.pop(0)
-        else:
-            try:
-                number, line = next(lines)
-            except StopIteration:
-                if not pending:
-                    break
-                first = pending[0][0]
-                reason = "unterminated quoted field at end of file"
-                yield first, Reject(first, reason, _raw(pending[0][1]))
-                replay = [(n, t.encode()) for n, t in pending[1:]]
-                pending = []
+
+    def __init__(self, lines: Iterator[tuple[int, bytes | Reject]]) -> None:
+        self._lines = lines
+        self.columns: int | None = None
+        """Set by the caller once the header is read: the number of cells a row must have."""
+
+    def __iter__(self) -> Iterator[tuple[int, list[str] | Reject]]:
+        pending: list[tuple[int, str]] = []
+        size = 0
+        in_quotes = False
+        replay: deque[tuple[int, bytes | Reject]] = deque()
+
+        def resume_after_first(reason: str) -> Reject:
+            nonlocal pending, size, in_quotes
+            first, text = pending[0]
+            replay.extendleft(reversed([(n, t.encode()) for n, t in pending[1:]]))
+            pending, size, in_quotes = [], 0, False
+            return Reject(first, reason, _raw(text))
+
+        while True:
+            if replay:
+                number, line = replay.popleft()
+            else:
+                item = next(self._lines, None)
+                if item is None:
+                    if not pending:
+                        return
+                    reject = resume_after_first("unterminated quoted field at end of file")
+                    yield reject.line, reject
+                    continue
+                number, line = item
+            if isinstance(line, Reject):
+                yield number, line
                 continue
-        if isinstance(line, Reject):
-            yield number, line
-            continue
-        text = _decode(number, line)
-        if isinstance(text, Reject):
-            yield number, text
-            continue
-        pending.append((number, text))
-        joined = "".join(t for _, t in pending)
-        if joined.count('"') % 2 == 0:
-            yield pending[0][0], _parse_csv_record(pending[0][0], joined)
-            pending = []
-        elif len(pending) > MAX_CSV_RECORD_LINES or len(joined) > MAX_LINE_BYTES:
-            first = pending[0][0]
-            yield first, Reject(first, "unterminated quoted field", _raw(pending[0][1]))
-            replay = [(n, t.encode()) for n, t in pending[1:]] + replay
-            pending = []
+            text = _decode(number, line)
+            if isinstance(text, Reject):
+                yield number, text
+                continue
+            in_quotes = _ends_in_quotes(text, in_quotes)
+            pending.append((number, text))
+            size += len(text)
+            if not in_quotes:
+                first = pending[0][0]
+                row = _parse_csv_record(first, "".join(t for _, t in pending))
+                problem = self._problem(row) if len(pending) > 1 else None
+                if problem:
+                    reject = resume_after_first(
+                        f"quoted field opened here does not close properly ({problem})"
+                    )
+                    yield reject.line, reject
+                    continue
+                yield first, row
+                pending, size = [], 0
+            elif len(pending) > MAX_CSV_RECORD_LINES or size > MAX_LINE_BYTES:
+                reject = resume_after_first(
+                    f"unterminated quoted field (a quoted field may span at most "
+                    f"{MAX_CSV_RECORD_LINES} lines and {MAX_LINE_BYTES} bytes)"
+                )
+                yield reject.line, reject
+
+    def _problem(self, row: list[str] | Reject) -> str | None:
+        if isinstance(row, Reject):
+            return row.reason
+        if self.columns is not None and len(row) != self.columns:
+            return f"expected {self.columns} columns, found {len(row)}"
+        return None
+
+
+def _ends_in_quotes(text: str, in_quotes: bool) -> bool:
+    """Whether a CSV record is inside a quoted field at the end of ``text``.
+
+    Only the quotes are visited, so lines without any cost one ``find``.
+    """
+    at = text.find('"')
+    while at >= 0:
+        if in_quotes:
+            if text.startswith('""', at):  # an escaped quote inside the field
+                at = text.find('"', at + 2)
+                continue
+            in_quotes = False
+        elif at == 0 or text[at - 1] == ",":
+            in_quotes = True
+        at = text.find('"', at + 1)
+    return in_quotes
 
 
 def _parse_csv_record(number: int, text: str) -> list[str] | Reject:
     try:
         rows = list(csv.reader([text], strict=True))
     except csv.Error as exc:
-        return Reject(number, f"broken CSV: {exc}", _raw(text))
+        reason = f"broken CSV: {exc}"
+        if "new-line character" in str(exc) and "\r" in text.rstrip("\r\n"):
+            reason = f"broken CSV: a carriage return (\\r) outside quotes; {_LINE_ENDS}"
+        return Reject(number, reason, _raw(text))
     return rows[0] if rows else []
 
 
@@ -334,7 +415,9 @@ class _Tracker:
         self.summary = summary
         self._on_reject = on_reject
         self._seen: set[str] = set()
-        self._lines: dict[str, int] = {}
+        self._lines: dict[str, deque[int]] = {}
+        """Line numbers of the records sent and not yet acknowledged, by id: one id may be
+        in flight from several lines, and OpenSearch answers in the order it was sent."""
         self._lock = threading.Lock()
 
     def reject(self, reject: Reject) -> None:
@@ -348,13 +431,16 @@ class _Tracker:
             if record_id in self._seen:
                 self.summary.duplicates += 1
             self._seen.add(record_id)
-            self._lines[record_id] = line
+            self._lines.setdefault(record_id, deque()).append(line)
 
     def acknowledge(self, ok: bool, item: dict[str, Any]) -> None:
         result = next(iter(item.values()))
         record_id = str(result.get("_id", ""))
         with self._lock:
-            line = self._lines.pop(record_id, 0)
+            lines = self._lines.get(record_id)
+            line = lines.popleft() if lines else 0
+            if lines is not None and not lines:
+                del self._lines[record_id]
             if ok:
                 self.summary.indexed += 1
                 if result.get("result") == "created":
@@ -385,9 +471,17 @@ def _actions(
         try:
             record = prepare(item, ctx)
         except RecordError as exc:
-            tracker.reject(Reject(number, str(exc), _raw(json.dumps(item, default=str))))
+            tracker.reject(Reject(number, str(exc), _raw_record(item)))
             continue
         tracker.submitted(record.record_id, number)
         yield {"_index": names.index, "_id": record.record_id, "_source": record.document}
     if on_progress:
         on_progress(stream.tell())
+
+
+def _raw_record(item: dict[str, Any]) -> str:
+    """A rejected record as JSON for the rejects file (empty if it cannot be written back)."""
+    try:
+        return _raw(json.dumps(item, default=str))
+    except (RecursionError, ValueError):  # nested deeper than json.dumps goes
+        return ""

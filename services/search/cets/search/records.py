@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,6 +35,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from cets.search import names as name_keys
 from cets.search.selectors import (
@@ -117,6 +119,8 @@ LongText = Annotated[str, Field(min_length=1, max_length=100_000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Raw = Annotated[str, Field(min_length=1, max_length=512)]
 """A raw identifier (e-mail, phone, handle, URL, IP) before normalisation."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters and DEL; tab, line feed and carriage return are allowed."""
 
 
 class _In(BaseModel):
@@ -145,6 +149,20 @@ class _In(BaseModel):
             else value
             for key, value in data.items()
         }
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """No text may hold control characters: they are never part of a record, and they
+        would reach partners' terminals and exports (a NUL, an escape sequence)."""
+        for text in value if isinstance(value, list) else (value,):
+            if isinstance(text, str) and (found := _CONTROL.search(text)):
+                raise PydanticCustomError(
+                    "control_character",
+                    "contains a control character (U+{code})",
+                    {"code": f"{ord(found.group()):04X}"},
+                )
+        return value
 
     @field_validator("*")
     @classmethod
@@ -366,9 +384,18 @@ def _describe(exc: ValidationError) -> str:
             kinds = ", ".join(t.value for t in RecordType)
             parts.append(f"type: must be one of {kinds}")
             continue
-        loc = ".".join(str(p) for p in error["loc"] if not _is_type_tag(p))
+        loc = ".".join(_shown(p) for p in error["loc"] if not _is_type_tag(p))
         parts.append(f"{loc}: {error['msg']}" if loc else str(error["msg"]))
     return "; ".join(parts)
+
+
+def _shown(part: str | int, limit: int = 64) -> str:
+    """A field name as it may appear in a reason: a name from the input (an unknown field)
+    is cut short and its unprintable characters escaped, so that it cannot break the line
+    a reason is printed on."""
+    text = str(part)
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
 
 
 def _is_type_tag(part: object) -> bool:
