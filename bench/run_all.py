@@ -129,7 +129,7 @@ def _summary(results: Path) -> None:
                 add(
                     "ranking", f"{scenario}: {method} nDCG@10", str(by_type["all"]["ndcg"]), ranking
                 )
-    load = _newest("load-*.json")
+    load = _newest(results, "load-*.json")
     if load:
         setup, latency, memory = load["setup"], load["latency_ms"], load["memory"]
         name = f"load, {setup['officers']} officers x {setup['duration_s']:.0f} s"
