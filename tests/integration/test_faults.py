@@ -130,7 +130,7 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> Non
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def _verify(log: Path) -> str:
@@ -183,7 +183,7 @@ def test_ingest_killed_mid_bulk_then_rerun_holds_every_valid_record_once(
     prefix = agency_id  # indices of this test's own
     settings = agency.node_env(opensearch_url, index_prefix=prefix)
     generated = subprocess.run(
-        [str(CETS), "sample", "generate", str(tmp_path), "--records", "2500", "--agencies", "tps"],
+        [str(CETS), "sample", "generate", str(tmp_path), "--records", "1200", "--agencies", "tps"],
         env=_env({}),
         capture_output=True,
         timeout=60,
@@ -202,7 +202,7 @@ def test_ingest_killed_mid_bulk_then_rerun_holds_every_valid_record_once(
         with suppress(ValueError):  # broken JSON, or a RecordError: not a valid record
             ids.append(prepare(json.loads(line), ctx).record_id)
     valid = set(ids)
-    assert len(ids) == len(valid) + 1 > 2000  # one id twice, the rest distinct
+    assert len(ids) == len(valid) + 1 > 1000  # one id twice, the rest distinct
 
     alias = IndexNames(prefix, "tps").alias
     command = ["ingest", str(path), "--batch-size", "50", "--json", "--no-progress"]
@@ -378,8 +378,9 @@ def _in_full(result: Result, agency: str) -> bool:
 
 # --- 2. a node killed mid-query ----------------------------------------------------------------
 
-DEADLINE_S = 3.0
-"""Each federated search's deadline, set by the officer's side."""
+DEADLINE_S = 5.0
+"""Each federated search's deadline, set by the officer's side: ample on a busy machine, so
+that only the killed node can make an agency's answer miss it."""
 
 
 def test_a_node_killed_mid_query_is_reported_unavailable_within_the_deadline(
@@ -400,20 +401,21 @@ def test_a_node_killed_mid_query_is_reported_unavailable_within_the_deadline(
         )
         node_log = nca.directory / "audit" / "node.log"
 
-        async def scenario() -> tuple[list[Result], float, float]:
+        async def scenario() -> tuple[list[Result], float, float, float]:
             load = Load(federation.target, "kill-node", workers=8, deadline_s=DEADLINE_S)
             load.start()
-            await load.until(lambda rs: sum(_in_full(r, "nca") for r in rs) >= 40, 30)
+            await load.until(lambda rs: sum(_in_full(r, "nca") for r in rs) >= 24, 30)
             # freeze the node so that every officer's current search waits on it, then kill it
             node.process.send_signal(signal.SIGSTOP)
             frozen = time.monotonic()
             await asyncio.sleep(0.5)
+            killing = time.monotonic()
             await asyncio.to_thread(node.kill)
             killed = time.monotonic()
             await asyncio.sleep(1.0)  # searches go on while the node is down
-            return await load.stop(), frozen, killed
+            return await load.stop(), frozen, killing, killed
 
-        results, frozen, killed = asyncio.run(scenario())
+        results, frozen, killing, killed = asyncio.run(scenario())
 
         for result in results:
             assert result.error is None, result  # every search answered...
@@ -426,7 +428,7 @@ def test_a_node_killed_mid_query_is_reported_unavailable_within_the_deadline(
                 assert nca_answer.code == UNAVAILABLE and nca_answer.reason, result
             if nca_answer.code != OK:
                 assert nca_answer.code == UNAVAILABLE and nca_answer.reason, result
-        waited = [r for r in results if r.started < killed < r.ended]
+        waited = [r for r in results if r.started < killing < r.ended]
         assert len(waited) == 8  # each officer had a search at the node when it died
         assert all(r.answers["nca"].code == UNAVAILABLE for r in waited)
         assert any(r.started > killed for r in results)  # and searched on while it was down
@@ -445,7 +447,7 @@ def test_a_node_killed_mid_query_is_reported_unavailable_within_the_deadline(
         again = stack.enter_context(Cets(["node", "serve"], node_settings, tmp_path / "nca.log"))
         _wait_serving(nca.node_target, again)
         serving = time.monotonic()
-        reconnect_s = MAX_RECONNECT_BACKOFF_MS / 1000 * 1.2 + 2.0  # jitter, and a margin
+        reconnect_s = MAX_RECONNECT_BACKOFF_MS / 1000 * 1.2 + 4.0  # jitter, and a margin
 
         async def recovery() -> list[Result]:
             load = Load(federation.target, "restarted", workers=1, deadline_s=DEADLINE_S)
@@ -482,7 +484,7 @@ def test_the_federation_killed_under_load_keeps_an_audit_entry_for_every_answer(
         log = tps.directory / "audit" / "federation.log"
 
         async def scenario() -> list[Result]:
-            load = Load(tps.federation_target, "kill-fed", workers=16, deadline_s=5.0)
+            load = Load(tps.federation_target, "kill-fed", workers=16, deadline_s=10.0)
             load.start()
             await load.until(lambda rs: sum(r.error is None for r in rs) >= 60, 30)
             await asyncio.to_thread(service.kill)
@@ -522,7 +524,7 @@ def test_the_federation_killed_under_load_keeps_an_audit_entry_for_every_answer(
         async def one() -> Result:
             async with grpc.aio.insecure_channel(tps.federation_target) as channel:
                 stub = federation_pb2_grpc.FederationStub(channel)
-                return await _federated(stub, "after-restart", 5.0)
+                return await _federated(stub, "after-restart", 10.0)
 
         result = asyncio.run(one())
         assert result.error is None and all(_in_full(result, a) for a in AGENCIES)
