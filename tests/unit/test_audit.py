@@ -473,6 +473,26 @@ def test_an_entry_written_but_not_acknowledged_is_kept(
     assert verify(path).notes == []
 
 
+def test_a_head_file_left_half_written_is_removed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "audit.log"
+    make_log(path, 2)
+    # a crash while the head file was being replaced (tests/integration/test_faults.py
+    # kills a federation service under load and finds one)
+    stale = tmp_path / ".audit.log.head.k2x9q1ab.tmp"
+    stale.write_text('{"hash": "')
+    other = tmp_path / ".other.log.head.k2x9q1ab.tmp"  # another log's: not this one's to touch
+    other.write_text("")
+
+    with caplog.at_level(logging.WARNING, logger="cets.common.audit"), AuditLog(path) as log:
+        assert log.append(event(3)).seq == 3
+    assert not stale.exists()
+    assert other.exists()
+    assert "interrupted" in caplog.text
+    assert verify(path).ok
+
+
 def test_opening_a_truncated_log_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "audit.log"
     make_log(path, 5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -50,12 +52,20 @@ def opensearch_start(name: str, port: int, heap_mb: int, base_dir: Path | None) 
         url = node.start()
     except (ValueError, eo.EmbeddedOpenSearchError) as exc:
         raise fail(str(exc)) from None
-    click.echo(f"OpenSearch {name} is up at {url} (logs: {node.log_path}); Ctrl-C stops it.")
+    stopped = _stop_signals()
     try:
-        import signal
-
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except KeyboardInterrupt:
-        pass
+        click.echo(f"OpenSearch {name} is up at {url} (logs: {node.log_path}); Ctrl-C stops it.")
+        while not stopped.wait(0.5):  # short waits: the handlers run between them
+            pass
     finally:
         node.stop()
+
+
+def _stop_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM. Both need a handler: by default SIGTERM (and SIGINT,
+    in a job started in the background) would end this process at once and leave OpenSearch
+    running on its own."""
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    return stopped

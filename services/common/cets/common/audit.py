@@ -35,7 +35,8 @@ Guarantees
   never acknowledged. Opening the log moves it aside to ``<log>.torn-<UTC time>`` and carries
   on; :func:`verify` reports it as a note, not a problem. A crash after the entry was written
   but before the head file was replaced leaves a complete entry; opening keeps it and updates
-  the head file.
+  the head file. A crash while the head file was being replaced leaves the old head file and a
+  temporary ``.<log>.head.*.tmp`` beside it; opening removes the temporary.
 - One writer: an open :class:`AuditLog` holds an exclusive lock on the file. Threads share one
   instance; its appends are serialised.
 
@@ -55,6 +56,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import glob
 import hashlib
 import json
 import logging
@@ -393,6 +395,7 @@ class AuditLog:
         self._failed = False
         fd = self._open()
         try:
+            self._remove_temporaries()
             self._seq, self._hash = self._recover(fd)
         except OSError as exc:
             os.close(fd)
@@ -474,6 +477,17 @@ class AuditLog:
             reason = "it is open elsewhere" if busy else str(exc)
             raise AuditError(f"cannot lock the audit log {self.path}: {reason}") from exc
         return fd
+
+    def _remove_temporaries(self) -> None:
+        """Remove head files a crash left half-written. Only the holder of the lock writes
+        them, and it holds the lock now, so none of them is still being written."""
+        for stale in self.path.parent.glob(f".{glob.escape(self.head_path.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
+            logger.warning(
+                "audit log %s: removed %s, left by a write of its head file that was interrupted",
+                self.path,
+                stale.name,
+            )
 
     def _corrupt(self, problem: str) -> AuditCorrupt:
         return AuditCorrupt(

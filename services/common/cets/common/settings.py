@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
 
-__all__ = ["AGENCY_ID", "ConfigError", "Setting", "check_agency_id", "parse_setting", "read_env"]
+__all__ = [
+    "AGENCY_ID",
+    "ConfigError",
+    "Setting",
+    "check_agency_id",
+    "parse_setting",
+    "read_env",
+    "write_env",
+]
 
 Setting = tuple[str, str, Callable[[str], object]]
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
@@ -40,6 +49,30 @@ def read_env(
         elif name in required:
             raise ConfigError(f"{variable} is not set")
     return values
+
+
+def write_env(values: object, settings: Sequence[Setting]) -> dict[str, str]:
+    """The variables :func:`read_env` reads back as ``values``' settings (the attributes named
+    in ``settings``), for starting a service as a process. None and empty values are left out.
+    """
+    env: dict[str, str] = {}
+    for name, variable, _ in settings:
+        text = _as_text(getattr(values, name))
+        if text:
+            env[variable] = text
+    return env
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)  # reads back as the same float
+    if isinstance(value, frozenset | set):
+        return ",".join(sorted(str(item) for item in value))
+    if isinstance(value, str | int | Path):
+        return str(value)
+    raise TypeError(f"cannot write a {type(value).__name__} setting as text")
 
 
 def check_agency_id(value: str) -> None:

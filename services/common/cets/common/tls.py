@@ -54,11 +54,13 @@ __all__ = [
     "channel_credentials",
     "channel_options",
     "client_from_env",
+    "client_to_env",
     "from_env",
     "is_loopback",
     "issue",
     "make_ca",
     "server_credentials",
+    "to_env",
 ]
 
 #: How far back a new certificate's validity starts, for clocks that are slightly behind.
@@ -255,6 +257,30 @@ def client_from_env(prefix: str, env: Mapping[str, str] | None = None) -> Client
         key=Path(key) if key else None,
         server_name=found.get("SERVER_NAME"),
     )
+
+
+def to_env(prefix: str, tls: ServerTls | None) -> dict[str, str]:
+    """The variables :func:`from_env` reads back as ``tls`` (none for ``None``)."""
+    if tls is None:
+        return {}
+    stem = prefix.rstrip("_")
+    env = {f"{stem}_TLS_CERT": str(tls.cert), f"{stem}_TLS_KEY": str(tls.key)}
+    if tls.client_ca is not None:
+        env[f"{stem}_TLS_CLIENT_CA"] = str(tls.client_ca)
+    return env
+
+
+def client_to_env(prefix: str, tls: ClientTls | None) -> dict[str, str]:
+    """The variables :func:`client_from_env` reads back as ``tls`` (none for ``None``)."""
+    if tls is None:
+        return {}
+    stem = prefix.rstrip("_")
+    env = {f"{stem}_TLS_CA": str(tls.ca)}
+    if tls.cert is not None and tls.key is not None:
+        env |= {f"{stem}_TLS_CERT": str(tls.cert), f"{stem}_TLS_KEY": str(tls.key)}
+    if tls.server_name:
+        env[f"{stem}_TLS_SERVER_NAME"] = tls.server_name
+    return env
 
 
 # --- making certificates ---------------------------------------------------------------------

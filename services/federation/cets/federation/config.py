@@ -12,8 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cets.common.settings import ConfigError, Setting, check_agency_id, read_env
-from cets.common.tls import ClientTls, ServerTls, TlsError, client_from_env, from_env
+from cets.common.settings import ConfigError, Setting, check_agency_id, read_env, write_env
+from cets.common.tls import (
+    ClientTls,
+    ServerTls,
+    TlsError,
+    client_from_env,
+    client_to_env,
+    from_env,
+    to_env,
+)
 from cets.search.config import load_card_key
 
 __all__ = ["FederationConfig"]
@@ -84,6 +92,16 @@ class FederationConfig:
         except TlsError as exc:
             raise ConfigError(str(exc)) from None
         return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self, *, card_key_file: Path | None = None) -> dict[str, str]:
+        """The environment :meth:`from_env` reads back as these settings, to run ``cets
+        federation serve`` as a process. ``card_key_file`` must hold ``card_key``, if set."""
+        env = write_env(self, _SETTINGS)
+        if self.card_key is not None:
+            if card_key_file is None or load_card_key(card_key_file) != self.card_key:
+                raise ValueError("give the file that holds this service's card key")
+            env["CETS_CARD_KEY_FILE"] = str(card_key_file)
+        return env | to_env("CETS_FEDERATION", self.tls) | client_to_env("CETS_PEER", self.peer_tls)
 
 
 def _names(raw: str) -> frozenset[str]:

@@ -86,6 +86,17 @@ class LocalAgency:
             policy_file=self.directory / "policy.toml",
         )
 
+    def node_env(self, opensearch_url: str, *, index_prefix: str = "cets") -> dict[str, str]:
+        """:meth:`node_config` as environment variables, for ``cets node serve`` and
+        ``cets ingest`` run as processes."""
+        config = self.node_config(opensearch_url, index_prefix=index_prefix)
+        return config.to_env(card_key_file=self.root / "card.key")
+
+    def federation_env(self, **overrides: object) -> dict[str, str]:
+        """:meth:`federation_config` as environment variables, for ``cets federation serve``
+        run as a process."""
+        return self.federation_config(**overrides).to_env(card_key_file=self.root / "card.key")
+
     def gateway_config(self, **overrides: object) -> GatewayConfig:
         values: dict[str, object] = {
             "agency_id": self.id,

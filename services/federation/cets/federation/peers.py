@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 
+from cets.common.channels import RECONNECT_OPTIONS
 from cets.common.membership import Member
 from cets.common.tls import ClientTls, channel_credentials, channel_options, is_loopback
 from cets.federation.fanout import CallRefused
@@ -49,6 +50,7 @@ class GrpcCaller:
     def _open(self, endpoint: str) -> grpc.aio.Channel:
         options: list[tuple[str, str | int]] = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            *RECONNECT_OPTIONS,  # a node back after an outage is reached within seconds
         ]
         if self._tls is None:
             if not is_loopback(endpoint):

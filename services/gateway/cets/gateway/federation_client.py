@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cets.common.channels import RECONNECT_OPTIONS
 from cets.common.tls import ClientTls, channel_credentials, channel_options
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
 
@@ -35,7 +36,8 @@ _HTTP = {
 class FederationClient:
     def __init__(self, target: str, tls: ClientTls | None = None) -> None:
         options: list[tuple[str, str | int]] = [
-            ("grpc.max_receive_message_length", MAX_ANSWER_BYTES)
+            ("grpc.max_receive_message_length", MAX_ANSWER_BYTES),
+            *RECONNECT_OPTIONS,  # a restarted federation service is reached within seconds
         ]
         if tls is None:
             self._channel = grpc.aio.insecure_channel(target, options=options)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import phonenumbers
 
-from cets.common.settings import ConfigError, Setting, read_env
+from cets.common.settings import ConfigError, Setting, read_env, write_env
 from cets.common.tls import ServerTls, TlsError
 from cets.common.tls import from_env as server_tls_from_env
+from cets.common.tls import to_env as server_tls_to_env
 from cets.search.index import IndexNames
 
 __all__ = ["ConfigError", "NodeConfig", "load_card_key"]
@@ -125,6 +126,17 @@ class NodeConfig:
             if required not in values:
                 raise ConfigError(f"{variable} is not set")
         return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self, *, card_key_file: Path) -> dict[str, str]:
+        """The environment :meth:`from_env` reads back as these settings, to run ``cets node
+        serve`` or ``cets ingest`` as a process. ``card_key_file`` must hold ``card_key``."""
+        if load_card_key(card_key_file) != self.card_key:
+            raise ValueError(f"{card_key_file} does not hold this node's card key")
+        return {
+            **write_env(self, _SETTINGS),
+            "CETS_CARD_KEY_FILE": str(card_key_file),
+            **server_tls_to_env("CETS_NODE", self.tls),
+        }
 
 
 _SETTINGS: tuple[Setting, ...] = (
