@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from typing import Any
 
+from cets.common.background import BackgroundService
 from cets.common.keys import load_private_key
 from cets.common.signing import open_answer, signed_request
-from cets.federation.local import LocalFederation
+from cets.federation.local import LocalAgency, LocalFederation
+from cets.search.config import NodeConfig
+from cets.search.ingest import ingest_file
+from cets.search.records import IngestContext
+from cets.search.server import NodeServer
+from cets.search.store import RecordStore, connect, connect_async
 from cets.v1 import search_pb2
 
 
@@ -47,6 +54,52 @@ def opened(
     """The answer in ``sealed``, checked against the key of the agency ``answering``."""
     key = load_private_key(federation.agency(answering).directory / "agency.key")
     return open_answer(sealed, key.public_key())
+
+
+def ingest(
+    opensearch_url: str, agency: LocalAgency, config: NodeConfig, records: list[dict[str, Any]]
+) -> None:
+    """Put ``records`` in the index ``config`` names, as ``agency``'s; every one must be taken."""
+    path = agency.directory / f"records-{config.index.alias}.ndjson"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    client = connect(opensearch_url)
+    try:
+        ctx = IngestContext(agency.id, agency.card_key, agency.spec.region)
+        summary = ingest_file(path, client=client, names=config.index, ctx=ctx)
+    finally:
+        client.close()
+    assert (summary.in_index, summary.rejected) == (len(records), 0), summary
+
+
+class CountingStore(RecordStore):
+    """The node's real access to OpenSearch, counting every search that reaches it."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.searches = 0
+
+    async def search(self, body: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        self.searches += 1
+        return await super().search(body, timeout_s=timeout_s)
+
+
+class CountedNode(BackgroundService):
+    """A real search node on a real OpenSearch; ``searches`` says how many queries reached it."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self._stores: list[CountingStore] = []
+
+        def make() -> NodeServer:
+            store = CountingStore(connect_async(config.opensearch_url), config.index.alias)
+            self._stores.append(store)
+            return NodeServer(config, store=store)
+
+        super().__init__(make, grace_s=config.grace_s)
+
+    @property
+    def searches(self) -> int:
+        return self._stores[0].searches
 
 
 class SilentServer:

@@ -37,6 +37,8 @@ def test_required_settings_and_defaults(env: dict[str, str]) -> None:
     assert config.index_prefix == "cets"
     assert config.default_timeout_s == 10.0
     assert config.index.alias == "cets-tps-records"
+    assert config.max_request_bytes == 64 * 1024
+    assert config.rate_limit == "600/minute"
 
 
 def test_every_setting_is_read(env: dict[str, str]) -> None:
@@ -47,6 +49,9 @@ def test_every_setting_is_read(env: dict[str, str]) -> None:
         "CETS_NODE_TIMEOUT_S": "2.5",
         "CETS_NODE_GRACE_S": "0",
         "CETS_NODE_MAX_MESSAGE_BYTES": "1048576",
+        "CETS_NODE_MAX_REQUEST_BYTES": "32768",
+        "CETS_MAX_CLOCK_SKEW_S": "5",
+        "CETS_NODE_RATE_LIMIT": "20/second",
     }
     config = NodeConfig.from_env(env)
     assert config.listen == "0.0.0.0:7000"
@@ -55,6 +60,9 @@ def test_every_setting_is_read(env: dict[str, str]) -> None:
     assert config.default_timeout_s == 2.5
     assert config.grace_s == 0.0
     assert config.max_message_bytes == 1_048_576
+    assert config.max_request_bytes == 32_768
+    assert config.max_clock_skew_s == 5.0
+    assert config.rate_limit == "20/second"
 
 
 def test_an_empty_variable_counts_as_unset(env: dict[str, str]) -> None:
@@ -95,6 +103,17 @@ def test_a_missing_required_setting_is_named(env: dict[str, str], variable: str)
         ("CETS_NODE_GRACE_S", "-1", "CETS_NODE_GRACE_S"),
         ("CETS_NODE_GRACE_S", "nan", "CETS_NODE_GRACE_S"),
         ("CETS_NODE_MAX_MESSAGE_BYTES", "4MB", "CETS_NODE_MAX_MESSAGE_BYTES"),
+        ("CETS_NODE_MAX_MESSAGE_BYTES", "-1", "CETS_NODE_MAX_MESSAGE_BYTES"),
+        ("CETS_NODE_MAX_REQUEST_BYTES", "-1", "CETS_NODE_MAX_REQUEST_BYTES"),
+        ("CETS_NODE_MAX_REQUEST_BYTES", "0", "CETS_NODE_MAX_REQUEST_BYTES"),
+        ("CETS_NODE_MAX_REQUEST_BYTES", "4294967296", "CETS_NODE_MAX_REQUEST_BYTES"),
+        ("CETS_MAX_CLOCK_SKEW_S", "-1", "CETS_MAX_CLOCK_SKEW_S"),
+        ("CETS_MAX_CLOCK_SKEW_S", "nan", "CETS_MAX_CLOCK_SKEW_S"),
+        ("CETS_NODE_RATE_LIMIT", "lots", "CETS_NODE_RATE_LIMIT"),
+        ("CETS_NODE_RATE_LIMIT", "0/minute", "CETS_NODE_RATE_LIMIT"),
+        ("CETS_NODE_RATE_LIMIT", "600/fortnight", "CETS_NODE_RATE_LIMIT"),
+        ("CETS_NODE_RATE_LIMIT", "-5/minute", "CETS_NODE_RATE_LIMIT"),
+        ("CETS_NODE_RATE_LIMIT", "600", "CETS_NODE_RATE_LIMIT"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_setting(

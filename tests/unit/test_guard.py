@@ -123,6 +123,27 @@ def test_each_signed_field_tampered(
     assert isinstance(error, Unauthenticated) and "bad signature" in str(error)
 
 
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda r: setattr(r.context.created, "seconds", 2**62),
+        lambda r: setattr(r.context.expires, "nanos", -1),
+        lambda r: setattr(r.query.created_from, "seconds", -(2**40)),
+        lambda r: setattr(r.query.created_to, "nanos", 2_000_000_000),
+    ],
+    ids=["created", "expires", "created_from", "created_to"],
+)
+def test_a_timestamp_out_of_range_is_refused_not_a_crash(
+    fed: LocalFederation, membership: Membership, tamper: Callable[[search_pb2.SearchRequest], None]
+) -> None:
+    # No canonical encoding exists for such a timestamp, so no signature can cover it: the
+    # request is refused as unverifiable (it once escaped as a ValueError: INTERNAL).
+    req = request(fed)
+    tamper(req)
+    error = rejected(guard_for(membership), req)
+    assert isinstance(error, Unauthenticated) and "cannot be verified" in str(error)
+
+
 def test_tampered_audience_fails_the_signature(
     fed: LocalFederation, membership: Membership
 ) -> None:

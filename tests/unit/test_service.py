@@ -13,17 +13,19 @@ from typing import Any
 import grpc
 import pytest
 
-from cets.common.audit import AuditLog
-from cets.common.keys import load_private_key, load_public_key
+from cets.common.audit import AuditLog, read_entries
+from cets.common.keys import generate_private_key, load_private_key, load_public_key
 from cets.common.membership import load_membership
+from cets.common.signing import sign_request
 from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.display import build_query
 from cets.search.errors import StoreError, StoreUnavailable
 from cets.search.guard import RequestGuard
 from cets.search.policy import Disclosure, SharingPolicy
 from cets.search.query import Scope, SearchHit, SearchQuery, SearchResult
+from cets.search.ratelimit import PeerRateLimit
 from cets.search.records import RecordType
-from cets.search.service import NodeIdentity, SearchNodeService
+from cets.search.service import NodeIdentity, SearchNodeService, add_to_server
 from cets.v1 import search_pb2, search_pb2_grpc
 from helpers import opened, signed
 
@@ -100,7 +102,9 @@ def _current_federation(fed: LocalFederation) -> None:
     _FED[:] = [fed]
 
 
-def _service(searcher: Any, audit: AuditLog, default_timeout_s: float) -> SearchNodeService:
+def _service(
+    searcher: Any, audit: AuditLog, default_timeout_s: float, rate_limit: str | None = None
+) -> SearchNodeService:
     fed = _FED[0]
     me = fed.agency("a1")
     membership = load_membership(
@@ -118,6 +122,7 @@ def _service(searcher: Any, audit: AuditLog, default_timeout_s: float) -> Search
         policy=SharingPolicy(member_default=Disclosure.FULL),
         audit=audit,
         default_timeout_s=default_timeout_s,
+        rate_limit=PeerRateLimit(rate_limit) if rate_limit else None,
     )
 
 
@@ -126,17 +131,20 @@ async def _with_server(
     body: Callable[[search_pb2_grpc.SearchNodeStub], Coroutine[Any, Any, None]],
     *,
     default_timeout_s: float = 10.0,
+    rate_limit: str | None = None,
+    audit_entries: list[dict[str, Any]] | None = None,
 ) -> None:
+    """Serve the node's servicer as the node does; ``audit_entries`` receives its audit log."""
     server = grpc.aio.server()
     with tempfile.TemporaryDirectory() as tmp, AuditLog(Path(tmp) / "audit.log") as audit:
-        search_pb2_grpc.add_SearchNodeServicer_to_server(
-            _service(searcher, audit, default_timeout_s), server
-        )
+        add_to_server(_service(searcher, audit, default_timeout_s, rate_limit), server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 await body(search_pb2_grpc.SearchNodeStub(channel))
+            if audit_entries is not None:
+                audit_entries.extend(e.event for e in read_entries(Path(tmp) / "audit.log"))
         finally:
             await server.stop(0)
 
@@ -223,3 +231,85 @@ def test_query_text_never_reaches_the_ordinary_log(caplog: pytest.LogCaptureFixt
     for record in caplog.records:
         assert secret not in record.getMessage()
         assert all(secret not in str(v) for v in record.__dict__.values())
+
+
+def _code(error: pytest.ExceptionInfo[grpc.aio.AioRpcError]) -> tuple[grpc.StatusCode, str]:
+    return error.value.code(), error.value.details() or ""
+
+
+def test_each_agency_may_search_only_so_often_and_the_refusal_is_audited() -> None:
+    searcher = FixedSearcher()
+    entries: list[dict[str, Any]] = []
+
+    async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
+        for _ in range(2):
+            await stub.Search(_request(), timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.Search(_request(), timeout=5)
+        code, details = _code(info)
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert details == (
+            "too many searches from agency 'asker': this node answers at most 2/minute "
+            "per agency; retry later"
+        )
+
+    asyncio.run(_with_server(searcher, body, rate_limit="2/minute", audit_entries=entries))
+    assert len(searcher.queries) == 2  # the refused search never ran
+    assert [e["outcome"] for e in entries] == ["ok", "ok", "resource_exhausted"]
+    refused = entries[-1]
+    assert refused["verified"] is True and refused["requester"] == "asker"
+    assert "at most 2/minute" in refused["reason"]
+
+
+def test_forged_or_replayed_requests_do_not_spend_an_agencys_allowance() -> None:
+    searcher = FixedSearcher()
+
+    async def body(stub: search_pb2_grpc.SearchNodeStub) -> None:
+        first = _request()
+        await stub.Search(first, timeout=5)
+        forged = _request()
+        sign_request(forged, generate_private_key())  # claims to be "asker"
+        for request, reason in [(forged, "bad signature"), (first, "replayed")] * 3:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.Search(request, timeout=5)
+            code, details = _code(info)
+            assert code == grpc.StatusCode.UNAUTHENTICATED and reason in details
+        await stub.Search(_request(), timeout=5)  # the second of two allowed: still admitted
+
+    asyncio.run(_with_server(searcher, body, rate_limit="2/minute"))
+    assert len(searcher.queries) == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xff\xfe not a protobuf message", b"\x0a\x02\xff\xff", b"\x12\x05\x0a\x80", b"\x08"],
+    ids=["garbage", "bad-utf8", "truncated", "wire-type"],
+)
+def test_bytes_that_are_no_request_are_invalid_argument_and_audited(data: bytes) -> None:
+    searcher = FixedSearcher()
+    entries: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        server = grpc.aio.server()
+        with tempfile.TemporaryDirectory() as tmp, AuditLog(Path(tmp) / "audit.log") as audit:
+            add_to_server(_service(searcher, audit, 10.0), server)
+            port = server.add_insecure_port("127.0.0.1:0")
+            await server.start()
+            try:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                    call = channel.unary_unary("/cets.v1.SearchNode/Search")
+                    with pytest.raises(grpc.aio.AioRpcError) as info:
+                        await call(data, timeout=5)
+                    code, details = _code(info)
+                    assert code == grpc.StatusCode.INVALID_ARGUMENT
+                    assert details == (
+                        "the request is not a cets.v1.SearchRequest: its bytes do not parse"
+                    )
+                entries.extend(e.event for e in read_entries(Path(tmp) / "audit.log"))
+            finally:
+                await server.stop(0)
+
+    asyncio.run(run())
+    assert searcher.queries == []
+    assert len(entries) == 1 and entries[0]["outcome"] == "invalid_argument"
+    assert entries[0]["request_bytes"] == len(data) and entries[0]["verified"] is False

@@ -1,8 +1,13 @@
-"""gRPC channels to the members' search nodes, one per member, reused across searches."""
+"""gRPC channels to the members' search nodes, one per member, reused across searches.
+
+An answer larger than this service accepts is that agency's error, named as such: grpc reports
+it as ``RESOURCE_EXHAUSTED``, which from a node means the node refused the request.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import grpc
 
@@ -12,17 +17,26 @@ from cets.common.tls import ClientTls, channel_credentials, channel_options, is_
 from cets.federation.fanout import CallRefused
 from cets.v1 import search_pb2, search_pb2_grpc
 
-__all__ = ["GrpcCaller"]
+__all__ = ["AnswerTooLarge", "GrpcCaller"]
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """Largest answer accepted from one peer (a node's default largest answer)."""
+_TOO_LARGE = re.compile(r"Received message larger than max \((\d+) vs\. (\d+)\)")
+
+
+class AnswerTooLarge(CallRefused):
+    """A peer's answer was larger than this service accepts; the message says by how much."""
 
 
 class GrpcCaller:
     """Calls members' nodes over gRPC (TLS when ``tls`` is given). Implements ``Caller``."""
 
-    def __init__(self, tls: ClientTls | None = None) -> None:
+    def __init__(
+        self, tls: ClientTls | None = None, *, max_message_bytes: int = MAX_MESSAGE_BYTES
+    ) -> None:
+        """``max_message_bytes``: the largest answer accepted from a peer."""
         self._tls = tls
+        self._max_message = max_message_bytes
         self._channels: dict[str, tuple[str, grpc.aio.Channel]] = {}
         self._lock = asyncio.Lock()
 
@@ -30,8 +44,30 @@ class GrpcCaller:
         self, member: Member, request: search_pb2.SearchRequest, timeout_s: float
     ) -> search_pb2.SignedAnswer:
         stub = search_pb2_grpc.SearchNodeStub(await self._channel(member))
-        answer: search_pb2.SignedAnswer = await stub.Search(request, timeout=timeout_s)
+        try:
+            answer: search_pb2.SignedAnswer = await stub.Search(request, timeout=timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            too_large = self._too_large(exc)
+            if too_large is None:
+                raise
+            raise too_large from None
         return answer
+
+    def _too_large(self, error: grpc.aio.AioRpcError) -> AnswerTooLarge | None:
+        """The answer exceeded this side's receive limit (not the node refusing the request)."""
+        details = error.details() or ""
+        found = _TOO_LARGE.search(details)
+        if (
+            error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED
+            or found is None
+            or details.startswith("SERVER:")
+            or int(found.group(2)) != self._max_message
+        ):
+            return None
+        return AnswerTooLarge(
+            f"the answer is larger than this service accepts: {found.group(1)} bytes, "
+            f"at most {self._max_message} bytes"
+        )
 
     async def _channel(self, member: Member) -> grpc.aio.Channel:
         known = self._channels.get(member.id)
@@ -49,7 +85,7 @@ class GrpcCaller:
 
     def _open(self, endpoint: str) -> grpc.aio.Channel:
         options: list[tuple[str, str | int]] = [
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", self._max_message),
             *RECONNECT_OPTIONS,  # a node back after an outage is reached within seconds
         ]
         if self._tls is None:

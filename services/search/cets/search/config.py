@@ -20,10 +20,12 @@ from cets.common.tls import ServerTls, TlsError
 from cets.common.tls import from_env as server_tls_from_env
 from cets.common.tls import to_env as server_tls_to_env
 from cets.search.index import IndexNames
+from cets.search.ratelimit import check_rate_limit
 
 __all__ = ["ConfigError", "NodeConfig", "load_card_key"]
 
 MIN_CARD_KEY_BYTES = 16
+_MAX_GRPC_MESSAGE = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,9 @@ class NodeConfig:
     """Largest request accepted (``CETS_NODE_MAX_REQUEST_BYTES``): a query is small."""
     max_clock_skew_s: float = 30.0
     """How far a requester's clock may differ from this node's (``CETS_MAX_CLOCK_SKEW_S``)."""
+    rate_limit: str = "600/minute"
+    """Searches each partner agency may make of this node (``CETS_NODE_RATE_LIMIT``), e.g.
+    ``600/minute``; counted only for requests whose signature verified."""
     tls: ServerTls | None = None
     """Certificate, key and (for mutual TLS) client CA (``CETS_NODE_TLS_CERT``,
     ``CETS_NODE_TLS_KEY``, ``CETS_NODE_TLS_CLIENT_CA``); none: plaintext, for loopback only."""
@@ -96,6 +101,21 @@ class NodeConfig:
             raise ConfigError(f"the card key must be at least {MIN_CARD_KEY_BYTES} bytes")
         if not (0 < self.default_timeout_s < math.inf and 0 <= self.grace_s < math.inf):
             raise ConfigError("CETS_NODE_TIMEOUT_S must be > 0 and CETS_NODE_GRACE_S >= 0")
+        for size, variable in (
+            (self.max_message_bytes, "CETS_NODE_MAX_MESSAGE_BYTES"),
+            (self.max_request_bytes, "CETS_NODE_MAX_REQUEST_BYTES"),
+        ):
+            if not 1024 <= size <= _MAX_GRPC_MESSAGE:
+                raise ConfigError(f"{variable} must be between 1024 and {_MAX_GRPC_MESSAGE}")
+        if not 0 <= self.max_clock_skew_s <= 3600:
+            raise ConfigError("CETS_MAX_CLOCK_SKEW_S must be between 0 and 3600")
+        try:
+            check_rate_limit(self.rate_limit)
+        except ValueError:
+            raise ConfigError(
+                "CETS_NODE_RATE_LIMIT must look like 600/minute (a whole number above 0 "
+                "per second, minute, hour or day)"
+            ) from None
 
     @property
     def index(self) -> IndexNames:
@@ -150,6 +170,7 @@ _SETTINGS: tuple[Setting, ...] = (
     ("max_message_bytes", "CETS_NODE_MAX_MESSAGE_BYTES", int),
     ("max_request_bytes", "CETS_NODE_MAX_REQUEST_BYTES", int),
     ("max_clock_skew_s", "CETS_MAX_CLOCK_SKEW_S", float),
+    ("rate_limit", "CETS_NODE_RATE_LIMIT", str),
     ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
     ("membership_file", "CETS_MEMBERSHIP_FILE", Path),
     ("admin_key_file", "CETS_FEDERATION_ADMIN_KEY_FILE", Path),

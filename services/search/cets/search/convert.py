@@ -119,8 +119,10 @@ def check_size(query: search_pb2.Query) -> None:
     ):
         if count > limit:
             raise InvalidQuery(f"more than {limit} {what}")
-    if len(query.text) > MAX_TEXT or len(query.name) > MAX_NAME:
-        raise InvalidQuery(f"text is longer than {MAX_TEXT} or name than {MAX_NAME} characters")
+    if len(query.text) > MAX_TEXT:
+        raise InvalidQuery(f"text is longer than {MAX_TEXT} characters")
+    if len(query.name) > MAX_NAME:
+        raise InvalidQuery(f"name is longer than {MAX_NAME} characters")
     if any(len(r) > 128 for r in query.record_ids):
         raise InvalidQuery("a record id is longer than 128 characters")
     if any(len(s.value) > MAX_SELECTOR_CHARS for s in query.selectors):

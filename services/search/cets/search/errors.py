@@ -2,6 +2,7 @@
 
     NodeError                 root: everything the node raises on purpose
     ├── InvalidQuery          the caller's query breaks a rule         → INVALID_ARGUMENT
+    ├── RateLimited           the caller's agency asks too often        → RESOURCE_EXHAUSTED
     ├── StoreUnavailable      the agency's OpenSearch cannot be reached → UNAVAILABLE
     ├── StoreTimeout          OpenSearch did not answer in time         → DEADLINE_EXCEEDED
     └── StoreError            OpenSearch answered with an error         → INTERNAL
@@ -12,7 +13,14 @@ contents. OpenSearch client errors are translated in one place, :mod:`cets.searc
 
 from __future__ import annotations
 
-__all__ = ["InvalidQuery", "NodeError", "StoreError", "StoreTimeout", "StoreUnavailable"]
+__all__ = [
+    "InvalidQuery",
+    "NodeError",
+    "RateLimited",
+    "StoreError",
+    "StoreTimeout",
+    "StoreUnavailable",
+]
 
 
 class NodeError(Exception):
@@ -21,6 +29,14 @@ class NodeError(Exception):
 
 class InvalidQuery(NodeError):
     """The query cannot be run as given; the message says what is wrong."""
+
+
+class RateLimited(NodeError):
+    """The requesting agency has made more searches than this node allows; retry later."""
+
+
+class AnswerTooLarge(NodeError):
+    """The answer would exceed what this node sends in one message; nothing was released."""
 
 
 class StoreUnavailable(NodeError):

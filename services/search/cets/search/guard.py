@@ -3,6 +3,8 @@
 Checks, in order — each failure names its reason:
 
     unsigned, unknown agency, bad signature            → Unauthenticated
+    a value with no canonical form (a timestamp out
+      of range), so the signature cannot be checked    → Unauthenticated
     revoked member                                      → PermissionDenied
     wrong audience                                      → PermissionDenied
     missing times, not yet valid, expired, too long     → Unauthenticated
@@ -20,6 +22,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from google.protobuf import json_format
 
 from cets.common.membership import Member, Membership
 from cets.common.signing import verify_request
@@ -111,7 +115,14 @@ class RequestGuard:
         member = self._membership().get(context.requester_agency)
         if member is None:
             raise Unauthenticated(f"unknown agency {context.requester_agency[:64]!r}")
-        if not verify_request(request, member.public_key):
+        try:
+            authentic = verify_request(request, member.public_key)
+        except (ValueError, json_format.Error):  # e.g. a timestamp outside years 1-9999
+            raise Unauthenticated(
+                "the request cannot be verified: it holds a value with no canonical form "
+                "(a timestamp out of range?)"
+            ) from None
+        if not authentic:
             raise Unauthenticated(f"bad signature for agency {member.id!r}")
         if not member.active:
             raise PermissionDenied(f"agency {member.id!r} is no longer a member")

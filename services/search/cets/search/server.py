@@ -26,9 +26,10 @@ from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.guard import RequestGuard
 from cets.search.index import ensure_index
 from cets.search.policy import SharingPolicy, load_policy
-from cets.search.service import NodeIdentity, OpenSearchSearcher, SearchNodeService
+from cets.search.ratelimit import PeerRateLimit
+from cets.search.service import NodeIdentity, OpenSearchSearcher, SearchNodeService, add_to_server
 from cets.search.store import RecordStore, connect, connect_async
-from cets.v1 import search_pb2, search_pb2_grpc
+from cets.v1 import search_pb2
 
 __all__ = ["NodeParts", "NodeServer", "load_parts", "serve"]
 
@@ -87,7 +88,7 @@ class NodeServer:
         self._watch: asyncio.Task[None] | None = None
         parts = load_parts(config)
         self._audit = parts.audit
-        search_pb2_grpc.add_SearchNodeServicer_to_server(
+        add_to_server(
             SearchNodeService(
                 identity=parts.identity,
                 searcher=OpenSearchSearcher(self._store),
@@ -99,6 +100,8 @@ class NodeServer:
                 policy=parts.policy,
                 audit=parts.audit,
                 default_timeout_s=config.default_timeout_s,
+                rate_limit=PeerRateLimit(config.rate_limit),
+                max_answer_bytes=config.max_message_bytes,
             ),
             self._server,
         )

@@ -7,6 +7,10 @@ records are never fetched. The answer is signed and bound to the request's nonce
 entry — who asked, why, what, and what was released — is durably written before the answer
 leaves. If the audit log cannot be written, nothing is released.
 
+Each partner agency may search only so often (:mod:`cets.search.ratelimit`), counted once its
+request is proven. A request whose bytes are no ``SearchRequest`` at all is refused with
+``INVALID_ARGUMENT`` and audited by size and digest (:func:`add_to_server`).
+
 Each call is bounded by the caller's deadline (or the node's default when none is set).
 Ordinary logs record who asked and how it went — never the query or the records.
 """
@@ -25,21 +29,32 @@ from typing import Any, Protocol
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 
 from cets.common.audit import AuditLog
 from cets.common.signing import sign_answer
 from cets.search.convert import query_from_proto, result_to_proto
-from cets.search.errors import InvalidQuery, NodeError, StoreError, StoreTimeout, StoreUnavailable
+from cets.search.errors import (
+    AnswerTooLarge,
+    InvalidQuery,
+    NodeError,
+    RateLimited,
+    StoreError,
+    StoreTimeout,
+    StoreUnavailable,
+)
 from cets.search.guard import PermissionDenied, Requester, RequestGuard, Unauthenticated
 from cets.search.policy import Disclosure, Plan, SharingPolicy
 from cets.search.query import Scope, SearchQuery, SearchResult, build_body, parse_response
+from cets.search.ratelimit import PeerRateLimit
 from cets.search.store import RecordStore
 from cets.v1 import search_pb2, search_pb2_grpc
 
-__all__ = ["NodeIdentity", "OpenSearchSearcher", "SearchNodeService", "Searcher"]
+__all__ = ["NodeIdentity", "OpenSearchSearcher", "SearchNodeService", "Searcher", "add_to_server"]
 
 _log = logging.getLogger(__name__)
-_Context = grpc.aio.ServicerContext[search_pb2.SearchRequest, search_pb2.SignedAnswer]
+_Context = grpc.aio.ServicerContext[Any, search_pb2.SignedAnswer]
+_SERVICE = search_pb2.DESCRIPTOR.services_by_name["SearchNode"].full_name
 
 MIN_BUDGET_S = 0.02
 """Below this much remaining time a search is not started."""
@@ -47,6 +62,8 @@ _STATUS: dict[type[NodeError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     InvalidQuery: grpc.StatusCode.INVALID_ARGUMENT,
+    RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    AnswerTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
     StoreTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
     StoreError: grpc.StatusCode.INTERNAL,
@@ -101,13 +118,20 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         policy: SharingPolicy,
         audit: AuditLog,
         default_timeout_s: float,
+        rate_limit: PeerRateLimit | None = None,
+        max_answer_bytes: int | None = None,
     ) -> None:
+        """``rate_limit``: how often each agency may search; none: as often as it likes.
+        ``max_answer_bytes``: the largest answer sent (the server's send limit); a larger one
+        is refused, and recorded as refused, before anything leaves."""
         self._me = identity
         self._searcher = searcher
         self._guard = guard
         self._policy = policy
         self._audit = audit
         self._default_timeout = default_timeout_s
+        self._rate_limit = rate_limit
+        self._max_answer = max_answer_bytes
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: _Context
@@ -118,6 +142,8 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             entry = _received(request)
             requester = self._guard.check(request)
             entry.update(verified=True, query=_query_json(request.query))
+            if self._rate_limit is not None:
+                await self._rate_limit.admit(requester.member.id)
             plan = self._policy.plan_for(requester.member)
             if plan.releases_nothing():
                 raise PermissionDenied(
@@ -127,6 +153,12 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             result = await self._run(request, plan, self._budget(context))
             response = self._answer(result, plan, requester)
             signed = sign_answer(response, self._me.signing_key)
+            if self._max_answer is not None and signed.ByteSize() > self._max_answer:
+                raise AnswerTooLarge(
+                    f"the answer would be {signed.ByteSize()} bytes, more than this node sends "
+                    f"({self._max_answer}); ask for fewer records (a lower limit) or narrow "
+                    "the query"
+                )
             entry.update(_released(response))
             entry["answer_sha256"] = hashlib.sha256(signed.answer).hexdigest()
             await self._record(entry)
@@ -151,6 +183,24 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             },
         )
         return signed
+
+    async def search_bytes(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
+        """:meth:`Search` for a request still in its wire form, refusing bytes that do not parse."""
+        try:
+            request = search_pb2.SearchRequest.FromString(data)
+        except DecodeError:
+            entry: dict[str, Any] = {
+                "kind": "node.search",
+                "verified": False,
+                "request_bytes": len(data),
+                "request_sha256": hashlib.sha256(data).hexdigest(),
+            }
+            error = InvalidQuery(
+                "the request is not a cets.v1.SearchRequest: its bytes do not parse"
+            )
+            await self._fail(context, error, entry)
+            raise  # not reached: abort() raises
+        return await self.Search(request, context)
 
     async def _run(
         self, request: search_pb2.SearchRequest, plan: Plan, budget: float
@@ -209,7 +259,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         _log.log(
             level,
             "search refused"
-            if code.name in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+            if code.name in ("UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED")
             else "search failed",
             extra={
                 "requester": entry.get("requester", "-"),
@@ -218,6 +268,22 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             },
         )
         await context.abort(code, str(error))
+
+
+def add_to_server(service: SearchNodeService, server: grpc.aio.Server) -> None:
+    """Serve ``service`` on ``server``.
+
+    Like the generated ``add_SearchNodeServicer_to_server``, except that the request's bytes
+    are parsed by the service: grpc would answer bytes that are no ``SearchRequest`` with
+    ``UNKNOWN`` and the parser's exception, unaudited.
+    """
+    handlers = {
+        "Search": grpc.unary_unary_rpc_method_handler(
+            service.search_bytes,
+            response_serializer=search_pb2.SignedAnswer.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
 
 
 def _scope(plan: Plan, *, by_selector: bool) -> Scope:

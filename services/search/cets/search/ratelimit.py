@@ -1,0 +1,48 @@
+"""How often each partner agency may search this node.
+
+Searches are counted per requesting agency, in a moving window, and only once the guard has
+accepted the request (authentic, fresh, addressed here, not replayed): a forger, or someone
+replaying captured requests, cannot spend a real agency's allowance. An agency over its limit
+gets ``RESOURCE_EXHAUSTED`` naming the limit, and the refusal is audited like any other.
+
+The count is kept in this process's memory: replicas of a node each allow the full rate.
+"""
+
+from __future__ import annotations
+
+import re
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from cets.search.errors import RateLimited
+
+__all__ = ["RATE_LIMIT", "PeerRateLimit", "check_rate_limit"]
+
+RATE_LIMIT = re.compile(r"^[1-9]\d{0,8}\s*/\s*(second|minute|hour|day)$")
+"""A rate as written in the settings: ``600/minute``."""
+
+
+def check_rate_limit(text: str) -> RateLimitItem:
+    """The rate ``text`` means; :class:`ValueError` unless it looks like ``600/minute``."""
+    if not RATE_LIMIT.match(text.strip()):
+        raise ValueError(f"{text[:64]!r} is not a rate like 600/minute")
+    return parse(text.strip())
+
+
+class PeerRateLimit:
+    """Admits each agency's searches up to ``limit`` (e.g. ``600/minute``)."""
+
+    def __init__(self, limit: str) -> None:
+        self._item = check_rate_limit(limit)
+        self.limit = limit.strip()
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def admit(self, agency: str) -> None:
+        """Count one search by ``agency``; :class:`RateLimited` if it is over the limit."""
+        if not await self._limiter.hit(self._item, "node-search", agency):
+            raise RateLimited(
+                f"too many searches from agency {agency!r}: this node answers at most "
+                f"{self.limit} per agency; retry later"
+            )
