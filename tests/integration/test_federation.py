@@ -283,6 +283,20 @@ def test_a_bad_query_is_refused_before_anything_is_sent(running: dict[str, str])
     assert "selectors[0] (email)" in info.value.details()
 
 
+@pytest.mark.parametrize(
+    "data", [b"\xff\xfe not a protobuf message", b"\x0a\x05abc", b"\x08" + b"\xff" * 11]
+)
+def test_bytes_that_are_no_request_are_invalid_argument(
+    running: dict[str, str], data: bytes
+) -> None:
+    with grpc.insecure_channel(running["tps"]) as channel:
+        search = channel.unary_unary("/cets.v1.Federation/Search")
+        with pytest.raises(grpc.RpcError) as info:
+            search(data, timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "its bytes do not parse" in info.value.details()
+
+
 def test_both_ends_keep_a_verifiable_audit_trail(
     running: dict[str, str], fed: LocalFederation
 ) -> None:

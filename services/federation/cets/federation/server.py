@@ -17,9 +17,9 @@ from cets.common.membership import Membership, load_membership
 from cets.federation.config import FederationConfig
 from cets.federation.fanout import Caller, FanOut
 from cets.federation.peers import GrpcCaller
-from cets.federation.service import FederationService, QueryRules
+from cets.federation.service import FederationService, QueryRules, add_to_server
 from cets.search.config import ConfigError
-from cets.v1 import federation_pb2, federation_pb2_grpc
+from cets.v1 import federation_pb2
 
 __all__ = ["FederationServer", "serve"]
 
@@ -52,7 +52,7 @@ class FederationServer:
             ]
         )
         self._health = add_health_and_reflection(self._server, SERVICE_NAME)
-        federation_pb2_grpc.add_FederationServicer_to_server(
+        add_to_server(
             FederationService(
                 fanout=loaded.fanout,
                 membership=lambda: loaded.membership,

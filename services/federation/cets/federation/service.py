@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 
 from cets.common.audit import AuditLog
 from cets.common.membership import Member, Membership, Role
@@ -29,9 +30,8 @@ from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
 __all__ = ["FederationService", "QueryRules", "client_allowed"]
 
 _log = logging.getLogger(__name__)
-_Context = grpc.aio.ServicerContext[
-    federation_pb2.FederatedSearchRequest, federation_pb2.FederatedSearchResponse
-]
+_SERVICE = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
+_Context = grpc.aio.ServicerContext[Any, federation_pb2.FederatedSearchResponse]
 _STATUS_CODES = {
     Status.OK: search_pb2.AgencyStatus.CODE_OK,
     Status.TIMEOUT: search_pb2.AgencyStatus.CODE_TIMEOUT,
@@ -75,6 +75,25 @@ class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore
         self._rules = rules
         self._default_timeout = default_timeout_s
         self._max_timeout = max_timeout_s
+
+    async def search_bytes(
+        self, data: bytes, context: _Context
+    ) -> federation_pb2.FederatedSearchResponse:
+        """:meth:`Search` for a request still in its wire form, refusing bytes that do not
+        parse with ``INVALID_ARGUMENT`` (grpc itself would answer ``UNKNOWN``)."""
+        if self._allowed and not client_allowed(context.auth_context(), self._allowed):
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED, "this client may not search for the agency"
+            )
+        try:
+            request = federation_pb2.FederatedSearchRequest.FromString(data)
+        except DecodeError:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "the request is not a cets.v1.FederatedSearchRequest: its bytes do not parse",
+            )
+            raise  # not reached: abort() raises
+        return await self.Search(request, context)
 
     async def Search(
         self, request: federation_pb2.FederatedSearchRequest, context: _Context
@@ -161,6 +180,18 @@ def client_allowed(auth: Mapping[str, Iterable[bytes]], allowed: frozenset[str])
     """Whether the TLS client certificate's common name is one of ``allowed``."""
     names = {n.decode("utf-8", "replace") for n in auth.get("x509_common_name", [])}
     return bool(names & allowed)
+
+
+def add_to_server(service: FederationService, server: grpc.aio.Server) -> None:
+    """Serve ``service`` on ``server``, parsing each request's bytes itself (see
+    :meth:`FederationService.search_bytes`)."""
+    handlers = {
+        "Search": grpc.unary_unary_rpc_method_handler(
+            service.search_bytes,
+            response_serializer=federation_pb2.FederatedSearchResponse.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
 
 
 def _who(request: federation_pb2.FederatedSearchRequest) -> Who:
