@@ -15,6 +15,9 @@ from typing import Any
 
 from cets.search.embedded_opensearch import DEFAULT_VERSION, find_java
 
+UNLIMITED = "1000000/minute"
+"""The nodes' per-agency rate limit in benchmarks, which measure capacity, not the limit."""
+
 RESULTS = Path(__file__).resolve().parent / "results"
 """Where results go; ``CETS_BENCH_RESULTS`` redirects them (the smoke run uses a temp dir)."""
 

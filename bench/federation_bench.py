@@ -25,13 +25,14 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
 import uvicorn
-from _common import header, machine, over_rounds, per_op_us, shown, spread, stats, write
+from _common import UNLIMITED, header, machine, over_rounds, per_op_us, shown, spread, stats, write
 
 from cets.common.background import BackgroundService
 from cets.common.keys import load_private_key
@@ -163,7 +164,8 @@ def _layers(records: int, count: int, rounds: int) -> dict[str, Any]:
             )
         stack.callback(client.close)
         for a in agencies:
-            stack.enter_context(BackgroundNode(fed.agency(a.id).node_config(engine.url)))
+            config = replace(fed.agency(a.id).node_config(engine.url), rate_limit=UNLIMITED)
+            stack.enter_context(BackgroundNode(config))
 
         def straight(agency: str, query: search_pb2.Query) -> None:
             config = fed.agency(agency).node_config(engine.url)

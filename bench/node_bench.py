@@ -19,11 +19,12 @@ import json
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
-from _common import header, machine, over_rounds, shown, spread, stats, write
+from _common import UNLIMITED, header, machine, over_rounds, shown, spread, stats, write
 
 from cets.common.keys import load_private_key
 from cets.common.signing import signed_request
@@ -79,7 +80,7 @@ def main() -> int:
         )
         write_sample(Path(tmp), [agency], args.records, seed=args.seed)
         sample = Path(tmp) / f"{agency.id}.ndjson"
-        config = fed.agency(agency.id).node_config(engine.url)
+        config = replace(fed.agency(agency.id).node_config(engine.url), rate_limit=UNLIMITED)
         client = connect(engine.url, timeout_s=120)
         ctx = IngestContext(agency.id, config.card_key, agency.region)
         runs: list[IngestSummary] = []

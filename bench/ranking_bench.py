@@ -61,12 +61,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import grpc
-from _common import header, machine, write
+from _common import UNLIMITED, header, machine, write
 from opensearchpy import OpenSearch
 
 from cets.common.background import BackgroundService
@@ -473,7 +473,7 @@ def _scenario(
     with ExitStack() as stack:
         for a in agencies:
             config = fed.agency(a.id).node_config(url, index_prefix=prefix)
-            stack.enter_context(BackgroundNode(config))
+            stack.enter_context(BackgroundNode(replace(config, rate_limit=UNLIMITED)))
         first = fed.agency(agencies[0].id)
         service = stack.enter_context(
             BackgroundService(lambda: FederationServer(first.federation_config()))

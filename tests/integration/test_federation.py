@@ -276,6 +276,18 @@ def test_bad_federated_requests_are_invalid_argument(
     assert message in info.value.details()
 
 
+@pytest.mark.parametrize(("seconds", "nanos"), [(10**13, 0), (-(10**12), 0), (1, -5)])
+def test_a_time_out_of_range_is_invalid_argument(
+    running: dict[str, str], seconds: int, nanos: int
+) -> None:
+    query = build_query(text="hosting")
+    query.created_from.seconds, query.created_from.nanos = seconds, nanos
+    with pytest.raises(grpc.RpcError) as info:
+        federated(running["tps"], query)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "created_from is not a time" in info.value.details()
+
+
 def test_a_bad_query_is_refused_before_anything_is_sent(running: dict[str, str]) -> None:
     with pytest.raises(grpc.RpcError) as info:
         federated(running["tps"], build_query(selectors=["email:not-an-address"]))
@@ -330,6 +342,9 @@ def test_both_ends_keep_a_verifiable_audit_trail(
         )
         assert entry["verified"] is True and entry["outcome"] == "ok" and entry["level"] == level
         assert entry["query"]["selectors"][0]["value"] == "markmatthews9118@gmail.com"
+        # both ends name the same signed answer
+        got = next(a for a in answered["answers"] if a["agency"] == agency)
+        assert len(got["answer_sha256"]) == 64 and got["answer_sha256"] == entry["answer_sha256"]
 
     for log in Path(fed.root).glob("*/audit/*.log"):
         report = verify(log)

@@ -38,7 +38,7 @@ def test_required_settings_and_defaults(env: dict[str, str]) -> None:
     assert config.default_timeout_s == 10.0
     assert config.index.alias == "cets-tps-records"
     assert config.max_request_bytes == 64 * 1024
-    assert config.rate_limit == "600/minute"
+    assert config.rate_limit == "3000/minute"
 
 
 def test_every_setting_is_read(env: dict[str, str]) -> None:

@@ -481,7 +481,11 @@ class AuditLog:
     def _remove_temporaries(self) -> None:
         """Remove head files a crash left half-written. Only the holder of the lock writes
         them, and it holds the lock now, so none of them is still being written."""
+        # exactly the names mkstemp gives them: "." + head name + "." + 8 characters + ".tmp"
+        ours = re.compile(rf"\.{re.escape(self.head_path.name)}\.[a-z0-9_]{{8}}\.tmp")
         for stale in self.path.parent.glob(f".{glob.escape(self.head_path.name)}.*.tmp"):
+            if not ours.fullmatch(stale.name):
+                continue
             stale.unlink(missing_ok=True)
             logger.warning(
                 "audit log %s: removed %s, left by a write of its head file that was interrupted",

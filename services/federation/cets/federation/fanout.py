@@ -10,6 +10,7 @@ valid signature of the answering agency, bound to the nonce of the request sent 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -63,6 +64,8 @@ class Outcome:
     reason: str = ""
     response: search_pb2.SearchResponse | None = None
     nonce: bytes = b""
+    answer_sha256: str = ""
+    """SHA-256 of the signed answer's bytes: the node's audit log records the same digest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +144,13 @@ class FanOut:
         nonce = request.context.nonce
 
         def outcome(
-            status: Status, reason: str = "", response: search_pb2.SearchResponse | None = None
+            status: Status,
+            reason: str = "",
+            response: search_pb2.SearchResponse | None = None,
+            digest: str = "",
         ) -> Outcome:
             latency = int((time.monotonic() - started) * 1000)
-            return Outcome(member.id, status, latency, reason, response, nonce)
+            return Outcome(member.id, status, latency, reason, response, nonce, digest)
 
         remaining = deadline - started
         if remaining <= 0:
@@ -175,7 +181,9 @@ class FanOut:
             return outcome(Status.ERROR, f"answer could not be checked: {type(exc).__name__}")
         if problem:
             return outcome(Status.ERROR, problem)
-        return outcome(Status.OK, response=response)
+        return outcome(
+            Status.OK, response=response, digest=hashlib.sha256(signed.answer).hexdigest()
+        )
 
 
 def _check_answer(member: Member, response: search_pb2.SearchResponse, nonce: bytes) -> str:

@@ -250,6 +250,7 @@ def _answered_entry(who: Who, outcomes: Sequence[Outcome]) -> dict[str, Any]:
                 "hits": len(o.response.hits) if o.response else 0,
                 "total": o.response.total_hits if o.response else 0,
                 "records": [h.record_id for h in o.response.hits] if o.response else [],
+                **({"answer_sha256": o.answer_sha256} if o.answer_sha256 else {}),
             }
             for o in outcomes
         ],

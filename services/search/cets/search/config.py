@@ -66,9 +66,9 @@ class NodeConfig:
     """Largest request accepted (``CETS_NODE_MAX_REQUEST_BYTES``): a query is small."""
     max_clock_skew_s: float = 30.0
     """How far a requester's clock may differ from this node's (``CETS_MAX_CLOCK_SKEW_S``)."""
-    rate_limit: str = "600/minute"
+    rate_limit: str = "3000/minute"
     """Searches each partner agency may make of this node (``CETS_NODE_RATE_LIMIT``), e.g.
-    ``600/minute``; counted only for requests whose signature verified."""
+    ``3000/minute`` (50 a second); counted only for requests whose signature verified."""
     tls: ServerTls | None = None
     """Certificate, key and (for mutual TLS) client CA (``CETS_NODE_TLS_CERT``,
     ``CETS_NODE_TLS_KEY``, ``CETS_NODE_TLS_CLIENT_CA``); none: plaintext, for loopback only."""

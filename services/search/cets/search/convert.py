@@ -170,7 +170,10 @@ def _time(pb: search_pb2.Query, field: str) -> datetime | None:
     if not pb.HasField(field):
         return None
     stamp: Timestamp = getattr(pb, field)
-    return stamp.ToDatetime(tzinfo=UTC)
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidQuery(f"{field} is not a time between the years 1 and 9999") from None
 
 
 def query_to_proto(query: SearchQuery) -> search_pb2.Query:

@@ -3,6 +3,7 @@
     NodeError                 root: everything the node raises on purpose
     ├── InvalidQuery          the caller's query breaks a rule         → INVALID_ARGUMENT
     ├── RateLimited           the caller's agency asks too often        → RESOURCE_EXHAUSTED
+    ├── AnswerTooLarge        the answer exceeds what the node sends    → RESOURCE_EXHAUSTED
     ├── StoreUnavailable      the agency's OpenSearch cannot be reached → UNAVAILABLE
     ├── StoreTimeout          OpenSearch did not answer in time         → DEADLINE_EXCEEDED
     └── StoreError            OpenSearch answered with an error         → INTERNAL
@@ -14,6 +15,7 @@ contents. OpenSearch client errors are translated in one place, :mod:`cets.searc
 from __future__ import annotations
 
 __all__ = [
+    "AnswerTooLarge",
     "InvalidQuery",
     "NodeError",
     "RateLimited",
