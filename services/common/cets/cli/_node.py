@@ -112,7 +112,11 @@ def node_search(
         raise fail(f"{target}: {exc.code().name}: {exc.details()}") from None
     except BadAnswer as exc:
         raise fail(f"{target}: {exc}; the answer is not shown") from None
-    if response.request_nonce != request.context.nonce or response.agency != audience:
+    if (
+        response.request_nonce != request.context.nonce
+        or response.agency != audience
+        or any(hit.agency != audience for hit in response.hits)
+    ):
         raise fail(f"{target}: the answer is not for this request; it is not shown")
     if as_json:
         click.echo(json.dumps(json_format.MessageToDict(response), indent=2))

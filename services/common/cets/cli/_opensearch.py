@@ -44,6 +44,7 @@ def opensearch_start(name: str, port: int, heap_mb: int, base_dir: Path | None) 
     """Start a single-node OpenSearch called NAME on 127.0.0.1 and run until Ctrl-C."""
     from cets.search import embedded_opensearch as eo
 
+    stopped = _stop_signals()  # before starting: a stop during the start stops it after
     try:
         settings = eo.OpenSearchSettings(
             cluster_name=name, http_port=port, heap_mb=heap_mb, base_dir=base_dir
@@ -52,7 +53,6 @@ def opensearch_start(name: str, port: int, heap_mb: int, base_dir: Path | None) 
         url = node.start()
     except (ValueError, eo.EmbeddedOpenSearchError) as exc:
         raise fail(str(exc)) from None
-    stopped = _stop_signals()
     try:
         click.echo(f"OpenSearch {name} is up at {url} (logs: {node.log_path}); Ctrl-C stops it.")
         while not stopped.wait(0.5):  # short waits: the handlers run between them
