@@ -7,11 +7,15 @@ import os
 import platform
 import statistics
 import subprocess
+import time
 import timeit
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cets.search.embedded_opensearch import DEFAULT_VERSION, find_java
 
@@ -31,6 +35,33 @@ def stats(values: list[float]) -> dict[str, float]:
         "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
         "max": round(ordered[-1], 2),
     }
+
+
+def wait_serving(channel: grpc.Channel, alive: Callable[[], bool], *, until: float) -> bool:
+    """Poll gRPC health over ``channel`` until it reports SERVING (True), or the process
+    behind it has died (``alive()`` false) or ``time.monotonic()`` passes ``until`` (False)."""
+    health = health_pb2_grpc.HealthStub(channel)
+    while time.monotonic() < until and alive():
+        try:
+            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return True
+        except grpc.RpcError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def stop_process(process: subprocess.Popen[bytes], *, grace_s: float) -> int | None:
+    """Stop ``process``: SIGTERM, then SIGKILL after ``grace_s``. Its exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    return process.returncode
 
 
 def spread(values: list[float], digits: int = 2) -> dict[str, Any]:

@@ -48,7 +48,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -62,12 +61,17 @@ from typing import Any
 
 import grpc
 import httpx
-from _common import header, machine, write
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from _common import header, machine, stop_process, wait_serving, write
 
 from cets.common.audit import verify
 from cets.common.keys import load_private_key
-from cets.federation.local import AgencySpec, LocalAgency, LocalFederation, build_local_federation
+from cets.federation.local import (
+    AgencySpec,
+    LocalAgency,
+    LocalFederation,
+    build_local_federation,
+    free_ports,
+)
 from cets.gateway.tokens import issue_token
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
 from cets.search.index import IndexNames
@@ -266,25 +270,7 @@ class Service(Watched):
         return self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.exit_code = self.process.returncode
-
-
-def _free_ports(count: int) -> list[int]:
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
+        self.exit_code = stop_process(self.process, grace_s=15)
 
 
 def _die_with_parent() -> None:
@@ -365,7 +351,7 @@ def _start_services(
         logs,
     )
     gateway_config = home.gateway_config()
-    [port] = _free_ports(1)
+    [port] = free_ports(1)
     gateway = _spawn(
         stack,
         f"{home.id} gateway",
@@ -400,17 +386,10 @@ def _not_started(service: Service, what: str) -> RuntimeError:
 
 def _wait_grpc(service: Service, target: str, give_up: float) -> None:
     with grpc.insecure_channel(target) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < give_up:
-            if not service.alive():
-                raise _not_started(service, f"exited with code {service.process.returncode}")
-            try:
-                reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
+        if wait_serving(channel, service.alive, until=give_up):
+            return
+    if not service.alive():
+        raise _not_started(service, f"exited with code {service.process.returncode}")
     raise _not_started(service, "did not report SERVING in time")
 
 

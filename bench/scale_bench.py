@@ -44,8 +44,18 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from _common import header, machine, over_rounds, per_op_us, shown, spread, stats, write
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from _common import (
+    header,
+    machine,
+    over_rounds,
+    per_op_us,
+    shown,
+    spread,
+    stats,
+    stop_process,
+    wait_serving,
+    write,
+)
 
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Role
@@ -286,30 +296,17 @@ class _Federation:
         self._wait_healthy()
 
     def _wait_healthy(self) -> None:
-        health = health_pb2_grpc.HealthStub(self.channel)
-        give_up = time.monotonic() + 60
-        while time.monotonic() < give_up:
-            if self.process.poll() is not None:
-                break
-            try:
-                reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
+        def alive() -> bool:
+            return self.process.poll() is None
+
+        if wait_serving(self.channel, alive, until=time.monotonic() + 60):
+            return
         raise RuntimeError(
             "the federation service did not become healthy:\n" + self.log.read_text()[-2000:]
         )
 
     def _stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, grace_s=10)
 
     def cpu_s(self) -> float:
         return _cpu_s(self.process.pid)

@@ -48,6 +48,16 @@ def signed(
     )
 
 
+def varint(value: int) -> bytes:
+    """``value`` as a protobuf varint, for writing wire bytes by hand."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
 def opened(
     federation: LocalFederation, answering: str, sealed: search_pb2.SignedAnswer
 ) -> search_pb2.SearchResponse:

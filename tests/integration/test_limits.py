@@ -36,7 +36,7 @@ from cets.gateway.tokens import issue_token
 from cets.search.display import build_query
 from cets.search.query import DEFAULT_LIMIT, MAX_LIMIT
 from cets.v1 import records_pb2, search_pb2
-from helpers import CountedNode, ServedApp, closed_port_url, ingest, signed
+from helpers import CountedNode, ServedApp, closed_port_url, ingest, signed, varint
 
 pytestmark = pytest.mark.opensearch
 
@@ -266,21 +266,12 @@ def test_a_request_over_the_nodes_size_limit_is_refused_by_grpc(limits: Limits) 
     assert details == f"SERVER: Received message larger than max ({limit + 1} vs. {limit})"
     # a genuinely signed request, padded with a field protobuf ignores: the same
     request = signed(limits.fed, "asker", "plain", build_query(text="hosting"))
-    padded = request.SerializeToString() + b"\xfa\x06" + _varint(limit) + b"p" * limit
+    padded = request.SerializeToString() + b"\xfa\x06" + varint(limit) + b"p" * limit
     code, details, _ = call(limits.plain, padded)
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert details == f"SERVER: Received message larger than max ({len(padded)} vs. {limit})"
     assert limits.plain.searches == before
     assert limits.search(limits.plain, build_query(text="hosting"))[0] == grpc.StatusCode.OK
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from cets.common.signing import sign_request, verify_request
 from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.display import build_query
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
-from helpers import CountedNode, ingest, opened, signed
+from helpers import CountedNode, ingest, opened, signed, varint
 
 pytestmark = pytest.mark.opensearch
 
@@ -234,19 +234,10 @@ def _mutate(wire: bytes, mutation: tuple[Any, ...]) -> bytes:
         case ("append", junk):
             data += junk
         case ("unknown", number, payload):  # a length-delimited field the schema does not have
-            data += _varint(number << 3 | 2) + _varint(len(payload)) + payload
+            data += varint(number << 3 | 2) + varint(len(payload)) + payload
         case ("repeat", times):  # the message again: protobuf merges, scalars last-wins
             data += wire * times
     return bytes(data)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 @FUZZ

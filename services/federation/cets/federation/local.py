@@ -34,7 +34,13 @@ from cets.federation.config import FederationConfig
 from cets.gateway.config import GatewayConfig
 from cets.search.config import NodeConfig
 
-__all__ = ["AgencySpec", "LocalAgency", "LocalFederation", "build_local_federation"]
+__all__ = [
+    "AgencySpec",
+    "LocalAgency",
+    "LocalFederation",
+    "build_local_federation",
+    "free_ports",
+]
 
 OPEN_POLICY = 'contact = "{name}"\n\n[defaults]\nmember = "full"\ncoordinator = "summary"\n'
 
@@ -149,7 +155,7 @@ def build_local_federation(
     (root / "card.key").chmod(0o600)
     document = ms.draft(name)
     agencies = []
-    ports = iter(_free_ports(2 * len(specs)))
+    ports = iter(free_ports(2 * len(specs)))
     for spec in specs:
         directory = root / spec.id
         key = generate_private_key()
@@ -176,7 +182,7 @@ def build_local_federation(
     return LocalFederation(root, tuple(agencies))
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """``count`` distinct free loopback ports: every probe stays open until all are chosen,
     so none is handed out twice (gRPC's SO_REUSEPORT would let two servers share one)."""
     probes = [socket.socket() for _ in range(count)]
