@@ -1,8 +1,9 @@
-"""The node's per-agency rate: what a setting may say, and that each agency is counted apart."""
+"""Rates in the settings (node per agency, gateway per officer), and each agency counted apart."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,20 @@ def test_each_agency_has_its_own_allowance() -> None:
         f"too many searches from agency 'b': {refused}",
         "ok",
     ]
+
+
+@pytest.mark.parametrize("text", ["30/minute", " 5 / second "])
+def test_the_gateway_takes_a_rate_per_officer(text: str) -> None:
+    from cets.gateway.config import GatewayConfig
+
+    config = GatewayConfig("tps", Path("officer.pub"), Path("audit.log"), rate_limit=text)
+    assert config.rate_limit == text
+
+
+@pytest.mark.parametrize("text", ["0/minute", "lots", "30/fortnight", "-1/hour"])
+def test_the_gateway_refuses_a_rate_it_cannot_apply(text: str) -> None:
+    from cets.common.settings import ConfigError
+    from cets.gateway.config import GatewayConfig
+
+    with pytest.raises(ConfigError, match="CETS_GATEWAY_RATE_LIMIT must look like 30/minute"):
+        GatewayConfig("tps", Path("officer.pub"), Path("audit.log"), rate_limit=text)

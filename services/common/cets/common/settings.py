@@ -11,11 +11,15 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
+from limits import RateLimitItem
+from limits import parse as parse_rate
+
 __all__ = [
     "AGENCY_ID",
     "ConfigError",
     "Setting",
     "check_agency_id",
+    "check_rate_limit",
     "parse_setting",
     "read_env",
     "write_env",
@@ -73,6 +77,17 @@ def _as_text(value: object) -> str:
     if isinstance(value, str | int | Path):
         return str(value)
     raise TypeError(f"cannot write a {type(value).__name__} setting as text")
+
+
+RATE_LIMIT = re.compile(r"^[1-9]\d{0,8}\s*/\s*(second|minute|hour|day)$")
+"""A rate as written in the settings: ``600/minute``."""
+
+
+def check_rate_limit(text: str) -> RateLimitItem:
+    """The rate ``text`` means; :class:`ValueError` unless it looks like ``600/minute``."""
+    if not RATE_LIMIT.match(text.strip()):
+        raise ValueError(f"{text[:64]!r} is not a rate like 600/minute")
+    return parse_rate(text.strip())
 
 
 def check_agency_id(value: str) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cets.common.settings import ConfigError, Setting, check_agency_id, read_env
+from cets.common.settings import ConfigError, Setting, check_agency_id, check_rate_limit, read_env
 from cets.common.tls import ClientTls, TlsError, client_from_env
 
 __all__ = ["GatewayConfig"]
@@ -43,8 +42,13 @@ class GatewayConfig:
 
     def __post_init__(self) -> None:
         check_agency_id(self.agency_id)
-        if not re.match(r"^\d+\s*/\s*(second|minute|hour|day)$", self.rate_limit):
-            raise ConfigError("CETS_GATEWAY_RATE_LIMIT must look like 30/minute")
+        try:
+            check_rate_limit(self.rate_limit)
+        except ValueError:
+            raise ConfigError(
+                "CETS_GATEWAY_RATE_LIMIT must look like 30/minute (a whole number above 0 "
+                "per second, minute, hour or day)"
+            ) from None
         if not (math.isfinite(self.timeout_s) and 0 < self.timeout_s <= 60):
             raise ConfigError("CETS_GATEWAY_TIMEOUT_S must be between 0 and 60")
         if not 0 <= self.port <= 65535:

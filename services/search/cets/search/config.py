@@ -15,12 +15,11 @@ from pathlib import Path
 
 import phonenumbers
 
-from cets.common.settings import ConfigError, Setting, read_env, write_env
+from cets.common.settings import ConfigError, Setting, check_rate_limit, read_env, write_env
 from cets.common.tls import ServerTls, TlsError
 from cets.common.tls import from_env as server_tls_from_env
 from cets.common.tls import to_env as server_tls_to_env
 from cets.search.index import IndexNames
-from cets.search.ratelimit import check_rate_limit
 
 __all__ = ["ConfigError", "NodeConfig", "load_card_key"]
 

@@ -10,25 +10,13 @@ The count is kept in this process's memory: replicas of a node each allow the fu
 
 from __future__ import annotations
 
-import re
-
-from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from cets.common.settings import check_rate_limit
 from cets.search.errors import RateLimited
 
-__all__ = ["RATE_LIMIT", "PeerRateLimit", "check_rate_limit"]
-
-RATE_LIMIT = re.compile(r"^[1-9]\d{0,8}\s*/\s*(second|minute|hour|day)$")
-"""A rate as written in the settings: ``600/minute``."""
-
-
-def check_rate_limit(text: str) -> RateLimitItem:
-    """The rate ``text`` means; :class:`ValueError` unless it looks like ``600/minute``."""
-    if not RATE_LIMIT.match(text.strip()):
-        raise ValueError(f"{text[:64]!r} is not a rate like 600/minute")
-    return parse(text.strip())
+__all__ = ["PeerRateLimit", "check_rate_limit"]
 
 
 class PeerRateLimit:
