@@ -42,17 +42,17 @@ from cets.common.signing import (
     signed_request,
     verify_request,
 )
-from cets.federation.local import AgencySpec, build_local_federation
+from cets.core.convert import query_from_proto
+from cets.core.display import build_query
+from cets.core.records import IngestContext
+from cets.demo.local import AgencySpec, build_local_federation
 from cets.federation.server import FederationServer
 from cets.gateway.server import build_app
 from cets.gateway.tokens import issue_token
 from cets.search.background import BackgroundNode
-from cets.search.convert import query_from_proto
-from cets.search.display import build_query
+from cets.search.dsl import build_body
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
 from cets.search.ingest import ingest_file
-from cets.search.query import build_body
-from cets.search.records import IngestContext
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2, search_pb2_grpc

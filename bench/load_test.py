@@ -65,7 +65,8 @@ from _common import header, machine, stop_process, wait_serving, write
 
 from cets.common.audit import verify
 from cets.common.keys import load_private_key
-from cets.federation.local import (
+from cets.core.records import IngestContext
+from cets.demo.local import (
     AgencySpec,
     LocalAgency,
     LocalFederation,
@@ -76,7 +77,6 @@ from cets.gateway.tokens import issue_token
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
 from cets.search.index import IndexNames
 from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
 

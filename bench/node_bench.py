@@ -28,9 +28,10 @@ from _common import UNLIMITED, header, machine, over_rounds, shown, spread, stat
 
 from cets.common.keys import load_private_key
 from cets.common.signing import signed_request
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
+from cets.core.display import build_query
+from cets.core.records import IngestContext
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.background import BackgroundNode
-from cets.search.display import build_query
 from cets.search.embedded_opensearch import (
     EmbeddedOpenSearch,
     OpenSearchSettings,
@@ -38,7 +39,6 @@ from cets.search.embedded_opensearch import (
 )
 from cets.search.index import IndexNames
 from cets.search.ingest import IngestSummary, ingest_file
-from cets.search.records import IngestContext
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
 from cets.v1 import search_pb2, search_pb2_grpc

@@ -70,18 +70,18 @@ from _common import UNLIMITED, header, machine, write
 from opensearchpy import OpenSearch
 
 from cets.common.background import BackgroundService
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
+from cets.core.convert import query_from_proto
+from cets.core.display import build_query
+from cets.core.records import IngestContext, RecordType
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
 from cets.gateway.merge import DEFAULT_K, Method, merge
 from cets.gateway.quality import ndcg_at_k, overlap_at_k, positional_grades, tie_aware_grades
 from cets.search.background import BackgroundNode
-from cets.search.convert import query_from_proto
-from cets.search.display import build_query
+from cets.search.dsl import build_body
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
 from cets.search.index import IndexNames
 from cets.search.ingest import ingest_file
-from cets.search.query import build_body
-from cets.search.records import IngestContext, RecordType
 from cets.search.sample_data import DEMO_AGENCIES, LinkPlan, SampleAgency, iter_records
 from cets.search.sample_data import plan_links as plan_sample_links
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2

@@ -60,8 +60,8 @@ from _common import (
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Role
 from cets.common.signing import RequestSigner, open_answer, sign_answer, signed_request
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
-from cets.search.display import build_query
+from cets.core.display import build_query
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
 
 COORDINATOR = "coord"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import hypothesis  # noqa: F401 - imported early: see below
 import pytest
 
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
 
 # Hypothesis' pytest plugin imports hypothesis lazily at the end of the session; on Python

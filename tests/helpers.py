@@ -11,10 +11,10 @@ from typing import Any
 from cets.common.background import BackgroundService
 from cets.common.keys import load_private_key
 from cets.common.signing import open_answer, signed_request
-from cets.federation.local import LocalAgency, LocalFederation
+from cets.core.records import IngestContext
+from cets.demo.local import LocalAgency, LocalFederation
 from cets.search.config import NodeConfig
 from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
 from cets.search.server import NodeServer
 from cets.search.store import RecordStore, connect, connect_async
 from cets.v1 import search_pb2

@@ -17,12 +17,12 @@ from fastapi import FastAPI
 from cets.common.audit import AuditLog
 from cets.common.background import BackgroundService
 from cets.common.keys import generate_private_key
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
+from cets.core.records import IngestContext
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
 from cets.gateway.api import Gateway, create_app
 from cets.search.background import BackgroundNode
 from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
 from cets.search.store import connect
 
 OPEN = 'contact = "{name}"\n[defaults]\nmember = "full"\ncoordinator = "summary"\n'

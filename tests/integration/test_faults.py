@@ -39,13 +39,13 @@ from opensearchpy import OpenSearch
 from cets.common.audit import AuditEntry, read_entries
 from cets.common.background import BackgroundService
 from cets.common.channels import MAX_RECONNECT_BACKOFF_MS
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
+from cets.core.display import build_query
+from cets.core.records import IngestContext, prepare
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
 from cets.search.background import BackgroundNode
-from cets.search.display import build_query
 from cets.search.index import IndexNames
 from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext, prepare
 from cets.search.store import connect
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
 from stacks import EMAILS, suspect_records

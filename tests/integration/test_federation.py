@@ -15,12 +15,12 @@ import pytest
 from cets.common.audit import read_entries, verify
 from cets.common.background import BackgroundService
 from cets.common.membership import Role
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
+from cets.core.display import build_query
+from cets.core.records import IngestContext
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
 from cets.search.background import BackgroundNode
-from cets.search.display import build_query
 from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
 from cets.search.store import connect
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
 from helpers import LyingNode, SilentServer

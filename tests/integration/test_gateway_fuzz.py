@@ -25,9 +25,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from cets.core.records import RecordType
+from cets.core.selectors import SelectorKind
 from cets.gateway.tokens import issue_token
-from cets.search.records import RecordType
-from cets.search.selectors import SelectorKind
 from helpers import ServedApp
 from stacks import three_agencies
 

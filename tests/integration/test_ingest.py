@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from cets.cli import cli
+from cets.core.records import IngestContext
 from cets.search.index import IndexNames
 from cets.search.ingest import Format, IngestSummary, Reject, ingest_file
-from cets.search.records import IngestContext
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
 

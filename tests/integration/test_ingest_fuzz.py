@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cets.cli import cli
+from cets.core.records import IngestContext
 from cets.search.index import IndexNames
 from cets.search.ingest import MAX_LINE_BYTES, Format, Reject, ingest_file
-from cets.search.records import IngestContext
 from cets.search.store import connect
 
 pytestmark = pytest.mark.opensearch

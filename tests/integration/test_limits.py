@@ -1,7 +1,7 @@
 """Every limit on what reaches a node, enforced on real nodes over a real OpenSearch, each with a
 status and a message that names the limit.
 
-    query size         INVALID_ARGUMENT  (cets.search.convert.check_size, before the signature)
+    query size         INVALID_ARGUMENT  (cets.core.convert.check_size, before the signature)
     result window      INVALID_ARGUMENT  (Query.limit 1-100; 0 means the node's default, 20)
     gateway page size  422               (page_size 1-50)
     per agency rate    RESOURCE_EXHAUSTED (CETS_NODE_RATE_LIMIT, counted after the signature)
@@ -28,13 +28,13 @@ from cets.common.audit import AuditLog, read_entries
 from cets.common.keys import generate_private_key, load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
 from cets.common.signing import open_answer, sign_request
+from cets.core.display import build_query
+from cets.core.query import DEFAULT_LIMIT, MAX_LIMIT
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.fanout import FanOut, Outcome, Status, Who
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.peers import MAX_MESSAGE_BYTES, GrpcCaller
 from cets.gateway.api import Gateway, create_app
 from cets.gateway.tokens import issue_token
-from cets.search.display import build_query
-from cets.search.query import DEFAULT_LIMIT, MAX_LIMIT
 from cets.v1 import records_pb2, search_pb2
 from helpers import CountedNode, ServedApp, closed_port_url, ingest, signed, varint
 

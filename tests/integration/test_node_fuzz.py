@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from cets.common.keys import generate_private_key, load_public_key
 from cets.common.signing import sign_request, verify_request
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
-from cets.search.display import build_query
+from cets.core.display import build_query
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
 from helpers import CountedNode, ingest, opened, signed, varint
 

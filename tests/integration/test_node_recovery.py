@@ -15,13 +15,13 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from cets.federation.local import AgencySpec, build_local_federation
+from cets.core.display import build_query
+from cets.core.records import IngestContext
+from cets.demo.local import AgencySpec, build_local_federation
 from cets.search import server as node_server
 from cets.search.background import BackgroundNode
-from cets.search.display import build_query
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
 from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
 from cets.search.store import connect
 from cets.v1 import search_pb2, search_pb2_grpc
 from helpers import opened, signed

@@ -12,13 +12,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from cets.federation.local import LocalFederation
+from cets.core.convert import record_from_proto, selector_from_proto
+from cets.core.display import build_query
+from cets.core.records import IngestContext
+from cets.demo.local import LocalFederation
 from cets.search.background import BackgroundNode
-from cets.search.convert import record_from_proto, selector_from_proto
-from cets.search.display import build_query
 from cets.search.index import IndexNames
 from cets.search.ingest import ingest_file
-from cets.search.records import IngestContext
 from cets.search.store import connect
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
 from helpers import SilentServer, closed_port_url, opened, signed

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cets.cli import cli
-from cets.search.config import load_card_key
+from cets.common.keys import load_card_key
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cets.search.config import ConfigError, NodeConfig
+from cets.core.errors import ConfigError
+from cets.search.config import NodeConfig
 
 KEY_HEX = "00112233445566778899aabbccddeeff" * 2
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from cets.search import records
-from cets.search.convert import (
+from cets.core import records
+from cets.core.convert import (
     handling_from_proto,
     handling_to_proto,
     query_from_proto,
@@ -23,10 +23,11 @@ from cets.search.convert import (
     selector_kind_from_proto,
     selector_to_proto,
 )
-from cets.search.errors import InvalidQuery
-from cets.search.query import DEFAULT_LIMIT, SearchQuery, parse_response
-from cets.search.records import Handling, IngestContext, RecordType, prepare
-from cets.search.selectors import Selector, SelectorKind, card_fingerprint
+from cets.core.errors import InvalidQuery
+from cets.core.query import DEFAULT_LIMIT, SearchQuery
+from cets.core.records import Handling, IngestContext, RecordType, prepare
+from cets.core.selectors import Selector, SelectorKind, card_fingerprint
+from cets.search.dsl import parse_response
 from cets.v1 import records_pb2, search_pb2
 
 KEY = bytes(range(32))

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cets.core.convert import selector_to_proto
+from cets.core.selectors import Selector, SelectorKind
 from cets.gateway.linking import MAX_LINK_HITS, Evidence, entity_id, link, selector_key
-from cets.search.convert import selector_to_proto
-from cets.search.selectors import Selector, SelectorKind
 from cets.v1 import records_pb2, search_pb2
 
 FULL = search_pb2.DisclosureLevel.DISCLOSURE_LEVEL_FULL

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from cets.common.keys import generate_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
 from cets.common.signing import sign_request
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
-from cets.search.display import build_query
+from cets.core.display import build_query
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.guard import PermissionDenied, ReplayCache, RequestGuard, Unauthenticated
 from cets.v1 import search_pb2
 from helpers import signed
@@ -233,7 +233,7 @@ def test_nonce_length_is_bounded(
 def test_oversized_queries_are_refused_before_the_signature_is_checked(
     fed: LocalFederation, membership: Membership
 ) -> None:
-    from cets.search.errors import InvalidQuery
+    from cets.core.errors import InvalidQuery
 
     req = request(fed)
     req.ClearField("signature")  # even unsigned: the size is checked first, cheaply

@@ -27,10 +27,10 @@ import pytest
 import yaml
 
 from cets.common.tls import is_loopback
+from cets.core.errors import ConfigError
 from cets.federation import config as federation_config
 from cets.gateway import config as gateway_config
 from cets.search import config as node_config
-from cets.search.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -515,7 +515,7 @@ def _load(service: str, env: Mapping[str, str]) -> Any:
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[set[str], set[str]]]:
     """Per service: (every setting it reads, the ones it requires)."""
-    cli = (ROOT / "services/common/cets/cli/__init__.py").read_text()
+    cli = (ROOT / "services/cli/cets/cli/__init__.py").read_text()
     logging = {v for v in ("CETS_LOG_LEVEL", "CETS_LOG_FORMAT") if f'"{v}"' in cli}
     assert len(logging) == 2, "every command reads the log settings"
     modules = {"node": node_config, "federation": federation_config, "gateway": gateway_config}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cets.search.names import fold, name_tokens, phonetic_keys
+from cets.core.names import fold, name_tokens, phonetic_keys
 
 relaxed = settings(deadline=None)
 

@@ -9,7 +9,8 @@ import pytest
 
 from cets.common.keys import generate_private_key
 from cets.common.membership import Member, Role
-from cets.search.policy import Disclosure, PolicyError, load_policy, parse_policy
+from cets.core.disclosure import Disclosure
+from cets.search.policy import PolicyError, load_policy, parse_policy
 
 POLICY = """
 contact = "TPS Child Exploitation Section"

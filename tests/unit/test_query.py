@@ -7,17 +7,12 @@ from typing import Any
 
 import pytest
 
-from cets.search.errors import InvalidQuery
-from cets.search.names import phonetic_keys
-from cets.search.query import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    SearchQuery,
-    build_body,
-    parse_response,
-)
-from cets.search.records import Handling, RecordType
-from cets.search.selectors import Selector, SelectorKind
+from cets.core.errors import InvalidQuery
+from cets.core.names import phonetic_keys
+from cets.core.query import DEFAULT_LIMIT, MAX_LIMIT, SearchQuery
+from cets.core.records import Handling, RecordType
+from cets.core.selectors import Selector, SelectorKind
+from cets.search.dsl import build_body, parse_response
 
 EMAIL = Selector(SelectorKind.EMAIL, "ann@mail.example")
 PHONE = Selector(SelectorKind.PHONE, "+14165550199")

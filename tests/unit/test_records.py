@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from cets.search.names import phonetic_keys
-from cets.search.records import IngestContext, RecordError, RecordType, prepare
-from cets.search.selectors import card_fingerprint
+from cets.core.names import phonetic_keys
+from cets.core.records import IngestContext, RecordError, RecordType, prepare
+from cets.core.selectors import card_fingerprint
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

@@ -17,8 +17,9 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from cets.search import names
-from cets.search.records import IngestContext, RecordError, prepare
+from cets.core import names
+from cets.core.records import IngestContext, RecordError, prepare
+from cets.core.selectors import card_fingerprint, normalize
 from cets.search.sample_data import (
     DEMO_AGENCIES,
     LinkPlan,
@@ -27,7 +28,6 @@ from cets.search.sample_data import (
     plan_links,
     write_sample,
 )
-from cets.search.selectors import card_fingerprint, normalize
 
 AGENCIES = DEMO_AGENCIES[:3]
 PER_AGENCY = 700

@@ -14,7 +14,7 @@ from hypothesis import assume, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains, urls
 
-from cets.search.selectors import (
+from cets.core.selectors import (
     MAX_TEXT_LENGTH,
     CardFingerprint,
     Selector,

@@ -17,14 +17,16 @@ from cets.common.audit import AuditLog, read_entries
 from cets.common.keys import generate_private_key, load_private_key, load_public_key
 from cets.common.membership import load_membership
 from cets.common.signing import sign_request
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
-from cets.search.display import build_query
+from cets.core.disclosure import Disclosure
+from cets.core.display import build_query
+from cets.core.query import SearchHit, SearchQuery, SearchResult
+from cets.core.records import RecordType
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
+from cets.search.dsl import Scope
 from cets.search.errors import StoreError, StoreUnavailable
 from cets.search.guard import RequestGuard
-from cets.search.policy import Disclosure, SharingPolicy
-from cets.search.query import Scope, SearchHit, SearchQuery, SearchResult
+from cets.search.policy import SharingPolicy
 from cets.search.ratelimit import PeerRateLimit
-from cets.search.records import RecordType
 from cets.search.service import NodeIdentity, SearchNodeService, add_to_server
 from cets.v1 import search_pb2, search_pb2_grpc
 from helpers import opened, signed

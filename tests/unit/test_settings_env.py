@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cets.common.tls import ClientTls, ServerTls
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.config import FederationConfig
-from cets.federation.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.config import NodeConfig
 
 

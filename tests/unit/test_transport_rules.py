@@ -10,12 +10,12 @@ import pytest
 
 from cets.common.keys import generate_private_key
 from cets.common.membership import Member, Role
+from cets.core.errors import ConfigError
+from cets.demo.local import AgencySpec, build_local_federation
 from cets.federation.fanout import CallRefused
-from cets.federation.local import AgencySpec, build_local_federation
 from cets.federation.peers import GrpcCaller
 from cets.federation.server import FederationServer
 from cets.federation.service import client_allowed
-from cets.search.config import ConfigError
 from cets.search.server import NodeServer
 from cets.v1 import search_pb2
 

@@ -14,6 +14,8 @@ public keys. Keys are kept like this:
 
 Every problem is a :class:`KeyFileError` (a ``ValueError``) whose message names the file (or
 "public key text") and what is wrong. Messages never contain key material.
+
+The shared secret for payment-card fingerprints is a key file too: :func:`load_card_key`.
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa, x25519
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from cets.core.errors import ConfigError
+from cets.core.selectors import MIN_CARD_KEY_BYTES
+
 __all__ = [
     "PUBLIC_KEY_PREFIX",
     "KeyFileError",
     "generate_private_key",
     "key_id",
+    "load_card_key",
     "load_private_key",
     "load_public_key",
     "parse_public_key",
@@ -254,3 +260,20 @@ def key_id(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
 def _raw_public(key: Ed25519PublicKey | Ed25519PrivateKey) -> bytes:
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def load_card_key(path: Path) -> bytes:
+    """Read a card-fingerprint key: a file holding at least 32 hexadecimal characters."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the card key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the card key file {path} must hold hexadecimal text") from None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError(f"the card key file {path} must hold hexadecimal text") from None
+    if len(key) < MIN_CARD_KEY_BYTES:
+        raise ConfigError(f"the card key in {path} is shorter than {MIN_CARD_KEY_BYTES} bytes")
+    return key

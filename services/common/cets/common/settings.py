@@ -14,6 +14,8 @@ from pathlib import Path
 from limits import RateLimitItem
 from limits import parse as parse_rate
 
+from cets.core.errors import ConfigError
+
 __all__ = [
     "AGENCY_ID",
     "ConfigError",
@@ -27,10 +29,6 @@ __all__ = [
 
 Setting = tuple[str, str, Callable[[str], object]]
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names it and says what is expected."""
 
 
 def parse_setting(variable: str, raw: str, parse: Callable[[str], object]) -> object:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cets.common.keys import load_card_key
 from cets.common.settings import ConfigError, Setting, check_agency_id, read_env, write_env
 from cets.common.tls import (
     ClientTls,
@@ -22,7 +23,6 @@ from cets.common.tls import (
     from_env,
     to_env,
 )
-from cets.search.config import load_card_key
 
 __all__ = ["FederationConfig"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cets.search.convert import selector_from_proto
-from cets.search.display import plain_fragment
+from cets.core.convert import selector_from_proto
+from cets.core.display import plain_fragment
 from cets.v1 import federation_pb2, records_pb2, search_pb2
 
 __all__ = ["format_federated"]

@@ -14,11 +14,11 @@ from cets.common.audit import AuditError, AuditLog
 from cets.common.grpc_server import add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
+from cets.core.errors import ConfigError
 from cets.federation.config import FederationConfig
 from cets.federation.fanout import Caller, FanOut
 from cets.federation.peers import GrpcCaller
 from cets.federation.service import FederationService, QueryRules, add_to_server
-from cets.search.config import ConfigError
 from cets.v1 import federation_pb2
 
 __all__ = ["FederationServer", "serve"]

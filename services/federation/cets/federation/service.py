@@ -21,10 +21,10 @@ from google.protobuf.message import DecodeError
 
 from cets.common.audit import AuditLog
 from cets.common.membership import Member, Membership, Role
+from cets.core.convert import query_from_proto, query_to_proto
+from cets.core.errors import InvalidQuery
+from cets.core.selectors import is_card_fingerprint
 from cets.federation.fanout import FanOut, Outcome, Status, Who
-from cets.search.convert import query_from_proto, query_to_proto
-from cets.search.errors import InvalidQuery
-from cets.search.selectors import is_card_fingerprint
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
 
 __all__ = ["FederationService", "QueryRules", "client_allowed"]

@@ -40,6 +40,8 @@ from starlette.exceptions import HTTPException
 
 from cets.common.audit import AuditLog
 from cets.common.tls import ClientTls
+from cets.core.convert import selector_from_proto
+from cets.core.display import build_query
 from cets.gateway.federation_client import FederationClient, FederationError
 from cets.gateway.linking import LinkedEntity, link
 from cets.gateway.merge import MergedHit, Method, merge
@@ -63,8 +65,6 @@ from cets.gateway.pagination import (
     wanted,
 )
 from cets.gateway.tokens import Officer, TokenError, verify_token
-from cets.search.convert import selector_from_proto
-from cets.search.display import build_query
 from cets.v1 import federation_pb2, records_pb2, search_pb2
 
 __all__ = ["ApiError", "Gateway", "create_app"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cets.search.display import plain_fragment
+from cets.core.display import plain_fragment
 
 __all__ = ["format_page"]
 

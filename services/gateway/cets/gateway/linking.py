@@ -23,8 +23,8 @@ from itertools import islice
 from typing import Final
 
 from cets.common.canonical import canonical_json
-from cets.search.convert import selector_from_proto
-from cets.search.errors import InvalidQuery
+from cets.core.convert import selector_from_proto
+from cets.core.errors import InvalidQuery
 from cets.v1 import records_pb2, search_pb2
 
 __all__ = ["MAX_LINK_HITS", "Evidence", "LinkedEntity", "entity_id", "link", "selector_key"]

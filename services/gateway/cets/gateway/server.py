@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 from cets.common.audit import AuditError, AuditLog
 from cets.common.keys import load_public_key
+from cets.core.errors import ConfigError
 from cets.gateway.api import Gateway, create_app
 from cets.gateway.config import GatewayConfig
-from cets.search.config import ConfigError
 
 __all__ = ["build_app", "serve"]
 

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import phonenumbers
 
+from cets.common.keys import load_card_key
 from cets.common.settings import ConfigError, Setting, check_rate_limit, read_env, write_env
 from cets.common.tls import ServerTls, TlsError
 from cets.common.tls import from_env as server_tls_from_env
 from cets.common.tls import to_env as server_tls_to_env
+from cets.core.selectors import MIN_CARD_KEY_BYTES
 from cets.search.index import IndexNames
 
-__all__ = ["ConfigError", "NodeConfig", "load_card_key"]
+__all__ = ["NodeConfig"]
 
-MIN_CARD_KEY_BYTES = 16
 _MAX_GRPC_MESSAGE = 2**31 - 1
 
 
@@ -176,20 +177,3 @@ _SETTINGS: tuple[Setting, ...] = (
     ("audit_log", "CETS_AUDIT_LOG", Path),
     ("policy_file", "CETS_POLICY_FILE", Path),
 )
-
-
-def load_card_key(path: Path) -> bytes:
-    """Read a card-fingerprint key: a file holding at least 32 hexadecimal characters."""
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the card key file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"the card key file {path} must hold hexadecimal text") from None
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise ConfigError(f"the card key file {path} must hold hexadecimal text") from None
-    if len(key) < MIN_CARD_KEY_BYTES:
-        raise ConfigError(f"the card key in {path} is shorter than {MIN_CARD_KEY_BYTES} bytes")
-    return key

@@ -1,12 +1,13 @@
 """Errors of an agency's search node.
 
-    NodeError                 root: everything the node raises on purpose
+    CetsError                 (cets.core.errors) root of every error cets raises on purpose
     ├── InvalidQuery          the caller's query breaks a rule         → INVALID_ARGUMENT
-    ├── RateLimited           the caller's agency asks too often        → RESOURCE_EXHAUSTED
-    ├── AnswerTooLarge        the answer exceeds what the node sends    → RESOURCE_EXHAUSTED
-    ├── StoreUnavailable      the agency's OpenSearch cannot be reached → UNAVAILABLE
-    ├── StoreTimeout          OpenSearch did not answer in time         → DEADLINE_EXCEEDED
-    └── StoreError            OpenSearch answered with an error         → INTERNAL
+    └── NodeError             root: everything the node itself raises on purpose
+        ├── RateLimited       the caller's agency asks too often        → RESOURCE_EXHAUSTED
+        ├── AnswerTooLarge    the answer exceeds what the node sends    → RESOURCE_EXHAUSTED
+        ├── StoreUnavailable  the agency's OpenSearch cannot be reached → UNAVAILABLE
+        ├── StoreTimeout      OpenSearch did not answer in time         → DEADLINE_EXCEEDED
+        └── StoreError        OpenSearch answered with an error         → INTERNAL
 
 Messages are safe to return to a caller and to log: they never contain query text or record
 contents. OpenSearch client errors are translated in one place, :mod:`cets.search.store`.
@@ -14,8 +15,11 @@ contents. OpenSearch client errors are translated in one place, :mod:`cets.searc
 
 from __future__ import annotations
 
+from cets.core.errors import CetsError, InvalidQuery
+
 __all__ = [
     "AnswerTooLarge",
+    "CetsError",
     "InvalidQuery",
     "NodeError",
     "RateLimited",
@@ -25,12 +29,8 @@ __all__ = [
 ]
 
 
-class NodeError(Exception):
-    """Root of the search node's errors."""
-
-
-class InvalidQuery(NodeError):
-    """The query cannot be run as given; the message says what is wrong."""
+class NodeError(CetsError):
+    """Root of the search node's own errors."""
 
 
 class RateLimited(NodeError):

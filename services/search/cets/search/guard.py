@@ -27,7 +27,7 @@ from google.protobuf import json_format
 
 from cets.common.membership import Member, Membership
 from cets.common.signing import verify_request
-from cets.search.convert import check_size
+from cets.core.convert import check_size
 from cets.search.errors import NodeError
 from cets.v1 import search_pb2
 

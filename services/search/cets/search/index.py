@@ -6,7 +6,7 @@ same name carries version ``N``. The agency in the name keeps agencies apart whe
 one cluster (as tests and small deployments may).
 
 Analysis uses only OpenSearch's core and its ``analysis-common`` module: phonetic keys are
-computed by the node (:mod:`cets.search.names`), so no plugin is needed.
+computed by the node (:mod:`cets.core.names`), so no plugin is needed.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from typing import IO, Any, TypeVar
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import streaming_bulk
 
+from cets.core.records import IngestContext, RecordError, prepare
 from cets.search.index import IndexNames, ensure_index
-from cets.search.records import IngestContext, RecordError, prepare
 from cets.search.store import translate_errors
 
 __all__ = ["Format", "IngestSummary", "Reject", "ingest_file", "read_records"]

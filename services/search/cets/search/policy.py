@@ -43,24 +43,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cets.common.membership import Member, Role
-from cets.search.records import Handling, RecordType
+from cets.core.disclosure import Disclosure
+from cets.core.records import Handling, RecordType
 
 __all__ = ["Disclosure", "Plan", "PolicyError", "Rule", "SharingPolicy", "load_policy"]
 
 _E = TypeVar("_E", bound=StrEnum)
 _ABSENT: list[str] = []  # a field left out of a rule (as opposed to written as [])
-
-
-class Disclosure(StrEnum):
-    FULL = "full"
-    SUMMARY = "summary"
-    HIT = "hit"
-    DENY = "deny"
-
-    @property
-    def rank(self) -> int:
-        """Higher releases more."""
-        return {"deny": 0, "hit": 1, "summary": 2, "full": 3}[self.value]
 
 
 class PolicyError(ValueError):

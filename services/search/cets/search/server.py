@@ -21,7 +21,8 @@ from cets.common.audit import AuditError, AuditLog
 from cets.common.grpc_server import add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
-from cets.search.config import ConfigError, NodeConfig
+from cets.core.errors import ConfigError
+from cets.search.config import NodeConfig
 from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.guard import RequestGuard
 from cets.search.index import ensure_index

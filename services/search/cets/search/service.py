@@ -33,9 +33,13 @@ from google.protobuf.message import DecodeError
 
 from cets.common.audit import AuditLog
 from cets.common.signing import sign_answer
-from cets.search.convert import query_from_proto, result_to_proto
+from cets.core.convert import query_from_proto, result_to_proto
+from cets.core.disclosure import Disclosure
+from cets.core.query import SearchQuery, SearchResult
+from cets.search.dsl import Scope, build_body, parse_response
 from cets.search.errors import (
     AnswerTooLarge,
+    CetsError,
     InvalidQuery,
     NodeError,
     RateLimited,
@@ -44,8 +48,7 @@ from cets.search.errors import (
     StoreUnavailable,
 )
 from cets.search.guard import PermissionDenied, Requester, RequestGuard, Unauthenticated
-from cets.search.policy import Disclosure, Plan, SharingPolicy
-from cets.search.query import Scope, SearchQuery, SearchResult, build_body, parse_response
+from cets.search.policy import Plan, SharingPolicy
 from cets.search.ratelimit import PeerRateLimit
 from cets.search.store import RecordStore
 from cets.v1 import search_pb2, search_pb2_grpc
@@ -58,7 +61,7 @@ _SERVICE = search_pb2.DESCRIPTOR.services_by_name["SearchNode"].full_name
 
 MIN_BUDGET_S = 0.02
 """Below this much remaining time a search is not started."""
-_STATUS: dict[type[NodeError], grpc.StatusCode] = {
+_STATUS: dict[type[CetsError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     InvalidQuery: grpc.StatusCode.INVALID_ARGUMENT,
@@ -165,7 +168,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         except TimeoutError:
             await self._fail(context, StoreTimeout("the search did not finish in time"), entry)
             raise  # not reached: abort() raises
-        except NodeError as exc:
+        except CetsError as exc:
             await self._fail(context, exc, entry)
             raise  # not reached: abort() raises
         except Exception as exc:  # a defect: recorded, never shown to the caller
@@ -244,7 +247,7 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
                 "the audit log cannot be written; nothing was released"
             ) from None
 
-    async def _fail(self, context: _Context, error: NodeError, entry: dict[str, Any]) -> None:
+    async def _fail(self, context: _Context, error: CetsError, entry: dict[str, Any]) -> None:
         code = _STATUS.get(type(error), grpc.StatusCode.INTERNAL)
         entry.update(outcome=code.name.lower(), reason=str(error))
         if not isinstance(error, AuditUnavailable):

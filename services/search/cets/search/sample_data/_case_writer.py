@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from cets.search.records import RecordType
+from cets.core.records import RecordType
 from cets.search.sample_data._agencies import SampleAgency, _style
 from cets.search.sample_data._cast import _Case, _Fill, _Persona, _Pools, _Victim
 from cets.search.sample_data._identifiers import (

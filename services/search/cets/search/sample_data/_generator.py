@@ -69,7 +69,7 @@ def iter_records(
 ) -> Iterator[Record]:
     """Yield ``count`` input records of one agency, planted ones included.
 
-    Records are flat, JSON-serialisable mappings as :func:`cets.search.records.prepare`
+    Records are flat, JSON-serialisable mappings as :func:`cets.core.records.prepare`
     takes them, without an ``agency`` key (the ingesting node supplies it). Ids are
     ``<agency>-<type>-<number>``, each number below ``count`` used once. Only the current
     case is held in memory.

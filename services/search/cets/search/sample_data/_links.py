@@ -12,7 +12,8 @@ from typing import Any
 
 import phonenumbers
 
-from cets.search.records import RecordType
+from cets.core.records import RecordType
+from cets.core.selectors import normalize
 from cets.search.sample_data._agencies import SampleAgency
 from cets.search.sample_data._identifiers import (
     _PLANTED_SLOT,
@@ -26,7 +27,6 @@ from cets.search.sample_data._identifiers import (
 )
 from cets.search.sample_data._record_types import _SLUGS, _STAGE
 from cets.search.sample_data._wording import _FIRST_VARIANTS, _LAST_VARIANTS
-from cets.search.selectors import normalize
 
 
 @dataclass(frozen=True)

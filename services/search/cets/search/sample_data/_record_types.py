@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from cets.search.records import RecordType
+from cets.core.records import RecordType
 
 Record = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""Conversion between the gRPC contract (``cets.v1``) and the node's domain types.
+"""Conversion between the gRPC contract (``cets.v1``) and the domain types.
 
 The only module that knows both sides. Enum names follow one rule each way: ``person`` ↔
 ``RECORD_TYPE_PERSON``, ``amber+strict`` ↔ ``HANDLING_AMBER_STRICT``, ``email`` ↔
@@ -14,9 +14,9 @@ from typing import Any, cast
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from cets.search.errors import InvalidQuery
-from cets.search.policy import Disclosure
-from cets.search.query import (
+from cets.core.disclosure import Disclosure
+from cets.core.errors import InvalidQuery
+from cets.core.query import (
     DEFAULT_LIMIT,
     MAX_NAME,
     MAX_RECORD_IDS,
@@ -26,8 +26,8 @@ from cets.search.query import (
     SearchQuery,
     SearchResult,
 )
-from cets.search.records import Handling, RecordType
-from cets.search.selectors import (
+from cets.core.records import Handling, RecordType
+from cets.core.selectors import (
     Selector,
     SelectorError,
     SelectorKind,

@@ -38,19 +38,20 @@ from cets.common.audit import verify
 from cets.common.keys import load_private_key
 from cets.common.membership import Role
 from cets.common.tls import ClientTls, ServerTls, issue, make_ca
+from cets.core.display import build_query
+from cets.core.errors import ConfigError
+from cets.core.records import IngestContext
+from cets.demo.local import AgencySpec, LocalAgency, LocalFederation, build_local_federation
 from cets.federation.config import FederationConfig
 from cets.federation.display import format_federated
-from cets.federation.local import AgencySpec, LocalAgency, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
 from cets.gateway.display import format_page
 from cets.gateway.server import build_app
 from cets.gateway.tokens import issue_token
 from cets.search import embedded_opensearch as eo
-from cets.search.config import ConfigError, NodeConfig
-from cets.search.display import build_query
+from cets.search.config import NodeConfig
 from cets.search.errors import NodeError
 from cets.search.ingest import IngestSummary, ingest_file
-from cets.search.records import IngestContext
 from cets.search.sample_data import DEMO_AGENCIES, SampleAgency, write_sample
 from cets.search.server import NodeServer
 from cets.search.store import connect

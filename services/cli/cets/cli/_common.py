@@ -39,7 +39,8 @@ def node_options(func: Any) -> Any:
 
 
 def node_config(**overrides: Any) -> Any:
-    from cets.search.config import ConfigError, NodeConfig
+    from cets.core.errors import ConfigError
+    from cets.search.config import NodeConfig
 
     try:
         return NodeConfig.from_env(
@@ -88,7 +89,7 @@ def who_options(func: Any) -> Any:
 
 def query_from_options(options: dict[str, Any]) -> Any:
     """The query the options describe; a usage error (exit 2) says what is wrong."""
-    from cets.search.display import build_query
+    from cets.core.display import build_query
 
     try:
         return build_query(

@@ -263,9 +263,9 @@ def federation_serve() -> None:
     """
     import asyncio
 
+    from cets.core.errors import ConfigError
     from cets.federation.config import FederationConfig
     from cets.federation.server import serve
-    from cets.search.config import ConfigError
 
     try:
         asyncio.run(serve(FederationConfig.from_env()))

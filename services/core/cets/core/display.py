@@ -6,13 +6,13 @@ import html
 import re
 from collections.abc import Sequence
 
-from cets.search.convert import (
+from cets.core.convert import (
     record_type_to_proto,
     selector_from_proto,
     selector_kind_to_proto,
 )
-from cets.search.records import RecordType
-from cets.search.selectors import SelectorKind
+from cets.core.records import RecordType
+from cets.core.selectors import SelectorKind
 from cets.v1 import records_pb2, search_pb2
 
 __all__ = ["build_query", "format_response", "plain_fragment"]

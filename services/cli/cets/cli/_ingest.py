@@ -50,9 +50,9 @@ def ingest(
     the rejects file; the rest is ingested. Re-running the same file is safe: records are
     replaced, never duplicated.
     """
+    from cets.core.records import IngestContext
     from cets.search.errors import NodeError
     from cets.search.ingest import Format, Reject, ingest_file
-    from cets.search.records import IngestContext
     from cets.search.store import connect
 
     config = node_config(**options)

@@ -30,7 +30,7 @@ def node() -> None:
 @click.option("--listen", default=None, help="host:port to serve gRPC on [env CETS_NODE_LISTEN].")
 def node_serve(**options: Any) -> None:
     """Serve this agency's records over gRPC until SIGTERM or Ctrl-C."""
-    from cets.search.config import ConfigError
+    from cets.core.errors import ConfigError
     from cets.search.errors import NodeError
     from cets.search.server import serve
 
@@ -69,8 +69,8 @@ def node_search(
     from cets.common.keys import load_private_key, load_public_key
     from cets.common.membership import load_membership
     from cets.common.signing import BadAnswer, open_answer, signed_request
+    from cets.core.display import format_response
     from cets.search.client import NodeClient
-    from cets.search.display import format_response
 
     requester, key_file = os.environ.get("CETS_AGENCY_ID"), os.environ.get("CETS_AGENCY_KEY_FILE")
     if not requester or not key_file:

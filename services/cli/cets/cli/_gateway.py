@@ -24,9 +24,9 @@ def gateway_serve() -> None:
     Settings come from the environment: CETS_AGENCY_ID, CETS_OFFICER_KEY_FILE,
     CETS_GATEWAY_AUDIT_LOG, CETS_FEDERATION_TARGET and the others in docs/configuration.md.
     """
+    from cets.core.errors import ConfigError
     from cets.gateway.config import GatewayConfig
     from cets.gateway.server import serve
-    from cets.search.config import ConfigError
 
     try:
         serve(GatewayConfig.from_env())

@@ -37,8 +37,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from cets.search import names as name_keys
-from cets.search.selectors import (
+from cets.core import names as name_keys
+from cets.core.selectors import (
     Selector,
     SelectorError,
     SelectorKind,
@@ -46,8 +46,8 @@ from cets.search.selectors import (
     domain_of_url,
     mask_card_numbers,
 )
-from cets.search.selectors import extract_from_text as extract_selectors
-from cets.search.selectors import normalize as normalize_selector
+from cets.core.selectors import extract_from_text as extract_selectors
+from cets.core.selectors import normalize as normalize_selector
 
 __all__ = [
     "Handling",

@@ -1,0 +1,92 @@
+"""Selectors found in free text."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import phonenumbers
+
+from cets.core.selectors._email import normalize_email
+from cets.core.selectors._model import MAX_TEXT_LENGTH, Selector, SelectorError, SelectorKind
+from cets.core.selectors._network import normalize_ip, parse_url, strip_www
+from cets.core.selectors._phone import E164, check_region, normalize_phone
+
+__all__ = ["extract_from_text"]
+
+
+# Quantifiers are bounded and matches anchored at the start of a run so that scanning stays
+# linear in the length of the text.
+_EMAIL_IN_TEXT: Final = re.compile(
+    r"(?<![\w.+-])[\w.+-]{1,64}@(?:[\w-]{1,63}\.){1,8}[\w-]{2,63}(?![\w-])"
+)
+_URL_IN_TEXT: Final = re.compile(r"(?:\bhttps?://|(?<![\w@.-])www\.)[^\s<>\"'`]+", re.IGNORECASE)
+_IPV4_IN_TEXT: Final = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+_URL_TRAILING: Final = ".,;:!?*"
+_BRACKETS: Final = {")": "(", "]": "[", "}": "{"}
+
+
+def _trim_url(candidate: str) -> str:
+    """Remove sentence punctuation and unbalanced closing brackets after a URL in text."""
+    closers = {closer: candidate.count(closer) for closer in _BRACKETS}
+    openers = {closer: candidate.count(opener) for closer, opener in _BRACKETS.items()}
+    end = len(candidate)
+    while end:
+        last = candidate[end - 1]
+        if last in closers and closers[last] > openers[last]:
+            closers[last] -= 1
+        elif last not in _URL_TRAILING:
+            break
+        end -= 1
+    return candidate[:end]
+
+
+def extract_from_text(text: str, *, default_region: str | None = None) -> set[Selector]:
+    """Find e-mail addresses, URLs (and their domains), IPv4 addresses and phone numbers.
+
+    URLs are recognised in ``http://``, ``https://`` and ``www.`` forms; phone numbers by
+    libphonenumber's matcher at "valid" leniency (national numbers only with
+    ``default_region``). Usernames and card numbers are never taken from free text. Only the
+    first :data:`MAX_TEXT_LENGTH` characters are scanned; candidates that do not normalise
+    are skipped, so any text is accepted.
+
+    Raises:
+        ValueError: ``default_region`` is not a known region code.
+    """
+    region = check_region(default_region)
+    text = text[:MAX_TEXT_LENGTH]
+    found: set[Selector] = set()
+
+    for match in _EMAIL_IN_TEXT.finditer(text):
+        local, _, domain = match.group().partition("@")
+        try:
+            email = normalize_email(f"{local.lstrip('.')}@{domain}")
+        except SelectorError:
+            continue
+        found.add(Selector(SelectorKind.EMAIL, email))
+
+    for match in _URL_IN_TEXT.finditer(text):
+        try:
+            url = parse_url(_trim_url(match.group()))
+        except SelectorError:
+            continue
+        found.add(Selector(SelectorKind.URL, str(url)))
+        if not url.is_ip:
+            found.add(Selector(SelectorKind.DOMAIN, strip_www(url.host)))
+
+    for match in _IPV4_IN_TEXT.finditer(text):
+        try:
+            found.add(Selector(SelectorKind.IP, normalize_ip(match.group())))
+        except SelectorError:
+            continue
+
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, region or phonenumbers.UNKNOWN_REGION, leniency=phonenumbers.Leniency.VALID
+    )
+    for phone_match in matcher:
+        e164 = phonenumbers.format_number(phone_match.number, E164)
+        try:
+            found.add(Selector(SelectorKind.PHONE, normalize_phone(e164)))
+        except SelectorError:
+            continue
+    return found
