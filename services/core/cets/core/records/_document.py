@@ -1,43 +1,36 @@
-"""Record types, and the validation that turns one input record into an indexable document.
-
-An input record is a flat mapping — one NDJSON object or one CSV row — of envelope keys
-(``id``, ``type``, ``case_ref``, ``handling``, ``created``, ``updated``, ``source``, ``agency``)
-and the keys of its type (see the ``*In`` models below; ``docs/records.md`` lists them all).
-
-:func:`prepare` validates it and returns a :class:`PreparedRecord`: the stable record id, and
-the document the node stores in OpenSearch — searchable text, folded and phonetic names, the
-normalised selectors that link records across agencies, and a display ``body``. A full payment
-card number is never stored: only a keyed fingerprint and the last four digits.
-
-Every failure is a :class:`RecordError` whose message names the field and the rule broken,
-never the offending value (messages go to logs and terminals; values are sensitive).
-"""
+"""Preparation: one validated input record becomes the document the node stores."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
     ValidationError,
-    field_validator,
-    model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from cets.core import names as name_keys
+from cets.core.records._models import (
+    _ENVELOPE_FIELDS,
+    _IDENTIFIER_FIELDS,
+    _RECORD_ADAPTER,
+    ArrestIn,
+    CardTransactionIn,
+    CaseNoteIn,
+    ChatMessageIn,
+    MediaHashIn,
+    OnlineIdentityIn,
+    PaymentCardIn,
+    PersonIn,
+    PhoneIn,
+    RecordIn,
+    TipIn,
+)
+from cets.core.records._types import IngestContext, PreparedRecord, RecordError, RecordType
 from cets.core.selectors import (
     Selector,
     SelectorError,
@@ -48,292 +41,6 @@ from cets.core.selectors import (
 )
 from cets.core.selectors import extract_from_text as extract_selectors
 from cets.core.selectors import normalize as normalize_selector
-
-__all__ = [
-    "Handling",
-    "IngestContext",
-    "PreparedRecord",
-    "RecordError",
-    "RecordType",
-    "prepare",
-]
-
-
-class RecordType(StrEnum):
-    """The kinds of record an agency holds."""
-
-    PERSON = "person"
-    ONLINE_IDENTITY = "online_identity"
-    PHONE = "phone"
-    PAYMENT_CARD = "payment_card"
-    CARD_TRANSACTION = "card_transaction"
-    CHAT_MESSAGE = "chat_message"
-    ARREST = "arrest"
-    CASE_NOTE = "case_note"
-    TIP = "tip"
-    MEDIA_HASH = "media_hash"
-
-
-class Handling(StrEnum):
-    """Handling code of a record, after the Traffic Light Protocol 2.0."""
-
-    CLEAR = "clear"
-    GREEN = "green"
-    AMBER = "amber"
-    AMBER_STRICT = "amber+strict"
-    RED = "red"
-
-
-class RecordError(ValueError):
-    """A record that cannot be ingested; the message says which field and why."""
-
-
-@dataclass(frozen=True, slots=True)
-class IngestContext:
-    """What a node knows when it prepares records for its own index."""
-
-    agency_id: str
-    """This agency's id; a record naming another agency is rejected."""
-    card_key: bytes
-    """Secret key for card fingerprints (agencies that want card links share it)."""
-    default_region: str | None = None
-    """ISO country code for phone numbers written without a country code, e.g. ``"CA"``."""
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedRecord:
-    """A validated record, ready to be stored under ``record_id``."""
-
-    record_id: str
-    type: RecordType
-    document: dict[str, Any]
-
-
-# ---------------------------------------------------------------------------------------------
-# Input models
-# ---------------------------------------------------------------------------------------------
-
-_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
-ShortText = Annotated[str, Field(min_length=1, max_length=256)]
-LongText = Annotated[str, Field(min_length=1, max_length=100_000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Raw = Annotated[str, Field(min_length=1, max_length=512)]
-"""A raw identifier (e-mail, phone, handle, URL, IP) before normalisation."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-"""C0 and C1 control characters and DEL; tab, line feed and carriage return are allowed."""
-
-
-class _In(BaseModel):
-    """Envelope fields shared by every record type."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-    id: str | None = Field(default=None, pattern=_ID_PATTERN)
-    agency: str | None = Field(default=None, max_length=64)
-    case_ref: str | None = Field(default=None, max_length=64)
-    handling: Handling = Handling.AMBER
-    created: datetime
-    updated: datetime | None = None
-    source: str | None = Field(default=None, max_length=64)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _split_lists(cls, data: Any) -> Any:
-        """CSV cells carry lists as ``a|b|c``."""
-        if not isinstance(data, Mapping):
-            return data
-        lists = {name for name, f in cls.model_fields.items() if _is_list(f.annotation)}
-        return {
-            key: [p.strip() for p in value.split("|") if p.strip()]
-            if key in lists and isinstance(value, str)
-            else value
-            for key, value in data.items()
-        }
-
-    @field_validator("*")
-    @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        """No text may hold control characters: they are never part of a record, and they
-        would reach partners' terminals and exports (a NUL, an escape sequence)."""
-        for text in value if isinstance(value, list) else (value,):
-            if isinstance(text, str) and (found := _CONTROL.search(text)):
-                raise PydanticCustomError(
-                    "control_character",
-                    "contains a control character (U+{code})",
-                    {"code": f"{ord(found.group()):04X}"},
-                )
-        return value
-
-    @field_validator("*")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        """Every time of every type is kept in UTC; a time without a zone is read as UTC."""
-        if isinstance(value, datetime):
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value
-
-
-def _is_list(annotation: Any) -> bool:
-    return getattr(annotation, "__origin__", None) is list
-
-
-class PersonIn(_In):
-    type: Literal["person"]
-    name: Name
-    aliases: list[Name] = Field(default_factory=list, max_length=50)
-    date_of_birth: date | None = None
-    nationality: str | None = Field(default=None, max_length=64)
-    emails: list[Raw] = Field(default_factory=list, max_length=50)
-    phones: list[Raw] = Field(default_factory=list, max_length=50)
-    usernames: list[Raw] = Field(default_factory=list, max_length=50)
-    address: ShortText | None = None
-    description: LongText | None = None
-
-
-IdentityKind = Literal["email", "username", "im_buddy", "ip", "url"]
-
-
-class OnlineIdentityIn(_In):
-    type: Literal["online_identity"]
-    kind: IdentityKind
-    value: Raw
-    platform: str | None = Field(default=None, max_length=64)
-    owner: Raw | None = None
-    """For an IM buddy-list entry: the handle whose list it is."""
-    display_name: Name | None = None
-    description: LongText | None = None
-
-
-class PhoneIn(_In):
-    type: Literal["phone"]
-    number: Raw
-    subscriber_name: Name | None = None
-    carrier: str | None = Field(default=None, max_length=64)
-    description: LongText | None = None
-
-
-class PaymentCardIn(_In):
-    type: Literal["payment_card"]
-    card_number: Annotated[str, Field(min_length=12, max_length=32)]
-    holder_name: Name | None = None
-    expiry: str | None = Field(default=None, pattern=r"^(0[1-9]|1[0-2])/\d{2}$")
-    issuer: str | None = Field(default=None, max_length=64)
-    description: LongText | None = None
-
-
-class CardTransactionIn(_In):
-    type: Literal["card_transaction"]
-    card_number: Annotated[str, Field(min_length=12, max_length=32)]
-    holder_name: Name | None = None
-    merchant: ShortText
-    merchant_url: Raw | None = None
-    amount: Decimal = Field(max_digits=14, decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    transacted_at: datetime | None = None
-    email: Raw | None = None
-    ip: Raw | None = None
-    description: LongText | None = None
-
-
-class ChatMessageIn(_In):
-    type: Literal["chat_message"]
-    platform: str | None = Field(default=None, max_length=64)
-    room: str | None = Field(default=None, max_length=128)
-    sender: Raw
-    recipients: list[Raw] = Field(default_factory=list, max_length=100)
-    text: LongText
-    sent_at: datetime | None = None
-    sender_ip: Raw | None = None
-
-
-class ArrestIn(_In):
-    type: Literal["arrest"]
-    name: Name
-    date_of_birth: date | None = None
-    charges: list[ShortText] = Field(default_factory=list, max_length=50)
-    location: ShortText | None = None
-    arrested_at: datetime | None = None
-    arresting_officer: str | None = Field(default=None, max_length=128)
-    narrative: LongText | None = None
-    emails: list[Raw] = Field(default_factory=list, max_length=50)
-    phones: list[Raw] = Field(default_factory=list, max_length=50)
-    usernames: list[Raw] = Field(default_factory=list, max_length=50)
-
-
-class CaseNoteIn(_In):
-    type: Literal["case_note"]
-    author: str | None = Field(default=None, max_length=128)
-    text: LongText
-    subject_names: list[Name] = Field(default_factory=list, max_length=50)
-
-
-class TipIn(_In):
-    type: Literal["tip"]
-    reporter: str | None = Field(default=None, max_length=128)
-    reported_at: datetime | None = None
-    text: LongText
-    names: list[Name] = Field(default_factory=list, max_length=50)
-    emails: list[Raw] = Field(default_factory=list, max_length=50)
-    usernames: list[Raw] = Field(default_factory=list, max_length=50)
-    phones: list[Raw] = Field(default_factory=list, max_length=50)
-    ips: list[Raw] = Field(default_factory=list, max_length=50)
-    urls: list[Raw] = Field(default_factory=list, max_length=50)
-
-
-class MediaHashIn(_In):
-    type: Literal["media_hash"]
-    md5: str | None = None
-    sha1: str | None = None
-    pdq: str | None = None
-    filename: ShortText | None = None
-    platform: str | None = Field(default=None, max_length=64)
-    description: LongText | None = None
-
-
-RecordIn = Annotated[
-    PersonIn
-    | OnlineIdentityIn
-    | PhoneIn
-    | PaymentCardIn
-    | CardTransactionIn
-    | ChatMessageIn
-    | ArrestIn
-    | CaseNoteIn
-    | TipIn
-    | MediaHashIn,
-    Field(discriminator="type"),
-]
-_RECORD_ADAPTER: TypeAdapter[RecordIn] = TypeAdapter(RecordIn)
-_IDENTIFIER_FIELDS = frozenset(
-    {
-        "emails",
-        "phones",
-        "usernames",
-        "value",
-        "owner",
-        "number",
-        "ip",
-        "ips",
-        "urls",
-        "email",
-        "sender",
-        "recipients",
-        "sender_ip",
-        "merchant_url",
-        "md5",
-        "sha1",
-        "pdq",
-        "card_fingerprint",
-        "card_last4",
-    }
-)
-"""Structured identifiers, kept as written; every other text field is masked for cards."""
-_ENVELOPE_FIELDS = frozenset(_In.model_fields) | {"type"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Preparation
-# ---------------------------------------------------------------------------------------------
 
 
 def prepare(raw: Mapping[str, Any], ctx: IngestContext) -> PreparedRecord:

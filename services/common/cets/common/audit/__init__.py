@@ -1,0 +1,81 @@
+"""The audit log: an append-only, hash-chained record of the requests a service sends and answers.
+
+Every search request is recorded where it is sent and where it is answered: who asked, for
+which agency, purpose and case, the query, and what was released. Agency administrators read
+the log to see who asked (``cets audit show``) and check that it was not altered
+(``cets audit verify``).
+
+Format
+------
+JSON Lines: one entry per line, each line the canonical JSON (:mod:`cets.common.canonical`) of::
+
+    {"event": {...}, "hash": "<64 hex>", "prev": "<64 hex>", "seq": 1,
+     "time": "2024-05-01T12:00:00.000000Z"}
+
+- ``seq`` counts 1, 2, 3, ...
+- ``time`` is when the entry was written: RFC 3339, UTC, with microseconds.
+- ``prev`` is the ``hash`` of the previous entry (64 zeros for the first).
+- ``event`` is the caller's JSON object.
+- ``hash`` is the hex SHA-256 of the canonical JSON of ``{"seq", "time", "prev", "event"}``.
+
+Next to the log, ``<log>.head`` holds the canonical JSON ``{"hash": ..., "seq": N}`` of the
+last acknowledged entry (``seq`` 0 and 64 zeros while the log is empty). It is replaced
+atomically after every append.
+
+Guarantees
+----------
+- Durable: :meth:`AuditLog.append` returns only once the entry and the new head file are on
+  disk (``fsync`` of the log, of the head file and of their directory).
+- Tamper-evident: changing any byte of an entry, deleting, inserting or reordering entries
+  breaks the chain; removing entries from the end disagrees with the head file. :func:`verify`
+  finds and locates each. The chain is evidence, not a lock: whoever can write both files can
+  rebuild everything after the entry they changed. Where that matters, copy the head file (or
+  a recent ``hash``) regularly to a place they cannot write.
+- Crash-safe: a crash during an append leaves at most one incomplete final line, which was
+  never acknowledged. Opening the log moves it aside to ``<log>.torn-<UTC time>`` and carries
+  on; :func:`verify` reports it as a note, not a problem. A crash after the entry was written
+  but before the head file was replaced leaves a complete entry; opening keeps it and updates
+  the head file. A crash while the head file was being replaced leaves the old head file and a
+  temporary ``.<log>.head.*.tmp`` beside it; opening removes the temporary.
+- One writer: an open :class:`AuditLog` holds an exclusive lock on the file. Threads share one
+  instance; its appends are serialised.
+
+Errors
+------
+- :class:`AuditError` (the root): the log cannot be opened or written (permissions, disk
+  full, open elsewhere, closed). After a failed write the instance refuses further appends;
+  reopening the log repairs what the failure left behind.
+- :class:`AuditCorrupt` (an ``AuditError``): the log is unreadable or disagrees with its head
+  file. It may have been tampered with, so nothing is written to it; ``cets audit verify``
+  says what is wrong.
+- ``ValueError``: an event that is not a JSON object with string keys, or is too large.
+"""
+
+from cets.common.audit._chain import (
+    GENESIS,
+    MAX_LINE,
+    TORN_NOTE,
+    AuditCorrupt,
+    AuditEntry,
+    AuditError,
+    head_path,
+    read_entries,
+)
+from cets.common.audit._log import AuditLog
+from cets.common.audit._verify import MAX_LISTED, Problem, VerifyReport, verify
+
+__all__ = [
+    "GENESIS",
+    "MAX_LINE",
+    "MAX_LISTED",
+    "TORN_NOTE",
+    "AuditCorrupt",
+    "AuditEntry",
+    "AuditError",
+    "AuditLog",
+    "Problem",
+    "VerifyReport",
+    "head_path",
+    "read_entries",
+    "verify",
+]
