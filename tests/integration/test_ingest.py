@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from cets.cli import cli
 from cets.core.records import IngestContext
 from cets.search.index import IndexNames
-from cets.search.ingest import Format, IngestSummary, Reject, ingest_file
+from cets.search.ingest import IngestSummary, ingest_file
+from cets.search.readers import Format, Reject
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
 

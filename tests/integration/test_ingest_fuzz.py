@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from cets.cli import cli
 from cets.core.records import IngestContext
 from cets.search.index import IndexNames
-from cets.search.ingest import MAX_LINE_BYTES, Format, Reject, ingest_file
+from cets.search.ingest import ingest_file
+from cets.search.readers import MAX_LINE_BYTES, Format, Reject
 from cets.search.store import connect
 
 pytestmark = pytest.mark.opensearch

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cets.search import ingest
-from cets.search.ingest import Format, Reject, read_records
+from cets.search import ingest, readers
+from cets.search.readers import Format, Reject, read_records
 
 
 def read(data: bytes, fmt: Format) -> list[tuple[int, dict[str, Any] | Reject]]:
@@ -87,7 +87,7 @@ def test_a_bad_ndjson_line_is_rejected_and_the_next_one_read(line: bytes, reason
 def test_an_over_long_line_is_rejected_and_the_next_line_keeps_its_number(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 16)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 16)
     fits = b'{"a": "1234567"}'  # exactly 16 bytes
     assert len(fits) == 16
     data = (
@@ -262,7 +262,7 @@ def test_bad_bytes_in_a_csv_row_are_rejected() -> None:
 def test_an_unterminated_quote_does_not_swallow_the_rest_of_the_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ingest, "MAX_CSV_RECORD_LINES", 3)
+    monkeypatch.setattr(readers, "MAX_CSV_RECORD_LINES", 3)
     good = [f"person,Name {i}\n".encode() for i in range(3, 10)]
     data = b'type,name\nperson,"Ann\n' + b"".join(good)
     items = csv(data)
@@ -285,7 +285,7 @@ def test_an_unterminated_quote_near_the_end_does_not_swallow_the_last_lines() ->
 
 
 def test_an_over_long_csv_line_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 20)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 20)
     data = b"type,name\nperson," + b"x" * 50 + b"\nperson,Bob\n"
     assert csv(data) == [
         (2, Reject(2, "line is longer than 20 bytes")),
@@ -294,7 +294,7 @@ def test_an_over_long_csv_line_is_rejected(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_quoted_field_may_not_grow_past_the_line_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 30)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 30)
     lines = b"".join(f"row {i},x\n".encode() for i in range(3, 9))
     items = csv(b'type,name\nperson,"open\n' + lines)
     assert rejects(items)[0] == (

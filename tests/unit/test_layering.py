@@ -111,7 +111,9 @@ def violations(source: str, module: str) -> list[str]:
                 and isinstance(node.func, ast.Name)
                 and node.func.id in CORE_FORBIDDEN_CALLS
             ):
-                problems.append(f"{module}:{node.lineno} calls {node.func.id}(): no I/O in the core")
+                problems.append(
+                    f"{module}:{node.lineno} calls {node.func.id}(): no I/O in the core"
+                )
     return problems
 
 

@@ -52,7 +52,8 @@ def ingest(
     """
     from cets.core.records import IngestContext
     from cets.search.errors import NodeError
-    from cets.search.ingest import Format, Reject, ingest_file
+    from cets.search.ingest import ingest_file
+    from cets.search.readers import Format, Reject
     from cets.search.store import connect
 
     config = node_config(**options)

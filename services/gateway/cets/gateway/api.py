@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,6 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from google.protobuf import json_format
 from limits import parse as parse_limit
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -40,17 +39,13 @@ from starlette.exceptions import HTTPException
 
 from cets.common.audit import AuditLog
 from cets.common.tls import ClientTls
-from cets.core.convert import selector_from_proto
 from cets.core.display import build_query
 from cets.gateway.federation_client import FederationClient, FederationError
-from cets.gateway.linking import LinkedEntity, link
+from cets.gateway.linking import link
 from cets.gateway.merge import MergedHit, Method, merge
 from cets.gateway.models import (
-    AgencyOut,
     ErrorOut,
-    EvidenceOut,
     HitOut,
-    LinkOut,
     PivotIn,
     QueryIn,
     SearchIn,
@@ -64,19 +59,20 @@ from cets.gateway.pagination import (
     query_digest,
     wanted,
 )
+from cets.gateway.present import (
+    STATUS_NAMES,
+    agency_out,
+    audit_entry,
+    has_more,
+    hit_out,
+    link_out,
+)
 from cets.gateway.tokens import Officer, TokenError, verify_token
-from cets.v1 import federation_pb2, records_pb2, search_pb2
+from cets.v1 import search_pb2
 
 __all__ = ["ApiError", "Gateway", "create_app"]
 
 _log = logging.getLogger(__name__)
-_STATUS = {
-    search_pb2.AgencyStatus.CODE_OK: "ok",
-    search_pb2.AgencyStatus.CODE_TIMEOUT: "timeout",
-    search_pb2.AgencyStatus.CODE_UNAVAILABLE: "unavailable",
-    search_pb2.AgencyStatus.CODE_REJECTED: "rejected",
-    search_pb2.AgencyStatus.CODE_ERROR: "error",
-}
 MAX_PER_AGENCY = 100
 _DETAIL_STATUS = {  # a record's owner did not answer: why, in HTTP terms
     search_pb2.AgencyStatus.CODE_REJECTED: 403,
@@ -263,26 +259,26 @@ def create_app(gateway: Gateway) -> FastAPI:
         (answer,) = response.answers
         if answer.status.code != search_pb2.AgencyStatus.CODE_OK:
             http = _DETAIL_STATUS.get(answer.status.code, 502)
-            state = _STATUS.get(answer.status.code, "error")
+            state = STATUS_NAMES.get(answer.status.code, "error")
             raise ApiError(http, f"{agency}: {state}: {answer.status.reason}")
         hits = [h for h in answer.response.hits if h.record_id == record_id]
         result = SearchOut(
             results=[],
-            agencies=[_agency(answer)],
+            agencies=[agency_out(answer)],
             links=[],
             next_cursor=None,
             took_ms=response.took_ms,
         )
         if not hits:
-            await gateway.audit.append_async(_audit_entry(who, body, query, result))
+            await gateway.audit.append_async(audit_entry(who, body, query, result))
             contact = answer.response.contact or agency
             raise ApiError(404, f"{agency} does not release this record in full; ask {contact}")
         merged = MergedHit(
             agency=agency, record_id=record_id, agency_rank=1, fused=1.0, exact=False, hit=hits[0]
         )
-        hit = _hit(merged, 1)
+        hit = hit_out(merged, 1)
         result.results.append(hit)
-        await gateway.audit.append_async(_audit_entry(who, body, query, result))
+        await gateway.audit.append_async(audit_entry(who, body, query, result))
         return hit
 
     async def run(query: search_pb2.Query, body: SearchIn | PivotIn, who: Officer) -> SearchOut:
@@ -313,19 +309,21 @@ def create_app(gateway: Gateway) -> FastAPI:
         # (bench/results/ranking-*.md); each agency's influence stays capped either way
         merged = merge(lists, method=Method.MINMAX)
         shown_hits, now_shown = page(merged, shown, body.page_size)
-        more = len(shown_hits) == body.page_size and _has_more(response, now_shown)
+        more = len(shown_hits) == body.page_size and has_more(
+            response, now_shown, cap=MAX_PER_AGENCY
+        )
         result = SearchOut(
             results=[
-                _hit(h, rank) for rank, h in enumerate(shown_hits, start=sum(shown.values()) + 1)
+                hit_out(h, rank) for rank, h in enumerate(shown_hits, start=sum(shown.values()) + 1)
             ],
-            agencies=[_agency(a) for a in response.answers],
-            links=[_link(e) for e in link(h for hits in lists.values() for h in hits)],
+            agencies=[agency_out(a) for a in response.answers],
+            links=[link_out(e) for e in link(h for hits in lists.values() for h in hits)],
             next_cursor=encode_cursor(now_shown, query_digest=digest, key=gateway.cursor_key)
             if more
             else None,
             took_ms=int((time.monotonic() - started) * 1000),
         )
-        await gateway.audit.append_async(_audit_entry(who, body, query, result))
+        await gateway.audit.append_async(audit_entry(who, body, query, result))
         searches.labels(outcome="ok").inc()
         return result
 
@@ -356,84 +354,3 @@ def _shown(cursor: str | None, digest: str, key: bytes) -> dict[str, int]:
         return decode_cursor(cursor, query_digest=digest, key=key)
     except BadCursor as exc:
         raise ApiError(400, f"bad cursor: {exc}") from None
-
-
-def _has_more(response: federation_pb2.FederatedSearchResponse, shown: dict[str, int]) -> bool:
-    return any(
-        a.status.code == search_pb2.AgencyStatus.CODE_OK
-        and min(a.response.total_hits, MAX_PER_AGENCY) > shown.get(a.status.agency, 0)
-        for a in response.answers
-    )
-
-
-def _level(value: int) -> str:
-    return search_pb2.DisclosureLevel.Name(value).removeprefix("DISCLOSURE_LEVEL_").lower()
-
-
-def _keys(selectors: Sequence[records_pb2.Selector]) -> list[str]:
-    return [selector_from_proto(s).key for s in selectors]
-
-
-def _hit(merged: MergedHit, rank: int) -> HitOut:
-    hit = merged.hit
-    record: dict[str, Any] | None = None
-    if hit.HasField("record"):
-        record = json_format.MessageToDict(hit.record, preserving_proto_field_name=True)
-    return HitOut(
-        agency=merged.agency,
-        record_id=merged.record_id,
-        type=records_pb2.RecordType.Name(hit.type).removeprefix("RECORD_TYPE_").lower(),
-        disclosure=_level(hit.disclosure),
-        rank=rank,
-        agency_rank=merged.agency_rank,
-        exact=merged.exact,
-        title=hit.title,
-        created=hit.created.ToJsonString() if hit.HasField("created") else None,
-        matched_selectors=_keys(hit.matched_selectors),
-        selectors=_keys(hit.selectors),
-        highlights={h.field: list(h.fragments) for h in hit.highlights},
-        record=record,
-    )
-
-
-def _agency(answer: federation_pb2.AgencyAnswer) -> AgencyOut:
-    status, reply = answer.status, answer.response
-    return AgencyOut(
-        agency=status.agency,
-        status=_STATUS.get(status.code, "error"),
-        reason=status.reason,
-        latency_ms=status.latency_ms,
-        total_hits=reply.total_hits,
-        withheld_hits=reply.withheld_hits,
-        disclosure=_level(reply.disclosure) if answer.HasField("response") else "",
-        contact=reply.contact,
-    )
-
-
-def _link(entity: LinkedEntity) -> LinkOut:
-    return LinkOut(
-        id=entity.id,
-        agencies=list(entity.agencies),
-        records=list(entity.records),
-        selectors=list(entity.selectors),
-        evidence=[
-            EvidenceOut(selector=e.selector, records=list(e.records)) for e in entity.evidence
-        ],
-    )
-
-
-def _audit_entry(
-    who: Officer, body: SearchIn | PivotIn, query: search_pb2.Query, result: SearchOut
-) -> dict[str, Any]:
-    return {
-        "kind": "gateway.search",
-        "officer": who.id,
-        "roles": sorted(who.roles),
-        "purpose": body.purpose,
-        "case": body.case_reference,
-        "query": json_format.MessageToDict(query, preserving_proto_field_name=True),
-        "targets": list(body.targets),
-        "shown": [[h.agency, h.record_id] for h in result.results],
-        "statuses": {a.agency: a.status for a in result.agencies},
-        "links": len(result.links),
-    }

@@ -1,0 +1,130 @@
+"""The REST shapes of a federated answer: hits, agency statuses, links and the audit entry.
+
+Pure translation from the contract (``cets.v1``) and the gateway's merge and link results to
+the API's models; no I/O. The routes in :mod:`cets.gateway.api` call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf import json_format
+
+from cets.core.convert import selector_from_proto
+from cets.gateway.linking import LinkedEntity
+from cets.gateway.merge import MergedHit
+from cets.gateway.models import (
+    AgencyOut,
+    EvidenceOut,
+    HitOut,
+    LinkOut,
+    PivotIn,
+    SearchIn,
+    SearchOut,
+)
+from cets.gateway.tokens import Officer
+from cets.v1 import federation_pb2, records_pb2, search_pb2
+
+__all__ = [
+    "STATUS_NAMES",
+    "agency_out",
+    "audit_entry",
+    "has_more",
+    "hit_out",
+    "level_name",
+    "link_out",
+    "selector_keys",
+]
+
+STATUS_NAMES = {
+    search_pb2.AgencyStatus.CODE_OK: "ok",
+    search_pb2.AgencyStatus.CODE_TIMEOUT: "timeout",
+    search_pb2.AgencyStatus.CODE_UNAVAILABLE: "unavailable",
+    search_pb2.AgencyStatus.CODE_REJECTED: "rejected",
+    search_pb2.AgencyStatus.CODE_ERROR: "error",
+}
+
+
+def has_more(
+    response: federation_pb2.FederatedSearchResponse, shown: dict[str, int], *, cap: int
+) -> bool:
+    """Whether some agency that answered holds more hits (up to ``cap``) than were shown."""
+    return any(
+        a.status.code == search_pb2.AgencyStatus.CODE_OK
+        and min(a.response.total_hits, cap) > shown.get(a.status.agency, 0)
+        for a in response.answers
+    )
+
+
+def level_name(value: int) -> str:
+    return search_pb2.DisclosureLevel.Name(value).removeprefix("DISCLOSURE_LEVEL_").lower()
+
+
+def selector_keys(selectors: Sequence[records_pb2.Selector]) -> list[str]:
+    return [selector_from_proto(s).key for s in selectors]
+
+
+def hit_out(merged: MergedHit, rank: int) -> HitOut:
+    hit = merged.hit
+    record: dict[str, Any] | None = None
+    if hit.HasField("record"):
+        record = json_format.MessageToDict(hit.record, preserving_proto_field_name=True)
+    return HitOut(
+        agency=merged.agency,
+        record_id=merged.record_id,
+        type=records_pb2.RecordType.Name(hit.type).removeprefix("RECORD_TYPE_").lower(),
+        disclosure=level_name(hit.disclosure),
+        rank=rank,
+        agency_rank=merged.agency_rank,
+        exact=merged.exact,
+        title=hit.title,
+        created=hit.created.ToJsonString() if hit.HasField("created") else None,
+        matched_selectors=selector_keys(hit.matched_selectors),
+        selectors=selector_keys(hit.selectors),
+        highlights={h.field: list(h.fragments) for h in hit.highlights},
+        record=record,
+    )
+
+
+def agency_out(answer: federation_pb2.AgencyAnswer) -> AgencyOut:
+    status, reply = answer.status, answer.response
+    return AgencyOut(
+        agency=status.agency,
+        status=STATUS_NAMES.get(status.code, "error"),
+        reason=status.reason,
+        latency_ms=status.latency_ms,
+        total_hits=reply.total_hits,
+        withheld_hits=reply.withheld_hits,
+        disclosure=level_name(reply.disclosure) if answer.HasField("response") else "",
+        contact=reply.contact,
+    )
+
+
+def link_out(entity: LinkedEntity) -> LinkOut:
+    return LinkOut(
+        id=entity.id,
+        agencies=list(entity.agencies),
+        records=list(entity.records),
+        selectors=list(entity.selectors),
+        evidence=[
+            EvidenceOut(selector=e.selector, records=list(e.records)) for e in entity.evidence
+        ],
+    )
+
+
+def audit_entry(
+    who: Officer, body: SearchIn | PivotIn, query: search_pb2.Query, result: SearchOut
+) -> dict[str, Any]:
+    return {
+        "kind": "gateway.search",
+        "officer": who.id,
+        "roles": sorted(who.roles),
+        "purpose": body.purpose,
+        "case": body.case_reference,
+        "query": json_format.MessageToDict(query, preserving_proto_field_name=True),
+        "targets": list(body.targets),
+        "shown": [[h.agency, h.record_id] for h in result.results],
+        "statuses": {a.agency: a.status for a in result.agencies},
+        "links": len(result.links),
+    }
