@@ -28,6 +28,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -40,8 +41,6 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from sqlalchemy import URL
-
-from cets.federation.local import free_ports
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 RUN_AS_USER = "cets-postgres"
@@ -162,7 +161,7 @@ class _Cluster:
         self.binaries = binaries
         self.user = user
         self.password = secrets.token_urlsafe(24)
-        self.port = free_ports(1)[0]
+        self.port = _free_port()
         self.base = Path(tempfile.mkdtemp(prefix="cets-postgres-"))
         self.data = self.base / "data"
         self.socket_dir = self.base / "socket"
@@ -399,6 +398,13 @@ def _kill(pids: list[int], timeout_s: float = 10) -> None:
             except ProcessLookupError:
                 break
             time.sleep(0.05)
+
+
+def _free_port() -> int:
+    """A loopback port free right now; ``running_postgres`` retries if it is taken later."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _tail(path: Path) -> str:
