@@ -7,14 +7,15 @@ PY     := $(VENV)/bin/python
 CETS   := $(VENV)/bin/cets
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install protos opensearch browser demo test unit lint bench clean
+.PHONY: help install protos opensearch apt-lists browser postgres demo test unit lint bench clean
 
 help:
 	@echo "make demo   - start 3 agencies (own OpenSearch + node each), load sample data, search"
-	@echo "make test   - install, lint and run every test (starts a real OpenSearch)"
+	@echo "make test   - install, lint and run every test (starts a real OpenSearch and PostgreSQL)"
 	@echo "make unit   - the fast tests only (no OpenSearch)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make browser - install Chromium for the web page's browser test (needs root)"
+	@echo "make postgres - install PostgreSQL for the case store's tests (needs root)"
 	@echo "make protos - regenerate protos/gen from protos/cets"
 	@echo "make bench  - every benchmark, then bench/results/summary-<date>.md (about 45 minutes)"
 
@@ -32,14 +33,34 @@ protos: install
 opensearch: install
 	$(CETS) opensearch fetch
 
+# Debian packages the tests use, installed when missing and run as root. Each HAVE_ check is
+# a shell condition; apt-lists refreshes the package lists once for both, and only if needed.
+HAVE_CHROMIUM = [ -x /usr/bin/chromium ]
+HAVE_POSTGRES = ( for bin in /usr/lib/postgresql/*/bin; do [ -x "$$bin/initdb" ] && [ -x "$$bin/postgres" ] && exit 0; done; exit 1 )
+APT_INSTALL   = DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=300
+
+apt-lists:
+	@if [ "$$(id -u)" = 0 ] && ! { $(HAVE_CHROMIUM) && $(HAVE_POSTGRES); }; then apt-get update; fi
+
 # The web page's test drives a real Chromium: Debian's package, at /usr/bin/chromium.
-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+browser: apt-lists
+	@if ! $(HAVE_CHROMIUM); then \
 	  if [ "$$(id -u)" != 0 ]; then \
 	    echo "Chromium is missing: install it as root (apt-get install chromium), then run make test again." >&2; \
 	    exit 1; \
 	  fi; \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	  $(APT_INSTALL) chromium; \
+	fi
+
+# The case store's tests start a PostgreSQL server of their own (never the system's cluster)
+# from Debian's package: initdb and postgres in /usr/lib/postgresql/<major>/bin.
+postgres: apt-lists
+	@if ! $(HAVE_POSTGRES); then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "PostgreSQL is missing: install it as root (apt-get install postgresql), then run make test again." >&2; \
+	    exit 1; \
+	  fi; \
+	  $(APT_INSTALL) postgresql; \
 	fi
 
 demo: opensearch
@@ -53,7 +74,7 @@ lint: install
 unit: install
 	$(PY) -m pytest tests/unit
 
-test: opensearch browser lint
+test: opensearch browser postgres lint
 	$(PY) -m pytest
 
 bench: opensearch

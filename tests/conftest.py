@@ -4,6 +4,9 @@
 launcher (or the cluster named by ``OPENSEARCH_URL``). Tests keep apart by agency id: each
 gets its own indices on that cluster. If OpenSearch cannot start, the tests that need it fail;
 they never skip.
+
+``postgres_url`` (from ``fixtures_postgres``) is one real PostgreSQL server for the session,
+started on first use; it fails the same way, never skips.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettin
 # Hypothesis' pytest plugin imports hypothesis lazily at the end of the session; on Python
 # 3.11 a late ast.parse after threaded gRPC servers ran can fail spuriously (CPython
 # gh-106905), so hypothesis is imported while the process is still single-threaded.
+
+pytest_plugins = ["fixtures_postgres"]
 
 _agency_numbers = itertools.count(1)
 
