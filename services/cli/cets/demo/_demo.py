@@ -136,9 +136,7 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
             state = "chain intact" if report.ok else f"{len(report.problems)} problems"
             out(f"   {log.parent.parent.name}/{log.name}: {report.entries} entries, {state}")
         if keep_running:
-            officer = _officer_token(running[0].agency)
-            out(f"\nEverything is up; Ctrl-C stops it. The gateway: {url}/docs")
-            out(f"An officer token for {running[0].agency.id}: {officer}")
+            out(_while_running(running, url, workdir))
             await _wait_for_signal()
     except (ConfigError, NodeError) as exc:
         raise DemoError(str(exc)) from None
@@ -154,6 +152,37 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
                     await service.stop(1.0)
         await asyncio.to_thread(_stop_engines, engines)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _while_running(running: list[_Running], url: str, workdir: Path) -> str:
+    """How to use the running demo: where to search, and how to add records of one's own.
+
+    Writes each agency's node settings to ``<workdir>/<agency>.env`` so that ``cets ingest``
+    writes where that agency's node searches (the demo's indexes carry the prefix
+    :data:`INDEX_PREFIX`, not the default ``cets``).
+    """
+    for item in running:
+        env = item.agency.node_env(item.url, index_prefix=INDEX_PREFIX)
+        lines = [f"{name}={value}" for name, value in sorted(env.items())]
+        (workdir / f"{item.agency.id}.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = running[0].agency
+    officer = _officer_token(first)
+    return "\n".join(
+        [
+            "",
+            "Everything is up; Ctrl-C stops it.",
+            f"  web page: {url}/    API docs: {url}/docs",
+            f"  an officer token for {first.id}: {officer}",
+            "",
+            "Add records of your own to an agency, then search for them (each agency's settings",
+            f"are in {workdir}/<agency>.env; its node searches the index "
+            f"{INDEX_PREFIX}-<agency>-records):",
+            f"  set -a; . {workdir}/{running[-1].agency.id}.env; set +a",
+            "  cets ingest my-records.ndjson        # format: docs/records.md",
+            f"  CETS_GATEWAY_URL={url} CETS_OFFICER_TOKEN={officer} \\",
+            "    cets search --purpose 'trying the demo' --case DEMO-1 WORDS",
+        ]
+    )
 
 
 def _federation(workdir: Path, chosen: list[SampleAgency]) -> LocalFederation:
