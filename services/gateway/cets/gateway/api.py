@@ -12,6 +12,7 @@ wrong; nothing an officer types produces a 500.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -80,6 +81,9 @@ _DETAIL_STATUS = {  # a record's owner did not answer: why, in HTTP terms
     search_pb2.AgencyStatus.CODE_TIMEOUT: 504,
 }
 _STATIC = Path(__file__).parent / "static"
+# The page's ES modules must come as JavaScript: Python 3.11 calls .js application/javascript
+# unless the system's mime.types says otherwise (slim images have none); say text/javascript.
+mimetypes.add_type("text/javascript", ".js")
 _SEARCH_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 403, 404, 422, 429, 502, 503, 504)
 }
