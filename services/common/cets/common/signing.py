@@ -1,23 +1,29 @@
-"""Signatures on federated searches: what exactly is signed, and how.
+"""Signatures on requests between agencies: what exactly is signed, and how.
 
 A request is signed by the requesting agency's federation service; its answer is signed by the
-answering agency's node.
+answering agency's node. Every kind of request — a search, a watch, an alert pull — is signed
+and checked the same way, by the functions here; only its body and its domain differ:
 
-A request is signed over a *canonical encoding* of its query and context, never the protobuf
+    kind               body field   body message
+    SearchRequest      query        Query
+    WatchRequest       watch        Watch
+    AlertPullRequest   pull         AlertPull
+
+A request is signed over a *canonical encoding* of its body and context, never the protobuf
 bytes on the wire (which may differ between implementations and versions for the same
 message)::
 
-    request:  b"cets.v1.SearchRequest\\n" + canonical_json({"context": C, "query": Q})
+    request:  b"cets.v1.<kind>\\n" + canonical_json({"context": C, "<body field>": B})
 
-``Q`` is the query in protobuf's JSON mapping (a published, language-neutral spec: original
+``B`` is the body in protobuf's JSON mapping (a published, language-neutral spec: original
 field names, enums by name, bytes in base64, timestamps in RFC 3339); ``C`` lists every context
-field explicitly. A fan-out signs the same query for every target, so the query's encoding is
-made once per query (:class:`RequestSigner`) and only the context once per target.
+field explicitly. A fan-out signs the same body for every target, so the body's encoding is
+made once (:class:`RequestSigner`) and only the context once per target.
 
-An answer travels as :class:`~cets.v1.search_pb2.SignedAnswer`: the node serializes its
-``SearchResponse`` once and signs exactly those bytes::
+An answer travels as :class:`~cets.v1.search_pb2.SignedAnswer`: the node serializes its answer
+(a ``SearchResponse``, ``WatchReceipt`` or ``AlertBatch``) once and signs exactly those bytes::
 
-    answer:   b"cets.v1.SearchResponse\\n" + serialized SearchResponse
+    answer:   b"cets.v1.<answer message>\\n" + serialized answer
 
 so the receiver checks the signature before it parses the answer, and nothing is re-encoded
 to check it (re-encoding answers of up to hundreds of records was the largest avoidable cost
@@ -30,7 +36,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -38,11 +44,12 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
 from cets.common.canonical import canonical_json
-from cets.v1 import search_pb2
+from cets.v1 import search_pb2, watches_pb2
 
 __all__ = [
     "BadAnswer",
     "RequestSigner",
+    "SignedRequest",
     "open_answer",
     "request_bytes",
     "sign_answer",
@@ -54,6 +61,24 @@ __all__ = [
 REQUEST_DOMAIN = b"cets.v1.SearchRequest\n"
 ANSWER_DOMAIN = b"cets.v1.SearchResponse\n"
 NONCE_BYTES = 16
+
+SignedRequest = search_pb2.SearchRequest | watches_pb2.WatchRequest | watches_pb2.AlertPullRequest
+"""Every kind of request one agency sends another."""
+Body = search_pb2.Query | watches_pb2.Watch | watches_pb2.AlertPull
+Answer = search_pb2.SearchResponse | watches_pb2.WatchReceipt | watches_pb2.AlertBatch
+_A = TypeVar("_A", search_pb2.SearchResponse, watches_pb2.WatchReceipt, watches_pb2.AlertBatch)
+
+# body message -> (request message, body field)
+_KINDS: dict[str, tuple[type[SignedRequest], str]] = {
+    search_pb2.Query.DESCRIPTOR.full_name: (search_pb2.SearchRequest, "query"),
+    watches_pb2.Watch.DESCRIPTOR.full_name: (watches_pb2.WatchRequest, "watch"),
+    watches_pb2.AlertPull.DESCRIPTOR.full_name: (watches_pb2.AlertPullRequest, "pull"),
+}
+_BODY_FIELDS = {kind.DESCRIPTOR.full_name: field for kind, field in _KINDS.values()}
+
+
+def _domain(message: Message) -> bytes:
+    return message.DESCRIPTOR.full_name.encode("ascii") + b"\n"
 
 
 def _json(message: Message) -> dict[str, Any]:
@@ -80,30 +105,38 @@ class BadAnswer(ValueError):
     """A signed answer that must not be used; the message says why."""
 
 
-def _request_bytes(query_json: bytes, context: search_pb2.RequestContext) -> bytes:
-    # canonical_json({"context": C, "query": Q}) assembled from its parts: keys sorted,
-    # no whitespace, so the result is byte for byte the same
+def _request_bytes(
+    domain: bytes, field: str, body_json: bytes, context: search_pb2.RequestContext
+) -> bytes:
+    # canonical_json({"context": C, field: B}) assembled from its parts: keys sorted ("context"
+    # sorts before every body field), no whitespace, so the result is byte for byte the same
     return (
-        REQUEST_DOMAIN
+        domain
         + b'{"context":'
         + canonical_json(_context(context))
-        + b',"query":'
-        + query_json
+        + b',"'
+        + field.encode("ascii")
+        + b'":'
+        + body_json
         + b"}"
     )
 
 
-def request_bytes(request: search_pb2.SearchRequest) -> bytes:
-    """The bytes a request's signature covers: its query and its whole context."""
-    return _request_bytes(canonical_json(_json(request.query)), request.context)
+def request_bytes(request: SignedRequest) -> bytes:
+    """The bytes a request's signature covers: its body and its whole context."""
+    field = _BODY_FIELDS[request.DESCRIPTOR.full_name]
+    body = getattr(request, field)
+    return _request_bytes(_domain(request), field, canonical_json(_json(body)), request.context)
 
 
 class RequestSigner:
-    """Signs one query for many audiences, encoding the query once."""
+    """Signs one body (a query, a watch, a pull) for many audiences, encoding it once."""
 
-    def __init__(self, query: search_pb2.Query, key: Ed25519PrivateKey) -> None:
-        self._query = query
-        self._query_json = canonical_json(_json(query))
+    def __init__(self, body: Body, key: Ed25519PrivateKey) -> None:
+        self._kind, self._field = _KINDS[body.DESCRIPTOR.full_name]
+        self._domain = _domain(self._kind)  # type: ignore[arg-type]
+        self._body = body
+        self._body_json = canonical_json(_json(body))
         self._key = key
 
     def request(
@@ -117,9 +150,11 @@ class RequestSigner:
         created: float,
         validity_s: float,
         nonce: bytes | None = None,
-    ) -> search_pb2.SearchRequest:
+    ) -> Any:
         """A request from ``requester`` to ``audience``, valid from ``created`` (a POSIX time)
-        for ``validity_s`` seconds, with a fresh random nonce unless one is given."""
+        for ``validity_s`` seconds, with a fresh random nonce unless one is given: a
+        ``SearchRequest`` for a query, a ``WatchRequest`` for a watch, an ``AlertPullRequest``
+        for a pull."""
         context = search_pb2.RequestContext(
             requester_agency=requester,
             officer_id=officer_id,
@@ -130,13 +165,16 @@ class RequestSigner:
         )
         context.created.FromMicroseconds(int(created * 1e6))
         context.expires.FromMicroseconds(int((created + validity_s) * 1e6))
-        request = search_pb2.SearchRequest(query=self._query, context=context)
-        request.signature = self._key.sign(_request_bytes(self._query_json, context))
+        request = self._kind(context=context)
+        getattr(request, self._field).CopyFrom(self._body)
+        request.signature = self._key.sign(
+            _request_bytes(self._domain, self._field, self._body_json, context)
+        )
         return request
 
 
 def signed_request(
-    query: search_pb2.Query,
+    query: Body,
     *,
     requester: str,
     audience: str,
@@ -147,7 +185,7 @@ def signed_request(
     created: float,
     validity_s: float,
     nonce: bytes | None = None,
-) -> search_pb2.SearchRequest:
+) -> Any:
     """One signed request; see :meth:`RequestSigner.request`."""
     return RequestSigner(query, key).request(
         requester=requester,
@@ -161,34 +199,34 @@ def signed_request(
     )
 
 
-def sign_request(request: search_pb2.SearchRequest, key: Ed25519PrivateKey) -> None:
+def sign_request(request: SignedRequest, key: Ed25519PrivateKey) -> None:
     """Set ``request.signature``."""
     request.signature = key.sign(request_bytes(request))
 
 
-def sign_answer(
-    response: search_pb2.SearchResponse, key: Ed25519PrivateKey
-) -> search_pb2.SignedAnswer:
+def sign_answer(response: Answer, key: Ed25519PrivateKey) -> search_pb2.SignedAnswer:
     """``response`` serialized once, with the signature over exactly those bytes."""
     answer = response.SerializeToString()
-    return search_pb2.SignedAnswer(answer=answer, signature=key.sign(ANSWER_DOMAIN + answer))
+    return search_pb2.SignedAnswer(answer=answer, signature=key.sign(_domain(response) + answer))
 
 
-def verify_request(request: search_pb2.SearchRequest, key: Ed25519PublicKey) -> bool:
+def verify_request(request: SignedRequest, key: Ed25519PublicKey) -> bool:
     return _verify(key, request.signature, request_bytes(request))
 
 
 def open_answer(
-    signed: search_pb2.SignedAnswer, key: Ed25519PublicKey
-) -> search_pb2.SearchResponse:
-    """The answer inside ``signed`` once its signature by ``key`` is checked.
+    signed: search_pb2.SignedAnswer,
+    key: Ed25519PublicKey,
+    kind: type[_A] = search_pb2.SearchResponse,  # type: ignore[assignment]
+) -> _A:
+    """The answer of type ``kind`` inside ``signed`` once its signature by ``key`` is checked.
 
-    Raises :class:`BadAnswer` for a bad signature (before anything is parsed) or bytes that
-    do not parse as an answer.
+    Raises :class:`BadAnswer` for a bad signature (before anything is parsed; a signature
+    made for another kind of answer never verifies) or bytes that do not parse as one.
     """
-    if not _verify(key, signed.signature, ANSWER_DOMAIN + signed.answer):
+    if not _verify(key, signed.signature, _domain(kind) + signed.answer):  # type: ignore[arg-type]
         raise BadAnswer("bad answer signature")
-    response = search_pb2.SearchResponse()
+    response = kind()
     try:
         response.ParseFromString(signed.answer)
     except DecodeError:

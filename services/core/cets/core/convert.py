@@ -50,6 +50,7 @@ __all__ = [
     "selector_from_proto",
     "selector_kind_to_proto",
     "selector_to_proto",
+    "selectors_from_proto",
 ]
 
 
@@ -141,21 +142,11 @@ def query_from_proto(
         InvalidQuery: naming the field at fault (never echoing its value).
     """
     check_size(pb)
-    selectors = []
-    for index, raw in enumerate(pb.selectors):
-        kind = selector_kind_from_proto(raw.kind)
-        if kind is SelectorKind.CARD and is_card_fingerprint(raw.value):
-            selectors.append(Selector(kind, raw.value))  # already a fingerprint
-            continue
-        try:
-            selectors.append(
-                normalize(kind, raw.value, default_region=default_region, card_key=card_key)
-            )
-        except SelectorError as exc:
-            raise InvalidQuery(f"selectors[{index}] ({kind.value}): {exc}") from None
     return SearchQuery(
         text=pb.text,
-        selectors=tuple(selectors),
+        selectors=selectors_from_proto(
+            pb.selectors, default_region=default_region, card_key=card_key
+        ),
         name=pb.name,
         types=tuple(record_type_from_proto(t) for t in pb.types),
         created_from=_time(pb, "created_from"),
@@ -164,6 +155,29 @@ def query_from_proto(
         limit=pb.limit or DEFAULT_LIMIT,
         record_ids=tuple(pb.record_ids),
     )
+
+
+def selectors_from_proto(
+    selectors: Iterable[records_pb2.Selector], *, default_region: str | None, card_key: bytes
+) -> tuple[Selector, ...]:
+    """Selectors as typed, normalised (a card fingerprint passes as it is).
+
+    Raises:
+        InvalidQuery: naming the selector at fault (never echoing its value).
+    """
+    normalised = []
+    for index, raw in enumerate(selectors):
+        kind = selector_kind_from_proto(raw.kind)
+        if kind is SelectorKind.CARD and is_card_fingerprint(raw.value):
+            normalised.append(Selector(kind, raw.value))  # already a fingerprint
+            continue
+        try:
+            normalised.append(
+                normalize(kind, raw.value, default_region=default_region, card_key=card_key)
+            )
+        except SelectorError as exc:
+            raise InvalidQuery(f"selectors[{index}] ({kind.value}): {exc}") from None
+    return tuple(normalised)
 
 
 def _time(pb: search_pb2.Query, field: str) -> datetime | None:

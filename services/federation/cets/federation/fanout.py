@@ -1,4 +1,7 @@
-"""Fan-out: one query to many agencies at once, under one deadline, each failure kept apart.
+"""Fan-out: one request to many agencies at once, under one deadline, each failure kept apart.
+
+The request is a search, a watch or an alert pull (:mod:`cets.common.signing` signs each
+kind the same way); its answer is a ``SearchResponse``, ``WatchReceipt`` or ``AlertBatch``.
 
 Every target gets its own signed request (addressed to it, with its own nonce) and the time
 that remains until the overall deadline. Each call ends in an :class:`Outcome` — an answer or
@@ -16,14 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cets.common.membership import Member
-from cets.common.signing import BadAnswer, RequestSigner, open_answer
-from cets.v1 import search_pb2
+from cets.common.signing import BadAnswer, Body, RequestSigner, SignedRequest, open_answer
+from cets.v1 import search_pb2, watches_pb2
 
 __all__ = ["CallRefused", "Caller", "FanOut", "Outcome", "Status", "Who"]
 
@@ -54,15 +57,23 @@ _CODES: dict[grpc.StatusCode, Status] = {
 }
 
 
+_A = TypeVar("_A", search_pb2.SearchResponse, watches_pb2.WatchReceipt, watches_pb2.AlertBatch)
+_ANSWERS: dict[str, type[Any]] = {
+    search_pb2.SearchRequest.DESCRIPTOR.full_name: search_pb2.SearchResponse,
+    watches_pb2.WatchRequest.DESCRIPTOR.full_name: watches_pb2.WatchReceipt,
+    watches_pb2.AlertPullRequest.DESCRIPTOR.full_name: watches_pb2.AlertBatch,
+}
+
+
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """One agency's part in a federated search."""
+class Outcome(Generic[_A]):
+    """One agency's part in a federated request."""
 
     agency: str
     status: Status
     latency_ms: int
     reason: str = ""
-    response: search_pb2.SearchResponse | None = None
+    response: _A | None = None
     nonce: bytes = b""
     answer_sha256: str = ""
     """SHA-256 of the signed answer's bytes: the node's audit log records the same digest."""
@@ -84,7 +95,7 @@ class Caller(Protocol):
     """
 
     async def __call__(
-        self, member: Member, request: search_pb2.SearchRequest, timeout_s: float
+        self, member: Member, request: SignedRequest, timeout_s: float
     ) -> search_pb2.SignedAnswer: ...
 
 
@@ -107,11 +118,12 @@ class FanOut:
         self._clock = clock
 
     def prepare(
-        self, query: search_pb2.Query, who: Who, targets: Sequence[Member], *, timeout_s: float
-    ) -> list[tuple[Member, search_pb2.SearchRequest]]:
+        self, body: Body, who: Who, targets: Sequence[Member], *, timeout_s: float
+    ) -> list[tuple[Member, Any]]:
         """One signed request per target (addressed to it, valid while it can still be
-        answered), ready to be recorded and sent."""
-        signer = RequestSigner(query, self._key)
+        answered), ready to be recorded and sent: a ``SearchRequest`` for a query, a
+        ``WatchRequest`` for a watch, an ``AlertPullRequest`` for a pull."""
+        signer = RequestSigner(body, self._key)
         created = self._clock()
         validity = min(self._validity, timeout_s + 5.0)
         return [
@@ -131,24 +143,23 @@ class FanOut:
         ]
 
     async def send(
-        self, prepared: Sequence[tuple[Member, search_pb2.SearchRequest]], *, deadline: float
-    ) -> list[Outcome]:
+        self, prepared: Sequence[tuple[Member, SignedRequest]], *, deadline: float
+    ) -> list[Outcome[Any]]:
         """Send every request at once; one outcome per request, in order, by ``deadline``
         (a ``time.monotonic()`` value)."""
         return list(await asyncio.gather(*(self._ask(m, r, deadline) for m, r in prepared)))
 
-    async def _ask(
-        self, member: Member, request: search_pb2.SearchRequest, deadline: float
-    ) -> Outcome:
+    async def _ask(self, member: Member, request: SignedRequest, deadline: float) -> Outcome[Any]:
         started = time.monotonic()
         nonce = request.context.nonce
+        kind = _ANSWERS[request.DESCRIPTOR.full_name]
 
         def outcome(
             status: Status,
             reason: str = "",
-            response: search_pb2.SearchResponse | None = None,
+            response: Any = None,
             digest: str = "",
-        ) -> Outcome:
+        ) -> Outcome[Any]:
             latency = int((time.monotonic() - started) * 1000)
             return Outcome(member.id, status, latency, reason, response, nonce, digest)
 
@@ -173,7 +184,7 @@ class FanOut:
         if not isinstance(signed, search_pb2.SignedAnswer):
             return outcome(Status.ERROR, "unreadable answer")
         try:
-            response = open_answer(signed, member.public_key)
+            response = open_answer(signed, member.public_key, kind)
             problem = _check_answer(member, response, nonce)
         except BadAnswer as exc:
             return outcome(Status.ERROR, str(exc))
@@ -186,9 +197,21 @@ class FanOut:
         )
 
 
-def _check_answer(member: Member, response: search_pb2.SearchResponse, nonce: bytes) -> str:
+def _check_answer(
+    member: Member,
+    response: search_pb2.SearchResponse | watches_pb2.WatchReceipt | watches_pb2.AlertBatch,
+    nonce: bytes,
+) -> str:
     if response.request_nonce != nonce:
         return "answer not bound to this request"
-    if response.agency != member.id or any(h.agency != member.id for h in response.hits):
+    if response.agency != member.id:
+        return "answer speaks for another agency"
+    if isinstance(response, search_pb2.SearchResponse):
+        if any(h.agency != member.id for h in response.hits):
+            return "answer speaks for another agency"
+    elif isinstance(response, watches_pb2.AlertBatch) and any(
+        a.agency != member.id or (a.HasField("hit") and a.hit.agency != member.id)
+        for a in response.alerts
+    ):
         return "answer speaks for another agency"
     return ""

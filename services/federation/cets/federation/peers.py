@@ -13,9 +13,10 @@ import grpc
 
 from cets.common.channels import RECONNECT_OPTIONS
 from cets.common.membership import Member
+from cets.common.signing import SignedRequest
 from cets.common.tls import ClientTls, channel_credentials, channel_options, is_loopback
 from cets.federation.fanout import CallRefused
-from cets.v1 import search_pb2, search_pb2_grpc
+from cets.v1 import search_pb2, search_pb2_grpc, watches_pb2, watches_pb2_grpc
 
 __all__ = ["AnswerTooLarge", "GrpcCaller"]
 
@@ -41,11 +42,17 @@ class GrpcCaller:
         self._lock = asyncio.Lock()
 
     async def __call__(
-        self, member: Member, request: search_pb2.SearchRequest, timeout_s: float
+        self, member: Member, request: SignedRequest, timeout_s: float
     ) -> search_pb2.SignedAnswer:
-        stub = search_pb2_grpc.SearchNodeStub(await self._channel(member))
+        channel = await self._channel(member)
+        if isinstance(request, search_pb2.SearchRequest):
+            call = search_pb2_grpc.SearchNodeStub(channel).Search
+        elif isinstance(request, watches_pb2.WatchRequest):
+            call = watches_pb2_grpc.WatchNodeStub(channel).SetWatch
+        else:
+            call = watches_pb2_grpc.WatchNodeStub(channel).PullAlerts
         try:
-            answer: search_pb2.SignedAnswer = await stub.Search(request, timeout=timeout_s)
+            answer: search_pb2.SignedAnswer = await call(request, timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
             too_large = self._too_large(exc)
             if too_large is None:

@@ -21,13 +21,18 @@ from google.protobuf.message import DecodeError
 
 from cets.common.audit import AuditLog
 from cets.common.membership import Member, Membership, Role
-from cets.core.convert import query_from_proto, query_to_proto
+from cets.core.convert import (
+    query_from_proto,
+    query_to_proto,
+    selector_to_proto,
+    selectors_from_proto,
+)
 from cets.core.errors import InvalidQuery
 from cets.core.selectors import is_card_fingerprint
 from cets.federation.fanout import FanOut, Outcome, Status, Who
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
 
-__all__ = ["FederationService", "QueryRules", "client_allowed"]
+__all__ = ["FederationService", "QueryRules", "Servicing", "client_allowed", "who_of"]
 
 _log = logging.getLogger(__name__)
 _SERVICE = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
@@ -56,7 +61,10 @@ class QueryRules:
     card_key: bytes | None
 
 
-class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore[misc]
+class Servicing:
+    """What every request this service takes shares: the client check, the officer and
+    targets, the deadline, normalising identifiers, and the audit record."""
+
     def __init__(
         self,
         *,
@@ -76,15 +84,73 @@ class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore
         self._default_timeout = default_timeout_s
         self._max_timeout = max_timeout_s
 
+    async def _check_client(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        if self._allowed and not client_allowed(context.auth_context(), self._allowed):
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED, "this client may not search for the agency"
+            )
+
+    def _selectors(
+        self, selectors: Sequence[records_pb2.Selector]
+    ) -> tuple[records_pb2.Selector, ...]:
+        """Selectors normalised with this agency's rules; card numbers become fingerprints."""
+        self._check_cards(selectors)
+        normalised = selectors_from_proto(
+            selectors,
+            default_region=self._rules.default_region,
+            card_key=self._rules.card_key or _NO_CARD_KEY,
+        )
+        return tuple(selector_to_proto(s) for s in normalised)
+
+    def _check_cards(self, selectors: Sequence[records_pb2.Selector]) -> None:
+        numbers = [
+            s
+            for s in selectors
+            if s.kind == records_pb2.SELECTOR_KIND_CARD and not is_card_fingerprint(s.value)
+        ]
+        if numbers and self._rules.card_key is None:
+            raise InvalidQuery("card numbers cannot be searched: no shared card key is configured")
+
+    def _targets(self, wanted: Sequence[str]) -> list[Member]:
+        membership = self._membership()
+        if not wanted:  # every member holding records; coordinator-only entries hold none
+            return [m for m in membership.active_members() if Role.MEMBER in m.roles]
+        if len(wanted) > MAX_TARGETS:
+            raise InvalidQuery(f"more than {MAX_TARGETS} targets")
+        targets: list[Member] = []
+        for agency in dict.fromkeys(wanted):
+            member = membership.get(agency)
+            if member is None:
+                raise InvalidQuery(f"unknown agency {agency[:64]!r}")
+            if not member.active:
+                raise InvalidQuery(f"agency {agency!r} is no longer a member")
+            targets.append(member)
+        return targets
+
+    def _timeout(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
+        remaining = context.time_remaining()
+        budget = self._default_timeout if remaining is None else min(remaining, self._max_timeout)
+        # keep a little back to assemble the answer and write the audit entry
+        return max(0.0, budget - min(0.1, budget * 0.1))
+
+    async def _record(
+        self, entry: dict[str, Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        """Write ``entry`` durably, or end the call: no audit, no request."""
+        try:
+            await self._audit.append_async(entry)
+        except Exception as exc:  # noqa: BLE001 - any failure to record ends the call
+            _log.error("audit log write failed", extra={"error": type(exc).__name__})
+            await context.abort(grpc.StatusCode.INTERNAL, "the audit log cannot be written")
+
+
+class FederationService(Servicing, federation_pb2_grpc.FederationServicer):  # type: ignore[misc]
     async def search_bytes(
         self, data: bytes, context: _Context
     ) -> federation_pb2.FederatedSearchResponse:
         """:meth:`Search` for a request still in its wire form, refusing bytes that do not
         parse with ``INVALID_ARGUMENT`` (grpc itself would answer ``UNKNOWN``)."""
-        if self._allowed and not client_allowed(context.auth_context(), self._allowed):
-            await context.abort(
-                grpc.StatusCode.PERMISSION_DENIED, "this client may not search for the agency"
-            )
+        await self._check_client(context)
         try:
             request = federation_pb2.FederatedSearchRequest.FromString(data)
         except DecodeError:
@@ -99,12 +165,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore
         self, request: federation_pb2.FederatedSearchRequest, context: _Context
     ) -> federation_pb2.FederatedSearchResponse:
         started = time.monotonic()
-        if self._allowed and not client_allowed(context.auth_context(), self._allowed):
-            await context.abort(
-                grpc.StatusCode.PERMISSION_DENIED, "this client may not search for the agency"
-            )
+        await self._check_client(context)
         try:
-            who = _who(request)
+            who = who_of(request)
             query = self._normalised(request.query)
             targets = self._targets(request.targets)
         except InvalidQuery as exc:
@@ -131,49 +194,13 @@ class FederationService(federation_pb2_grpc.FederationServicer):  # type: ignore
         )
 
     def _normalised(self, query: search_pb2.Query) -> search_pb2.Query:
-        numbers = [
-            s
-            for s in query.selectors
-            if s.kind == records_pb2.SELECTOR_KIND_CARD and not is_card_fingerprint(s.value)
-        ]
-        if numbers and self._rules.card_key is None:
-            raise InvalidQuery("card numbers cannot be searched: no shared card key is configured")
+        self._check_cards(query.selectors)
         parsed = query_from_proto(
             query,
             default_region=self._rules.default_region,
             card_key=self._rules.card_key or _NO_CARD_KEY,
         )
         return query_to_proto(parsed)
-
-    def _targets(self, wanted: Sequence[str]) -> list[Member]:
-        membership = self._membership()
-        if not wanted:  # every member holding records; coordinator-only entries hold none
-            return [m for m in membership.active_members() if Role.MEMBER in m.roles]
-        if len(wanted) > MAX_TARGETS:
-            raise InvalidQuery(f"more than {MAX_TARGETS} targets")
-        targets: list[Member] = []
-        for agency in dict.fromkeys(wanted):
-            member = membership.get(agency)
-            if member is None:
-                raise InvalidQuery(f"unknown agency {agency[:64]!r}")
-            if not member.active:
-                raise InvalidQuery(f"agency {agency!r} is no longer a member")
-            targets.append(member)
-        return targets
-
-    def _timeout(self, context: _Context) -> float:
-        remaining = context.time_remaining()
-        budget = self._default_timeout if remaining is None else min(remaining, self._max_timeout)
-        # keep a little back to assemble the answer and write the audit entry
-        return max(0.0, budget - min(0.1, budget * 0.1))
-
-    async def _record(self, entry: dict[str, Any], context: _Context) -> None:
-        """Write ``entry`` durably, or end the call: no audit, no search."""
-        try:
-            await self._audit.append_async(entry)
-        except Exception as exc:  # noqa: BLE001 - any failure to record ends the call
-            _log.error("audit log write failed", extra={"error": type(exc).__name__})
-            await context.abort(grpc.StatusCode.INTERNAL, "the audit log cannot be written")
 
 
 def client_allowed(auth: Mapping[str, Iterable[bytes]], allowed: frozenset[str]) -> bool:
@@ -194,7 +221,8 @@ def add_to_server(service: FederationService, server: grpc.aio.Server) -> None:
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
 
 
-def _who(request: federation_pb2.FederatedSearchRequest) -> Who:
+def who_of(request: Any) -> Who:
+    """The officer, purpose and case of a request to this service, each checked."""
     for field, label, limit in _FIELD_LIMITS:
         value = getattr(request, field)
         if not value.strip():
@@ -204,7 +232,7 @@ def _who(request: federation_pb2.FederatedSearchRequest) -> Who:
     return Who(request.officer_id, request.purpose, request.case_reference)
 
 
-def _answer(outcome: Outcome) -> federation_pb2.AgencyAnswer:
+def _answer(outcome: Outcome[search_pb2.SearchResponse]) -> federation_pb2.AgencyAnswer:
     response = outcome.response
     status = search_pb2.AgencyStatus(
         agency=outcome.agency,
@@ -235,7 +263,9 @@ def _sent_entry(
     }
 
 
-def _answered_entry(who: Who, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+def _answered_entry(
+    who: Who, outcomes: Sequence[Outcome[search_pb2.SearchResponse]]
+) -> dict[str, Any]:
     return {
         "kind": "federation.answered",
         "officer": who.officer_id,

@@ -69,6 +69,10 @@ class NodeConfig:
     rate_limit: str = "3000/minute"
     """Searches each partner agency may make of this node (``CETS_NODE_RATE_LIMIT``), e.g.
     ``3000/minute`` (50 a second); counted only for requests whose signature verified."""
+    max_watches: int = 1000
+    """Watches (one per case) each partner agency may hold here (``CETS_NODE_MAX_WATCHES``)."""
+    max_watch_selectors: int = 64
+    """Selectors in one watch (``CETS_NODE_MAX_WATCH_SELECTORS``, at most 64)."""
     tls: ServerTls | None = None
     """Certificate, key and (for mutual TLS) client CA (``CETS_NODE_TLS_CERT``,
     ``CETS_NODE_TLS_KEY``, ``CETS_NODE_TLS_CLIENT_CA``); none: plaintext, for loopback only."""
@@ -107,6 +111,10 @@ class NodeConfig:
         ):
             if not 1024 <= size <= _MAX_GRPC_MESSAGE:
                 raise ConfigError(f"{variable} must be between 1024 and {_MAX_GRPC_MESSAGE}")
+        if not 0 <= self.max_watches <= 1_000_000:
+            raise ConfigError("CETS_NODE_MAX_WATCHES must be between 0 and 1000000")
+        if not 1 <= self.max_watch_selectors <= 64:
+            raise ConfigError("CETS_NODE_MAX_WATCH_SELECTORS must be between 1 and 64")
         if not 0 <= self.max_clock_skew_s <= 3600:
             raise ConfigError("CETS_MAX_CLOCK_SKEW_S must be between 0 and 3600")
         try:
@@ -171,6 +179,8 @@ _SETTINGS: tuple[Setting, ...] = (
     ("max_request_bytes", "CETS_NODE_MAX_REQUEST_BYTES", int),
     ("max_clock_skew_s", "CETS_MAX_CLOCK_SKEW_S", float),
     ("rate_limit", "CETS_NODE_RATE_LIMIT", str),
+    ("max_watches", "CETS_NODE_MAX_WATCHES", int),
+    ("max_watch_selectors", "CETS_NODE_MAX_WATCH_SELECTORS", int),
     ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
     ("membership_file", "CETS_MEMBERSHIP_FILE", Path),
     ("admin_key_file", "CETS_FEDERATION_ADMIN_KEY_FILE", Path),

@@ -1,4 +1,5 @@
-"""The node's gate: no query runs until its request is proven authentic, fresh and addressed here.
+"""The node's gate: no request — a search, a watch, an alert pull — is acted on until it is
+proven authentic, fresh and addressed here. Every kind passes the same checks.
 
 Checks, in order — each failure names its reason:
 
@@ -26,10 +27,11 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 
 from cets.common.membership import Member, Membership
-from cets.common.signing import verify_request
+from cets.common.signing import SignedRequest, verify_request
 from cets.core.convert import check_size
+from cets.core.watches import check_watch_size
 from cets.search.errors import NodeError
-from cets.v1 import search_pb2
+from cets.v1 import search_pb2, watches_pb2
 
 __all__ = ["PermissionDenied", "ReplayCache", "RequestGuard", "Requester", "Unauthenticated"]
 
@@ -106,10 +108,10 @@ class RequestGuard:
         self._max_validity = max_validity_s
         self._clock = clock
 
-    def check(self, request: search_pb2.SearchRequest) -> Requester:
+    def check(self, request: SignedRequest) -> Requester:
         """The proven requester, or :class:`Unauthenticated` / :class:`PermissionDenied`."""
         context = request.context
-        check_size(request.query)  # cheap bounds first: nothing costly for oversized input
+        _check_size(request)  # cheap bounds first: nothing costly for oversized input
         if not request.signature:
             raise Unauthenticated("the request is not signed")
         member = self._membership().get(context.requester_agency)
@@ -168,3 +170,11 @@ class RequestGuard:
                 f"the validity period must be positive and at most {self._max_validity:.0f} s"
             )
         return expires
+
+
+def _check_size(request: SignedRequest) -> None:
+    if isinstance(request, search_pb2.SearchRequest):
+        check_size(request.query)
+    elif isinstance(request, watches_pb2.WatchRequest):
+        check_watch_size(request.watch)
+    # an AlertPull is a cursor and a limit: bounded by the request size limit alone

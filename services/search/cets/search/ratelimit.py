@@ -27,10 +27,11 @@ class PeerRateLimit:
         self.limit = limit.strip()
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    async def admit(self, agency: str) -> None:
-        """Count one search by ``agency``; :class:`RateLimited` if it is over the limit."""
-        if not await self._limiter.hit(self._item, "node-search", agency):
+    async def admit(self, agency: str, *, kind: str = "searches") -> None:
+        """Count one request of ``kind`` by ``agency`` (each kind has its own window);
+        :class:`RateLimited` if it is over the limit."""
+        if not await self._limiter.hit(self._item, f"node-{kind}", agency):
             raise RateLimited(
-                f"too many searches from agency {agency!r}: this node answers at most "
+                f"too many {kind} from agency {agency!r}: this node answers at most "
                 f"{self.limit} per agency; retry later"
             )

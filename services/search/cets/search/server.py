@@ -30,6 +30,8 @@ from cets.search.policy import SharingPolicy, load_policy
 from cets.search.ratelimit import PeerRateLimit
 from cets.search.service import NodeIdentity, OpenSearchSearcher, SearchNodeService, add_to_server
 from cets.search.store import RecordStore, connect, connect_async
+from cets.search.watch_service import WatchLimits, WatchNodeService, add_watches_to_server
+from cets.search.watches import WatchIndexNames, WatchStore, ensure_watch_indices, watch_key
 from cets.v1 import search_pb2
 
 __all__ = ["NodeParts", "NodeServer", "load_parts", "serve"]
@@ -89,20 +91,44 @@ class NodeServer:
         self._watch: asyncio.Task[None] | None = None
         parts = load_parts(config)
         self._audit = parts.audit
+        self._membership = parts.membership
+        guard = RequestGuard(  # one gate, one replay cache, for every kind of request
+            agency_id=config.agency_id,
+            membership=lambda: parts.membership,
+            max_skew_s=config.max_clock_skew_s,
+        )
+        rate_limit = PeerRateLimit(config.rate_limit)
         add_to_server(
             SearchNodeService(
                 identity=parts.identity,
                 searcher=OpenSearchSearcher(self._store),
-                guard=RequestGuard(
-                    agency_id=config.agency_id,
-                    membership=lambda: parts.membership,
-                    max_skew_s=config.max_clock_skew_s,
-                ),
+                guard=guard,
                 policy=parts.policy,
                 audit=parts.audit,
                 default_timeout_s=config.default_timeout_s,
-                rate_limit=PeerRateLimit(config.rate_limit),
+                rate_limit=rate_limit,
                 max_answer_bytes=config.max_message_bytes,
+            ),
+            self._server,
+        )
+        self._watch_client = connect_async(config.opensearch_url)
+        self._watch_names = WatchIndexNames(config.index)
+        self._watches = WatchStore(
+            self._watch_client, self._watch_names, watch_key(parts.identity.signing_key)
+        )
+        add_watches_to_server(
+            WatchNodeService(
+                identity=parts.identity,
+                store=self._watches,
+                records=self._watch_client,
+                records_alias=config.index.alias,
+                guard=guard,
+                policy=parts.policy,
+                audit=parts.audit,
+                limits=WatchLimits(
+                    max_watches=config.max_watches, max_selectors=config.max_watch_selectors
+                ),
+                rate_limit=rate_limit,
             ),
             self._server,
         )
@@ -133,6 +159,7 @@ class NodeServer:
                 await self._watch
         await self._server.stop(grace)
         await self._store.close()
+        await self._watch_client.close()
         self._audit.close()
         _log.info("search node stopped", extra={"agency": self.config.agency_id})
 
@@ -152,6 +179,11 @@ class NodeServer:
         admin = connect(self.config.opensearch_url, timeout_s=5.0, retries=0)
         try:
             await asyncio.to_thread(ensure_index, admin, self.config.index)
+            await asyncio.to_thread(ensure_watch_indices, admin, self._watch_names)
+            active = [m.id for m in self._membership.members.values() if m.active]
+            dropped = await self._watches.drop_watchers(active)
+            if dropped:
+                _log.info("dropped the watches of former members", extra={"watches": dropped})
             self._index_ready = True
         except (StoreUnavailable, StoreTimeout) as exc:
             _log.warning("cannot prepare the index yet; will retry", extra={"reason": str(exc)})

@@ -36,18 +36,16 @@ from cets.common.signing import sign_answer
 from cets.core.convert import query_from_proto, result_to_proto
 from cets.core.disclosure import Disclosure
 from cets.core.query import SearchQuery, SearchResult
+from cets.search.answering import Answering
 from cets.search.dsl import Scope, build_body, parse_response
 from cets.search.errors import (
     AnswerTooLarge,
     CetsError,
     InvalidQuery,
-    NodeError,
-    RateLimited,
     StoreError,
     StoreTimeout,
-    StoreUnavailable,
 )
-from cets.search.guard import PermissionDenied, Requester, RequestGuard, Unauthenticated
+from cets.search.guard import PermissionDenied, Requester, RequestGuard
 from cets.search.policy import Plan, SharingPolicy
 from cets.search.ratelimit import PeerRateLimit
 from cets.search.store import RecordStore
@@ -61,20 +59,6 @@ _SERVICE = search_pb2.DESCRIPTOR.services_by_name["SearchNode"].full_name
 
 MIN_BUDGET_S = 0.02
 """Below this much remaining time a search is not started."""
-_STATUS: dict[type[CetsError], grpc.StatusCode] = {
-    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-    InvalidQuery: grpc.StatusCode.INVALID_ARGUMENT,
-    RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    AnswerTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
-    StoreTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
-    StoreError: grpc.StatusCode.INTERNAL,
-}
-
-
-class AuditUnavailable(NodeError):
-    """The audit log cannot be written, so nothing may be released."""
 
 
 class Searcher(Protocol):
@@ -111,7 +95,9 @@ class NodeIdentity:
     default_region: str | None
 
 
-class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[misc]
+class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type: ignore[misc]
+    what = "search"
+
     def __init__(
         self,
         *,
@@ -127,11 +113,11 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
         """``rate_limit``: how often each agency may search; none: as often as it likes.
         ``max_answer_bytes``: the largest answer sent (the server's send limit); a larger one
         is refused, and recorded as refused, before anything leaves."""
+        super().__init__(audit)
         self._me = identity
         self._searcher = searcher
         self._guard = guard
         self._policy = policy
-        self._audit = audit
         self._default_timeout = default_timeout_s
         self._rate_limit = rate_limit
         self._max_answer = max_answer_bytes
@@ -237,40 +223,6 @@ class SearchNodeService(search_pb2_grpc.SearchNodeServicer):  # type: ignore[mis
             self._default_timeout if remaining is None else min(remaining, self._default_timeout)
         )
         return float(budget) - min(0.05, budget * 0.1)
-
-    async def _record(self, entry: dict[str, Any]) -> None:
-        try:
-            await self._audit.append_async(entry)
-        except Exception as exc:  # noqa: BLE001 - any failure to record means no release
-            _log.error("audit log write failed", extra={"error": type(exc).__name__})
-            raise AuditUnavailable(
-                "the audit log cannot be written; nothing was released"
-            ) from None
-
-    async def _fail(self, context: _Context, error: CetsError, entry: dict[str, Any]) -> None:
-        code = _STATUS.get(type(error), grpc.StatusCode.INTERNAL)
-        entry.update(outcome=code.name.lower(), reason=str(error))
-        if not isinstance(error, AuditUnavailable):
-            try:
-                await self._audit.append_async(entry)
-            except Exception:  # noqa: BLE001 - already failing; reported as INTERNAL below
-                code, error = (
-                    grpc.StatusCode.INTERNAL,
-                    AuditUnavailable("the audit log cannot be written"),
-                )
-        level = logging.ERROR if code is grpc.StatusCode.INTERNAL else logging.WARNING
-        _log.log(
-            level,
-            "search refused"
-            if code.name in ("UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED")
-            else "search failed",
-            extra={
-                "requester": entry.get("requester", "-"),
-                "outcome": code.name.lower(),
-                "reason": str(error),
-            },
-        )
-        await context.abort(code, str(error))
 
 
 def add_to_server(service: SearchNodeService, server: grpc.aio.Server) -> None:
