@@ -23,6 +23,7 @@ from cets.cli._keys import keys
 from cets.cli._node import node
 from cets.cli._opensearch import opensearch
 from cets.cli._sample import sample
+from cets.cli._watches import watches
 from cets.common.logs import configure_logging
 
 __all__ = ["cli", "main"]
@@ -60,6 +61,7 @@ for _command in (
     tokens,
     search,
     ingest,
+    watches,
     sample,
     demo,
     audit,

@@ -65,6 +65,11 @@ def ingest(
     show = sys.stderr.isatty() if progress is None else progress
     size = file.stat().st_size
     client = connect(config.opensearch_url)
+    try:
+        matcher = _watch_matcher(client, config)
+    except NodeError as exc:
+        client.close()
+        raise fail(str(exc)) from None
     with (
         rejects_path.open("w", encoding="utf-8") as rejects_out,
         click.progressbar(
@@ -97,6 +102,7 @@ def ingest(
                 ctx=IngestContext(config.agency_id, config.card_key, config.default_region),
                 on_reject=on_reject,
                 on_progress=on_progress,
+                watches=matcher,
             )
         except NodeError as exc:
             raise fail(f"{exc}. Records acknowledged so far are kept; re-run to finish.") from None
@@ -114,8 +120,44 @@ def ingest(
             f"duplicate ids {summary.duplicates}; {summary.in_index} records in "
             f"{config.index.alias}; {summary.seconds:.1f}s ({rate:,.0f} records/s)"
         )
+        if summary.watched_records:
+            contacts = ", ".join(f"{a} ({n})" for a, n in summary.watchers.items())
+            click.echo(
+                f"{summary.watched_records} records match partners' watches "
+                f"({summary.watch_alerts} alerts raised); agencies watching: {contacts}"
+            )
         if summary.rejected:
             click.echo(f"rejected lines written to {rejects_path}", err=True)
+
+
+def _watch_matcher(client: Any, config: Any) -> Any:
+    """A matcher for partners' watches, when this node holds any (it needs the agency key,
+    from which the watch digests are derived)."""
+    from cets.common.keys import load_private_key
+    from cets.search.watches import WatchIndexNames, WatchMatcher, watch_key
+
+    if config.agency_key_file is None:
+        if _holds_watches(client, WatchIndexNames(config.index)):
+            click.echo(
+                "warning: partners watch selectors here, but CETS_AGENCY_KEY_FILE is not set: "
+                "these records are not matched against their watches",
+                err=True,
+            )
+        return None
+    try:
+        key = watch_key(load_private_key(config.agency_key_file))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    return WatchMatcher(client, WatchIndexNames(config.index), key)
+
+
+def _holds_watches(client: Any, names: Any) -> bool:
+    from cets.search.store import translate_errors
+
+    with translate_errors("read the watches"):
+        if not client.indices.exists(index=names.watches):
+            return False
+        return int(client.count(index=names.watches)["count"]) > 0
 
 
 class _NullBar:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -19,6 +20,7 @@ from cets.federation.config import FederationConfig
 from cets.federation.fanout import Caller, FanOut
 from cets.federation.peers import GrpcCaller
 from cets.federation.service import FederationService, QueryRules, add_to_server
+from cets.federation.watch_service import FederationWatchService, add_watches_to_server
 from cets.v1 import federation_pb2
 
 __all__ = ["FederationServer", "serve"]
@@ -52,18 +54,17 @@ class FederationServer:
             ]
         )
         self._health = add_health_and_reflection(self._server, SERVICE_NAME)
-        add_to_server(
-            FederationService(
-                fanout=loaded.fanout,
-                membership=lambda: loaded.membership,
-                audit=loaded.audit,
-                rules=QueryRules(config.default_region, config.card_key),
-                default_timeout_s=config.default_timeout_s,
-                max_timeout_s=config.max_timeout_s,
-                allowed_clients=config.allowed_clients,
-            ),
-            self._server,
-        )
+        parts: dict[str, Any] = {
+            "fanout": loaded.fanout,
+            "membership": lambda: loaded.membership,
+            "audit": loaded.audit,
+            "rules": QueryRules(config.default_region, config.card_key),
+            "default_timeout_s": config.default_timeout_s,
+            "max_timeout_s": config.max_timeout_s,
+            "allowed_clients": config.allowed_clients,
+        }
+        add_to_server(FederationService(**parts), self._server)
+        add_watches_to_server(FederationWatchService(**parts), self._server)
 
     def _load(self, config: FederationConfig) -> _Loaded:
         try:

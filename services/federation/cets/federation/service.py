@@ -32,12 +32,19 @@ from cets.core.selectors import is_card_fingerprint
 from cets.federation.fanout import FanOut, Outcome, Status, Who
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
 
-__all__ = ["FederationService", "QueryRules", "Servicing", "client_allowed", "who_of"]
+__all__ = [
+    "STATUS_CODES",
+    "FederationService",
+    "QueryRules",
+    "Servicing",
+    "client_allowed",
+    "who_of",
+]
 
 _log = logging.getLogger(__name__)
 _SERVICE = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
 _Context = grpc.aio.ServicerContext[Any, federation_pb2.FederatedSearchResponse]
-_STATUS_CODES = {
+STATUS_CODES = {
     Status.OK: search_pb2.AgencyStatus.CODE_OK,
     Status.TIMEOUT: search_pb2.AgencyStatus.CODE_TIMEOUT,
     Status.UNAVAILABLE: search_pb2.AgencyStatus.CODE_UNAVAILABLE,
@@ -236,7 +243,7 @@ def _answer(outcome: Outcome[search_pb2.SearchResponse]) -> federation_pb2.Agenc
     response = outcome.response
     status = search_pb2.AgencyStatus(
         agency=outcome.agency,
-        code=_STATUS_CODES[outcome.status],
+        code=STATUS_CODES[outcome.status],
         reason=outcome.reason,
         latency_ms=outcome.latency_ms,
     )

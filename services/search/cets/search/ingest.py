@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Empty, Full, Queue
 from typing import IO, Any, TypeVar
@@ -29,6 +29,7 @@ from cets.core.records import IngestContext, RecordError, prepare
 from cets.search.index import IndexNames, ensure_index
 from cets.search.readers import Format, Item, Reject, raw_text, read_records
 from cets.search.store import translate_errors
+from cets.search.watches import WatchMatcher
 
 __all__ = ["IngestSummary", "ingest_file"]
 
@@ -52,6 +53,12 @@ class IngestSummary:
     """Records whose id appeared earlier in the same file (the later one wins)."""
     in_index: int = 0
     """Records in the agency's index after this ingest."""
+    watch_alerts: int = 0
+    """Alerts raised for partners' watches by the records of this ingest."""
+    watched_records: int = 0
+    """Records of this ingest that carry a selector a partner watches."""
+    watchers: dict[str, int] = field(default_factory=dict)
+    """Alerts raised per watching agency: whom to contact about these records."""
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,17 +78,20 @@ def ingest_file(
     batch_size: int = 500,
     on_reject: Callable[[Reject], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    watches: WatchMatcher | None = None,
 ) -> IngestSummary:
     """Ingest one file into the agency's index and return the counts.
 
-    ``on_reject`` sees every rejected line; ``on_progress`` gets the bytes read so far.
+    ``on_reject`` sees every rejected line; ``on_progress`` gets the bytes read so far;
+    ``watches`` matches every acknowledged record against partners' watches (in batches) and
+    raises their alerts.
     """
     fmt = fmt or Format.for_path(path)
     ensure_index(client, names)
     summary = IngestSummary()
     started = time.monotonic()
     with path.open("rb") as stream:
-        tracker = _Tracker(summary, on_reject)
+        tracker = _Tracker(summary, on_reject, watches if watches and watches.enabled else None)
         actions = _actions(read_records(stream, fmt), names, ctx, tracker, stream, on_progress)
         with translate_errors("index records"), _prefetched(actions) as prepared:
             for ok, item in streaming_bulk(
@@ -94,6 +104,12 @@ def ingest_file(
                 raise_on_error=False,
             ):
                 tracker.acknowledge(ok, item)
+            if tracker.watches is not None:
+                tracker.watches.flush()
+                report = tracker.watches.report
+                summary.watch_alerts = report.alerts
+                summary.watched_records = report.records
+                summary.watchers = dict(report.watchers)
             client.indices.refresh(index=names.alias)
             summary.in_index = int(client.count(index=names.alias)["count"])
     summary.seconds = round(time.monotonic() - started, 3)
@@ -152,9 +168,17 @@ class _Tracker:
     Used from the preparing thread and the indexing thread at once, hence the lock.
     """
 
-    def __init__(self, summary: IngestSummary, on_reject: Callable[[Reject], None] | None) -> None:
+    def __init__(
+        self,
+        summary: IngestSummary,
+        on_reject: Callable[[Reject], None] | None,
+        watches: WatchMatcher | None = None,
+    ) -> None:
         self.summary = summary
         self._on_reject = on_reject
+        self.watches = watches
+        self._selectors: dict[str, list[str]] = {}
+        """Selectors of the records in flight, for the watch matcher (only with one)."""
         self._seen: set[str] = set()
         self._lines: dict[str, deque[int]] = {}
         """Line numbers of the records sent and not yet acknowledged, by id: one id may be
@@ -167,12 +191,14 @@ class _Tracker:
             if self._on_reject:
                 self._on_reject(reject)
 
-    def submitted(self, record_id: str, line: int) -> None:
+    def submitted(self, record_id: str, line: int, selectors: list[str] | None = None) -> None:
         with self._lock:
             if record_id in self._seen:
                 self.summary.duplicates += 1
             self._seen.add(record_id)
             self._lines.setdefault(record_id, deque()).append(line)
+            if self.watches is not None and selectors:
+                self._selectors[record_id] = selectors
 
     def acknowledge(self, ok: bool, item: dict[str, Any]) -> None:
         result = next(iter(item.values()))
@@ -180,14 +206,18 @@ class _Tracker:
         with self._lock:
             lines = self._lines.get(record_id)
             line = lines.popleft() if lines else 0
-            if lines is not None and not lines:
+            last = lines is not None and not lines  # the last copy of this id in flight
+            if last:
                 del self._lines[record_id]
+            selectors = (self._selectors.pop if last else self._selectors.get)(record_id, None)
             if ok:
                 self.summary.indexed += 1
                 if result.get("result") == "created":
                     self.summary.new += 1
                 else:
                     self.summary.replaced += 1
+                if selectors and self.watches is not None:
+                    self.watches.add(record_id, selectors)
                 return
         error = result.get("error", {})
         kind = error.get("type", "error") if isinstance(error, dict) else "error"
@@ -214,7 +244,7 @@ def _actions(
         except RecordError as exc:
             tracker.reject(Reject(number, str(exc), _raw_record(item)))
             continue
-        tracker.submitted(record.record_id, number)
+        tracker.submitted(record.record_id, number, record.document.get("selectors"))
         yield {"_index": names.index, "_id": record.record_id, "_source": record.document}
     if on_progress:
         on_progress(stream.tell())
