@@ -296,13 +296,25 @@ class WatchStore:
         """Remove the watches (and pending alerts) of every agency not in ``keep``."""
         query = {"bool": {"must_not": [{"terms": {"watcher": sorted(keep)}}]}}
         with translate_errors("drop watches of former members"):
-            dropped = await self._client.delete_by_query(
-                index=self.names.watches, body={"query": query}, refresh=True
+            dropped = await self._delete_matching(self.names.watches, query)
+            await self._delete_matching(self.names.alerts, query)
+        return dropped
+
+    async def _delete_matching(self, index: str, query: dict[str, Any]) -> int:
+        # by search and bulk delete: delete_by_query needs OpenSearch's reindex module, which
+        # a minimal distribution lacks
+        deleted = 0
+        while True:
+            await self._client.indices.refresh(index=index)
+            raw = await self._client.search(
+                index=index, body={"size": 1000, "_source": False, "query": query}
             )
-            await self._client.delete_by_query(
-                index=self.names.alerts, body={"query": query}, refresh=True
-            )
-        return int(dropped.get("deleted", 0))
+            ids = [h["_id"] for h in raw["hits"]["hits"]]
+            if not ids:
+                return deleted
+            body = [{"delete": {"_index": index, "_id": i}} for i in ids]
+            await self._client.bulk(body=body, refresh=True)
+            deleted += len(ids)
 
 
 def _active_of(watcher: str | None, now: datetime) -> dict[str, Any]:
