@@ -29,11 +29,24 @@ FULL = [
     ["profile_federation.py"],
     ["ranking_bench.py"],
     ["load_test.py", "--officers", "20", "--duration", "60"],
+    ["watch_bench.py"],
 ]
 SMOKE = [
     ["node_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2", "--starts", "0"],
     ["federation_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2"],
     ["scale_bench.py", "--quick"],
+    [
+        "watch_bench.py",
+        "--records",
+        "500",
+        "--watches",
+        "50",
+        "--rounds",
+        "1",
+        "--samples",
+        "1",
+        "--quick",
+    ],
 ]
 
 
@@ -143,6 +156,13 @@ def _summary(results: Path) -> None:
         add(name, "errors", str(load["errors"]["total"]), load)
         growth = max(m["growth_mib"] for m in memory.values() if m.get("bounded", True))
         add(name, "largest RSS growth of a service (MiB)", f"{growth:+}", load)
+    watch = _newest(results, "watch-*.json")
+    if watch:
+        name = f"watches, {watch['watches']:,} at the node"
+        ingest = watch["ingest"]
+        add(name, "ingest with / without watches (ratio)", _fig(ingest["ratio"]), watch)
+        for interval, figure in watch["latency"].items():
+            add(name, f"alert latency, poll every {interval} (s)", _fig(figure), watch)
     text = "# Benchmarks: summary\n\n" + header(machine()) + "\n\n" + "\n".join(rows) + "\n"
     write("summary", {"machine": machine(), "rows": rows}, text)
 

@@ -31,5 +31,12 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
     for path in ("a. OpenSearch, straight", "b. node gRPC", "c. federation", "d. gateway REST"):
         assert f"| {path}" in layers
     summary = next(tmp_path.glob("summary-*.md")).read_text()
-    for measure in ("ratio b/a", "ratio c/max(a)", "ratio d/c", "20 agencies: p50 / p99"):
+    for measure in (
+        "ratio b/a",
+        "ratio c/max(a)",
+        "ratio d/c",
+        "20 agencies: p50 / p99",
+        "ingest with / without watches (ratio)",
+        "alert latency, poll every 5s",
+    ):
         assert measure in summary
