@@ -206,6 +206,26 @@ def test_each_node_applies_its_own_policy(running: dict[str, str]) -> None:
     assert nca.contact == "NCA CEOP Command"
 
 
+def test_a_count_only_answer_cannot_be_narrowed_by_filters_or_text(
+    running: dict[str, str],
+) -> None:
+    """At hit level a partner learns how many records carry the selectors it asked about,
+    whatever else it adds: types, a date window or words cannot bisect a record's type,
+    creation time or contents out of the count."""
+    narrowed = [
+        build_query(selectors=["email:mark.matthews9118@gmail.com"], types=["chat_message"]),
+        build_query(selectors=["email:mark.matthews9118@gmail.com"], text="nothing"),
+        build_query(selectors=["email:mark.matthews9118@gmail.com"], types=["person"]),
+    ]
+    window = build_query(selectors=["email:mark.matthews9118@gmail.com"])
+    window.created_from.FromJsonString("2025-01-01T00:00:00Z")
+    window.created_to.FromJsonString("2025-01-02T00:00:00Z")
+    narrowed.append(window)
+    for query in narrowed:
+        nca = by_agency(federated(running["tps"], query, targets=["nca"]))["nca"].response
+        assert (list(nca.hits), nca.withheld_hits) == ([], 3), query
+
+
 def test_a_coordinator_gets_what_each_policy_gives_coordinators(running: dict[str, str]) -> None:
     answers = by_agency(federated(running["icse"], QUERY))
     assert "icse" not in answers  # a coordinator-only entry holds no records

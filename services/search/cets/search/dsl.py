@@ -74,9 +74,22 @@ def build_body(
     if scope and scope.exclude:
         body["query"]["bool"]["must_not"] = [scope.exclude]
     if scope and scope.count_only:
-        # post_filter drops these from the hits (and their total) but not from the aggregation
+        # post_filter drops these from the hits (and their total). They are counted apart, by
+        # the selectors asked alone: a record released only as a count must not be narrowed
+        # down by type, date, handling or text, or bisecting dates would tell its creation
+        # time and trying types its type. A global aggregation ignores the query's clauses.
         body["post_filter"] = {"bool": {"must_not": [scope.count_only]}}
-        body["aggs"] = {"withheld": {"filter": scope.count_only}}
+        counted: dict[str, Any] = {
+            "bool": {
+                "filter": [
+                    scope.count_only,
+                    {"terms": {"selectors": sorted({s.key for s in query.selectors})}},
+                ]
+            }
+        }
+        if scope.exclude:
+            counted["bool"]["must_not"] = [scope.exclude]
+        body["aggs"] = {"withheld": {"global": {}, "aggs": {"matched": {"filter": counted}}}}
     return body
 
 
@@ -141,5 +154,7 @@ def parse_response(query: SearchQuery, raw: dict[str, Any]) -> SearchResult:
         # a search OpenSearch cut short (its own timeout) may have missed matches
         total_is_lower_bound=total.get("relation") == "gte" or bool(raw.get("timed_out")),
         took_ms=int(raw.get("took", 0)),
-        withheld=int(raw.get("aggregations", {}).get("withheld", {}).get("doc_count", 0)),
+        withheld=int(
+            raw.get("aggregations", {}).get("withheld", {}).get("matched", {}).get("doc_count", 0)
+        ),
     )
