@@ -37,9 +37,7 @@ class AlertSink(Protocol):
         """The next cursor of every partner pulled so far."""
         ...
 
-    async def save(
-        self, agency: str, alerts: Sequence[watches_pb2.Alert], next_cursor: str
-    ) -> int:
+    async def save(self, agency: str, alerts: Sequence[watches_pb2.Alert], next_cursor: str) -> int:
         """Store a partner's batch and its next cursor atomically; returns how many alerts were
         new (an alert stored before is skipped)."""
         ...

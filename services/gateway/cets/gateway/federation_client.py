@@ -3,14 +3,21 @@ errors are translated for the REST API."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cets.common.channels import RECONNECT_OPTIONS
 from cets.common.tls import ClientTls, channel_credentials, channel_options
-from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
+from cets.v1 import (
+    federation_pb2,
+    federation_pb2_grpc,
+    records_pb2,
+    search_pb2,
+    watches_pb2,
+    watches_pb2_grpc,
+)
 
 __all__ = ["FederationClient", "FederationError"]
 
@@ -47,6 +54,7 @@ class FederationClient:
                 target, channel_credentials(tls), options=options
             )
         self._stub = federation_pb2_grpc.FederationStub(self._channel)
+        self._watches = watches_pb2_grpc.FederationWatchesStub(self._channel)
 
     async def search(
         self,
@@ -77,6 +85,43 @@ class FederationClient:
             raise FederationError(status, detail or "bad request") from None
         return response
 
+    async def set_watch(
+        self,
+        selectors: Sequence[records_pb2.Selector],
+        *,
+        officer: str,
+        purpose: str,
+        case_reference: str,
+        days: int = 0,
+        timeout_s: float,
+    ) -> watches_pb2.FederatedWatchResponse:
+        """Register (no selectors: remove) the case's watch at every partner."""
+        request = watches_pb2.FederatedWatchRequest(
+            watch=watches_pb2.Watch(selectors=list(selectors), days=days),
+            officer_id=officer,
+            purpose=purpose,
+            case_reference=case_reference,
+        )
+        try:
+            response: watches_pb2.FederatedWatchResponse = await self._watches.SetWatch(
+                request, timeout=timeout_s + 1.0
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _failed(exc) from None
+        return response
+
+    async def pull_alerts(
+        self, cursors: Mapping[str, str], *, timeout_s: float = 10.0
+    ) -> watches_pb2.FederatedAlerts:
+        """Every partner's alerts after its cursor (checked by the federation service)."""
+        try:
+            response: watches_pb2.FederatedAlerts = await self._watches.PullAlerts(
+                watches_pb2.FederatedAlertPull(cursors=dict(cursors)), timeout=timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _failed(exc) from None
+        return response
+
     async def ready(self) -> bool:
         """Whether the federation service answers its health check as serving."""
         stub = health_pb2_grpc.HealthStub(self._channel)
@@ -88,3 +133,11 @@ class FederationClient:
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
+
+
+def _failed(exc: grpc.aio.AioRpcError) -> FederationError:
+    status = _HTTP.get(exc.code(), 502)
+    detail = exc.details() if status == 400 else "the federation service failed"
+    if status in (503, 504):
+        detail = "the federation service is unavailable or too slow; try again"
+    return FederationError(status, detail or "bad request")
