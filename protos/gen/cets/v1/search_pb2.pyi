@@ -25,7 +25,7 @@ DISCLOSURE_LEVEL_HIT: DisclosureLevel
 DISCLOSURE_LEVEL_DENY: DisclosureLevel
 
 class Query(_message.Message):
-    __slots__ = ("text", "selectors", "name", "types", "created_from", "created_to", "handling", "limit", "record_ids")
+    __slots__ = ("text", "selectors", "name", "types", "created_from", "created_to", "handling", "limit", "record_ids", "release_id")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SELECTORS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,7 @@ class Query(_message.Message):
     HANDLING_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_ID_FIELD_NUMBER: _ClassVar[int]
     text: str
     selectors: _containers.RepeatedCompositeFieldContainer[_records_pb2.Selector]
     name: str
@@ -44,7 +45,8 @@ class Query(_message.Message):
     handling: _containers.RepeatedScalarFieldContainer[_records_pb2.Handling]
     limit: int
     record_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, text: _Optional[str] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., name: _Optional[str] = ..., types: _Optional[_Iterable[_Union[_records_pb2.RecordType, str]]] = ..., created_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., handling: _Optional[_Iterable[_Union[_records_pb2.Handling, str]]] = ..., limit: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    release_id: str
+    def __init__(self, text: _Optional[str] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., name: _Optional[str] = ..., types: _Optional[_Iterable[_Union[_records_pb2.RecordType, str]]] = ..., created_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., handling: _Optional[_Iterable[_Union[_records_pb2.Handling, str]]] = ..., limit: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ..., release_id: _Optional[str] = ...) -> None: ...
 
 class RequestContext(_message.Message):
     __slots__ = ("requester_agency", "officer_id", "purpose", "case_reference", "audience", "created", "expires", "nonce")

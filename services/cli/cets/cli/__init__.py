@@ -22,6 +22,7 @@ from cets.cli._ingest import ingest
 from cets.cli._keys import keys
 from cets.cli._node import node
 from cets.cli._opensearch import opensearch
+from cets.cli._releases import releases
 from cets.cli._sample import sample
 from cets.cli._watches import watches
 from cets.common.logs import configure_logging
@@ -62,6 +63,7 @@ for _command in (
     search,
     ingest,
     watches,
+    releases,
     sample,
     demo,
     audit,

@@ -5,9 +5,11 @@ answering agency's node. Every kind of request — a search, a watch, an alert p
 and checked the same way, by the functions here; only its body and its domain differ:
 
     kind               body field   body message
-    SearchRequest      query        Query
-    WatchRequest       watch        Watch
-    AlertPullRequest   pull         AlertPull
+    SearchRequest        query        Query
+    WatchRequest         watch        Watch
+    AlertPullRequest     pull         AlertPull
+    ReleaseRequest       release      Release
+    DecisionPullRequest  pull         DecisionPull
 
 A request is signed over a *canonical encoding* of its body and context, never the protobuf
 bytes on the wire (which may differ between implementations and versions for the same
@@ -21,7 +23,8 @@ field explicitly. A fan-out signs the same body for every target, so the body's 
 made once (:class:`RequestSigner`) and only the context once per target.
 
 An answer travels as :class:`~cets.v1.search_pb2.SignedAnswer`: the node serializes its answer
-(a ``SearchResponse``, ``WatchReceipt`` or ``AlertBatch``) once and signs exactly those bytes::
+(a ``SearchResponse``, ``WatchReceipt``, ``AlertBatch``, ``ReleaseReceipt`` or
+``DecisionBatch``) once and signs exactly those bytes::
 
     answer:   b"cets.v1.<answer message>\\n" + serialized answer
 
@@ -44,10 +47,12 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
 from cets.common.canonical import canonical_json
-from cets.v1 import search_pb2, watches_pb2
+from cets.v1 import releases_pb2, search_pb2, watches_pb2
 
 __all__ = [
+    "Answer",
     "BadAnswer",
+    "Body",
     "RequestSigner",
     "SignedRequest",
     "open_answer",
@@ -62,17 +67,44 @@ REQUEST_DOMAIN = b"cets.v1.SearchRequest\n"
 ANSWER_DOMAIN = b"cets.v1.SearchResponse\n"
 NONCE_BYTES = 16
 
-SignedRequest = search_pb2.SearchRequest | watches_pb2.WatchRequest | watches_pb2.AlertPullRequest
+SignedRequest = (
+    search_pb2.SearchRequest
+    | watches_pb2.WatchRequest
+    | watches_pb2.AlertPullRequest
+    | releases_pb2.ReleaseRequest
+    | releases_pb2.DecisionPullRequest
+)
 """Every kind of request one agency sends another."""
-Body = search_pb2.Query | watches_pb2.Watch | watches_pb2.AlertPull
-Answer = search_pb2.SearchResponse | watches_pb2.WatchReceipt | watches_pb2.AlertBatch
-_A = TypeVar("_A", search_pb2.SearchResponse, watches_pb2.WatchReceipt, watches_pb2.AlertBatch)
+Body = (
+    search_pb2.Query
+    | watches_pb2.Watch
+    | watches_pb2.AlertPull
+    | releases_pb2.Release
+    | releases_pb2.DecisionPull
+)
+Answer = (
+    search_pb2.SearchResponse
+    | watches_pb2.WatchReceipt
+    | watches_pb2.AlertBatch
+    | releases_pb2.ReleaseReceipt
+    | releases_pb2.DecisionBatch
+)
+_A = TypeVar(
+    "_A",
+    search_pb2.SearchResponse,
+    watches_pb2.WatchReceipt,
+    watches_pb2.AlertBatch,
+    releases_pb2.ReleaseReceipt,
+    releases_pb2.DecisionBatch,
+)
 
 # body message -> (request message, body field)
 _KINDS: dict[str, tuple[type[SignedRequest], str]] = {
     search_pb2.Query.DESCRIPTOR.full_name: (search_pb2.SearchRequest, "query"),
     watches_pb2.Watch.DESCRIPTOR.full_name: (watches_pb2.WatchRequest, "watch"),
     watches_pb2.AlertPull.DESCRIPTOR.full_name: (watches_pb2.AlertPullRequest, "pull"),
+    releases_pb2.Release.DESCRIPTOR.full_name: (releases_pb2.ReleaseRequest, "release"),
+    releases_pb2.DecisionPull.DESCRIPTOR.full_name: (releases_pb2.DecisionPullRequest, "pull"),
 }
 _BODY_FIELDS = {kind.DESCRIPTOR.full_name: field for kind, field in _KINDS.values()}
 

@@ -20,6 +20,7 @@ from cets.core.query import (
     DEFAULT_LIMIT,
     MAX_NAME,
     MAX_RECORD_IDS,
+    MAX_RELEASE_ID,
     MAX_SELECTORS,
     MAX_TEXT,
     SearchHit,
@@ -124,6 +125,8 @@ def check_size(query: search_pb2.Query) -> None:
         raise InvalidQuery(f"text is longer than {MAX_TEXT} characters")
     if len(query.name) > MAX_NAME:
         raise InvalidQuery(f"name is longer than {MAX_NAME} characters")
+    if len(query.release_id) > MAX_RELEASE_ID:
+        raise InvalidQuery(f"a release id is longer than {MAX_RELEASE_ID} characters")
     if any(len(r) > 128 for r in query.record_ids):
         raise InvalidQuery("a record id is longer than 128 characters")
     if any(len(s.value) > MAX_SELECTOR_CHARS for s in query.selectors):
@@ -154,6 +157,7 @@ def query_from_proto(
         handling=tuple(handling_from_proto(h) for h in pb.handling),
         limit=pb.limit or DEFAULT_LIMIT,
         record_ids=tuple(pb.record_ids),
+        release_id=pb.release_id,
     )
 
 
@@ -200,6 +204,7 @@ def query_to_proto(query: SearchQuery) -> search_pb2.Query:
         handling=[handling_to_proto(h) for h in query.handling],
         limit=query.limit,
         record_ids=list(query.record_ids),
+        release_id=query.release_id,
     )
     if query.created_from:
         pb.created_from.FromDatetime(query.created_from)

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_NAME",
     "MAX_RECORD_IDS",
+    "MAX_RELEASE_ID",
     "MAX_SELECTORS",
     "MAX_TEXT",
     "SearchHit",
@@ -39,6 +40,7 @@ MAX_TEXT = 1_000
 MAX_NAME = 200
 MAX_SELECTORS = 64
 MAX_RECORD_IDS = 50
+MAX_RELEASE_ID = 64
 HIGHLIGHT_FIELDS = ("title", "text", "names")
 
 
@@ -55,6 +57,8 @@ class SearchQuery:
     handling: tuple[Handling, ...] = ()
     limit: int = DEFAULT_LIMIT
     record_ids: tuple[str, ...] = ()
+    release_id: str = ""
+    """With ``record_ids``: fetch them under this approved release, not the sharing policy."""
 
     def __post_init__(self) -> None:
         validate(self)
@@ -64,6 +68,10 @@ def validate(query: SearchQuery) -> None:
     """Raise :class:`InvalidQuery` naming the first rule the query breaks."""
     if not (query.text.strip() or query.selectors or query.name.strip() or query.record_ids):
         raise InvalidQuery("give at least one of: text, selectors, name")
+    if query.release_id and not query.record_ids:
+        raise InvalidQuery("a release id fetches record ids: give the records approved")
+    if len(query.release_id) > MAX_RELEASE_ID:
+        raise InvalidQuery(f"a release id is longer than {MAX_RELEASE_ID} characters")
     if len(query.record_ids) > MAX_RECORD_IDS:
         raise InvalidQuery(f"more than {MAX_RECORD_IDS} record ids")
     if len(query.text) > MAX_TEXT:

@@ -25,8 +25,8 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cets.common.membership import Member
-from cets.common.signing import BadAnswer, Body, RequestSigner, SignedRequest, open_answer
-from cets.v1 import search_pb2, watches_pb2
+from cets.common.signing import Answer, BadAnswer, Body, RequestSigner, SignedRequest, open_answer
+from cets.v1 import releases_pb2, search_pb2, watches_pb2
 
 __all__ = ["CallRefused", "Caller", "FanOut", "Outcome", "Status", "Who"]
 
@@ -57,11 +57,13 @@ _CODES: dict[grpc.StatusCode, Status] = {
 }
 
 
-_A = TypeVar("_A", search_pb2.SearchResponse, watches_pb2.WatchReceipt, watches_pb2.AlertBatch)
+_A = TypeVar("_A", bound=Answer)
 _ANSWERS: dict[str, type[Any]] = {
     search_pb2.SearchRequest.DESCRIPTOR.full_name: search_pb2.SearchResponse,
     watches_pb2.WatchRequest.DESCRIPTOR.full_name: watches_pb2.WatchReceipt,
     watches_pb2.AlertPullRequest.DESCRIPTOR.full_name: watches_pb2.AlertBatch,
+    releases_pb2.ReleaseRequest.DESCRIPTOR.full_name: releases_pb2.ReleaseReceipt,
+    releases_pb2.DecisionPullRequest.DESCRIPTOR.full_name: releases_pb2.DecisionBatch,
 }
 
 
@@ -197,11 +199,7 @@ class FanOut:
         )
 
 
-def _check_answer(
-    member: Member,
-    response: search_pb2.SearchResponse | watches_pb2.WatchReceipt | watches_pb2.AlertBatch,
-    nonce: bytes,
-) -> str:
+def _check_answer(member: Member, response: Answer, nonce: bytes) -> str:
     if response.request_nonce != nonce:
         return "answer not bound to this request"
     if response.agency != member.id:
@@ -209,9 +207,15 @@ def _check_answer(
     if isinstance(response, search_pb2.SearchResponse):
         if any(h.agency != member.id for h in response.hits):
             return "answer speaks for another agency"
-    elif isinstance(response, watches_pb2.AlertBatch) and any(
-        a.agency != member.id or (a.HasField("hit") and a.hit.agency != member.id)
-        for a in response.alerts
+    elif (
+        isinstance(response, watches_pb2.AlertBatch)
+        and any(
+            a.agency != member.id or (a.HasField("hit") and a.hit.agency != member.id)
+            for a in response.alerts
+        )
+    ) or (
+        isinstance(response, releases_pb2.DecisionBatch)
+        and any(d.agency != member.id for d in response.decisions)
     ):
         return "answer speaks for another agency"
     return ""

@@ -16,7 +16,14 @@ from cets.common.membership import Member
 from cets.common.signing import SignedRequest
 from cets.common.tls import ClientTls, channel_credentials, channel_options, is_loopback
 from cets.federation.fanout import CallRefused
-from cets.v1 import search_pb2, search_pb2_grpc, watches_pb2, watches_pb2_grpc
+from cets.v1 import (
+    releases_pb2,
+    releases_pb2_grpc,
+    search_pb2,
+    search_pb2_grpc,
+    watches_pb2,
+    watches_pb2_grpc,
+)
 
 __all__ = ["AnswerTooLarge", "GrpcCaller"]
 
@@ -49,8 +56,12 @@ class GrpcCaller:
             call = search_pb2_grpc.SearchNodeStub(channel).Search
         elif isinstance(request, watches_pb2.WatchRequest):
             call = watches_pb2_grpc.WatchNodeStub(channel).SetWatch
-        else:
+        elif isinstance(request, watches_pb2.AlertPullRequest):
             call = watches_pb2_grpc.WatchNodeStub(channel).PullAlerts
+        elif isinstance(request, releases_pb2.ReleaseRequest):
+            call = releases_pb2_grpc.ReleaseNodeStub(channel).RequestRelease
+        else:
+            call = releases_pb2_grpc.ReleaseNodeStub(channel).PullDecisions
         try:
             answer: search_pb2.SignedAnswer = await call(request, timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:

@@ -19,6 +19,7 @@ from cets.core.errors import ConfigError
 from cets.federation.config import FederationConfig
 from cets.federation.fanout import Caller, FanOut
 from cets.federation.peers import GrpcCaller
+from cets.federation.release_service import FederationReleaseService, add_releases_to_server
 from cets.federation.service import FederationService, QueryRules, add_to_server
 from cets.federation.watch_service import FederationWatchService, add_watches_to_server
 from cets.v1 import federation_pb2
@@ -65,6 +66,7 @@ class FederationServer:
         }
         add_to_server(FederationService(**parts), self._server)
         add_watches_to_server(FederationWatchService(**parts), self._server)
+        add_releases_to_server(FederationReleaseService(**parts), self._server)
 
     def _load(self, config: FederationConfig) -> _Loaded:
         try:

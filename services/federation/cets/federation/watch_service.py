@@ -25,9 +25,19 @@ from cets.core.errors import InvalidQuery
 from cets.core.watches import MAX_WATCH_DAYS, check_watch_size
 from cets.federation.fanout import Outcome, Status, Who
 from cets.federation.service import STATUS_CODES, Servicing, who_of
-from cets.v1 import search_pb2, watches_pb2
+from cets.v1 import releases_pb2, search_pb2, watches_pb2
 
-__all__ = ["ALERT_COLLECTOR", "FederationWatchService", "add_watches_to_server"]
+__all__ = [
+    "ALERT_COLLECTOR",
+    "MAX_CURSOR_CHARS",
+    "FederationWatchService",
+    "add_watches_to_server",
+    "answered_entry",
+    "deadline_in",
+    "parse_request",
+    "sent_entry",
+    "status_of",
+]
 
 _log = logging.getLogger(__name__)
 _SERVICE = watches_pb2.DESCRIPTOR.services_by_name["FederationWatches"].full_name
@@ -45,7 +55,7 @@ returns names the case it belongs to)."""
 
 class FederationWatchService(Servicing):
     async def set_watch(self, data: bytes, context: _Context) -> watches_pb2.FederatedWatchResponse:
-        request = await self._parse(data, watches_pb2.FederatedWatchRequest, context)
+        request = await parse_request(self, data, watches_pb2.FederatedWatchRequest, context)
         try:
             who = who_of(request)
             check_watch_size(request.watch)
@@ -61,15 +71,15 @@ class FederationWatchService(Servicing):
         outcomes = await self._exchange(watch, who, targets, context)
         return watches_pb2.FederatedWatchResponse(
             outcomes=[
-                watches_pb2.WatchOutcome(status=_status(o), receipt=o.response)
+                watches_pb2.WatchOutcome(status=status_of(o), receipt=o.response)
                 if o.response is not None
-                else watches_pb2.WatchOutcome(status=_status(o))
+                else watches_pb2.WatchOutcome(status=status_of(o))
                 for o in outcomes
             ]
         )
 
     async def pull_alerts(self, data: bytes, context: _Context) -> watches_pb2.FederatedAlerts:
-        request = await self._parse(data, watches_pb2.FederatedAlertPull, context)
+        request = await parse_request(self, data, watches_pb2.FederatedAlertPull, context)
         try:
             targets = self._targets(request.targets)
             if any(len(c) > MAX_CURSOR_CHARS for c in request.cursors.values()):
@@ -91,18 +101,18 @@ class FederationWatchService(Servicing):
             for member in targets
         ]
         await self._record(
-            _sent(
+            sent_entry(
                 "federation.alerts", ALERT_COLLECTOR, prepared, {"cursors": dict(request.cursors)}
             ),
             context,
         )
-        outcomes = await self._fanout.send(prepared, deadline=_deadline(timeout))
-        await self._record(_answered("federation.alerts", ALERT_COLLECTOR, outcomes), context)
+        outcomes = await self._fanout.send(prepared, deadline=deadline_in(timeout))
+        await self._record(answered_entry("federation.alerts", ALERT_COLLECTOR, outcomes), context)
         return watches_pb2.FederatedAlerts(
             answers=[
-                watches_pb2.AlertsFrom(status=_status(o), batch=o.response)
+                watches_pb2.AlertsFrom(status=status_of(o), batch=o.response)
                 if o.response is not None
-                else watches_pb2.AlertsFrom(status=_status(o))
+                else watches_pb2.AlertsFrom(status=status_of(o))
                 for o in outcomes
             ]
         )
@@ -113,10 +123,10 @@ class FederationWatchService(Servicing):
         timeout = self._timeout(context)
         prepared = self._fanout.prepare(watch, who, targets, timeout_s=timeout)
         await self._record(
-            _sent("federation.watch", who, prepared, {"watch": _json(watch)}), context
+            sent_entry("federation.watch", who, prepared, {"watch": _json(watch)}), context
         )
-        outcomes = await self._fanout.send(prepared, deadline=_deadline(timeout))
-        await self._record(_answered("federation.watch", who, outcomes), context)
+        outcomes = await self._fanout.send(prepared, deadline=deadline_in(timeout))
+        await self._record(answered_entry("federation.watch", who, outcomes), context)
         _log.info(
             "watch registered",
             extra={
@@ -127,20 +137,23 @@ class FederationWatchService(Servicing):
         )
         return outcomes
 
-    async def _parse(self, data: bytes, kind: type[Any], context: _Context) -> Any:
-        await self._check_client(context)
-        message: Message = kind()
-        try:
-            message.ParseFromString(data)
-        except DecodeError:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"the request is not a {kind.DESCRIPTOR.full_name}: its bytes do not parse",
-            )
-        return message
+
+async def parse_request(service: Servicing, data: bytes, kind: type[Any], context: _Context) -> Any:
+    """The request in ``data`` from an allowed client, or the call ends: INVALID_ARGUMENT for
+    bytes that are no ``kind``."""
+    await service._check_client(context)
+    message: Message = kind()
+    try:
+        message.ParseFromString(data)
+    except DecodeError:
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request is not a {kind.DESCRIPTOR.full_name}: its bytes do not parse",
+        )
+    return message
 
 
-def _deadline(timeout: float) -> float:
+def deadline_in(timeout: float) -> float:
     return time.monotonic() + timeout
 
 
@@ -149,7 +162,7 @@ def _json(message: Message) -> dict[str, Any]:
     return value
 
 
-def _status(outcome: Outcome[Any]) -> search_pb2.AgencyStatus:
+def status_of(outcome: Outcome[Any]) -> search_pb2.AgencyStatus:
     return search_pb2.AgencyStatus(
         agency=outcome.agency,
         code=STATUS_CODES[outcome.status],
@@ -158,7 +171,7 @@ def _status(outcome: Outcome[Any]) -> search_pb2.AgencyStatus:
     )
 
 
-def _sent(
+def sent_entry(
     kind: str, who: Who, prepared: Sequence[tuple[Member, Any]], extra: dict[str, Any]
 ) -> dict[str, Any]:
     return {
@@ -174,7 +187,7 @@ def _sent(
     }
 
 
-def _answered(kind: str, who: Who, outcomes: Sequence[Outcome[Any]]) -> dict[str, Any]:
+def answered_entry(kind: str, who: Who, outcomes: Sequence[Outcome[Any]]) -> dict[str, Any]:
     answers = []
     for o in outcomes:
         answer: dict[str, Any] = {
@@ -194,6 +207,14 @@ def _answered(kind: str, who: Who, outcomes: Sequence[Outcome[Any]]) -> dict[str
             answer["next_cursor"] = o.response.next_cursor
         elif isinstance(o.response, watches_pb2.WatchReceipt):
             answer["selectors"] = o.response.selectors
+        elif isinstance(o.response, releases_pb2.ReleaseReceipt):
+            answer["release_id"] = o.response.release_id
+        elif isinstance(o.response, releases_pb2.DecisionBatch):
+            answer["decisions"] = [
+                {"release": d.release_id, "outcome": d.outcome, "records": list(d.record_ids)}
+                for d in o.response.decisions
+            ]
+            answer["next_cursor"] = o.response.next_cursor
         answers.append(answer)
     return {
         "kind": f"{kind}.answered",

@@ -7,12 +7,17 @@ of the node's errors maps to one gRPC status, here.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import time
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
 from cets.common.audit import AuditLog
+from cets.common.signing import SignedRequest
 from cets.search.errors import (
     AnswerTooLarge,
     CetsError,
@@ -23,10 +28,14 @@ from cets.search.errors import (
     StoreTimeout,
     StoreUnavailable,
 )
-from cets.search.guard import PermissionDenied, Unauthenticated
+from cets.search.guard import PermissionDenied, Requester, RequestGuard, Unauthenticated
+from cets.search.identity import NodeIdentity
+from cets.search.policy import SharingPolicy
+from cets.search.ratelimit import PeerRateLimit
+from cets.search.releases import ReleaseNotFound, TooManyPending
 from cets.search.watches import TooManyWatches
 
-__all__ = ["STATUS", "Answering", "AuditUnavailable"]
+__all__ = ["STATUS", "Answering", "AuditUnavailable", "PartnerRequests", "received"]
 
 _log = logging.getLogger("cets.search.service")
 
@@ -37,6 +46,8 @@ STATUS: dict[type[CetsError], grpc.StatusCode] = {
     RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
     AnswerTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     TooManyWatches: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    TooManyPending: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ReleaseNotFound: grpc.StatusCode.NOT_FOUND,
     StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
     StoreTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
     StoreError: grpc.StatusCode.INTERNAL,
@@ -90,3 +101,72 @@ class Answering:
             },
         )
         await context.abort(code, str(error))
+
+
+class PartnerRequests(Answering):
+    """A servicer of signed requests from partners: their gate, rate limit and policy."""
+
+    def __init__(
+        self,
+        *,
+        audit: AuditLog,
+        identity: NodeIdentity,
+        guard: RequestGuard,
+        policy: SharingPolicy,
+        rate_limit: PeerRateLimit | None,
+    ) -> None:
+        super().__init__(audit)
+        self._me = identity
+        self._guard = guard
+        self._policy = policy
+        self._rate_limit = rate_limit
+
+    async def _admit(self, request: SignedRequest) -> Requester:
+        requester = self._guard.check(request)
+        if self._rate_limit is not None:
+            await self._rate_limit.admit(requester.member.id, kind=f"{self.what}s")
+        if self._policy.plan_for(requester.member).releases_nothing():
+            raise PermissionDenied(
+                f"the sharing policy of {self._me.agency_id!r} releases nothing "
+                f"to {requester.member.id!r}"
+            )
+        return requester
+
+    async def _parse(
+        self,
+        data: bytes,
+        kind: type[Any],
+        audit_kind: str,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> Any:
+        message: Message = kind()
+        try:
+            message.ParseFromString(data)
+        except DecodeError:
+            entry: dict[str, Any] = {
+                "kind": audit_kind,
+                "verified": False,
+                "request_bytes": len(data),
+                "request_sha256": hashlib.sha256(data).hexdigest(),
+            }
+            error = InvalidQuery(
+                f"the request is not a {kind.DESCRIPTOR.full_name}: its bytes do not parse"
+            )
+            await self._fail(context, error, entry)
+        return message
+
+
+def received(kind: str, request: SignedRequest) -> dict[str, Any]:
+    """The audit entry for a request as received (claims only until the signature is proven)."""
+    context = request.context
+    return {
+        "kind": kind,
+        "verified": False,
+        "requester": context.requester_agency[:64] or "-",
+        "officer": context.officer_id[:128],
+        "purpose": context.purpose[:512],
+        "case": context.case_reference[:128],
+        "audience": context.audience[:64],
+        "nonce": base64.b64encode(context.nonce[:64]).decode("ascii"),
+        "received": round(time.time(), 3),
+    }

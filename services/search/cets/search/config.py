@@ -73,6 +73,8 @@ class NodeConfig:
     """Watches (one per case) each partner agency may hold here (``CETS_NODE_MAX_WATCHES``)."""
     max_watch_selectors: int = 64
     """Selectors in one watch (``CETS_NODE_MAX_WATCH_SELECTORS``, at most 64)."""
+    max_pending_releases: int = 100
+    """Release requests each partner may have waiting here (``CETS_NODE_MAX_PENDING_RELEASES``)."""
     tls: ServerTls | None = None
     """Certificate, key and (for mutual TLS) client CA (``CETS_NODE_TLS_CERT``,
     ``CETS_NODE_TLS_KEY``, ``CETS_NODE_TLS_CLIENT_CA``); none: plaintext, for loopback only."""
@@ -113,6 +115,8 @@ class NodeConfig:
                 raise ConfigError(f"{variable} must be between 1024 and {_MAX_GRPC_MESSAGE}")
         if not 0 <= self.max_watches <= 1_000_000:
             raise ConfigError("CETS_NODE_MAX_WATCHES must be between 0 and 1000000")
+        if not 0 <= self.max_pending_releases <= 100_000:
+            raise ConfigError("CETS_NODE_MAX_PENDING_RELEASES must be between 0 and 100000")
         if not 1 <= self.max_watch_selectors <= 64:
             raise ConfigError("CETS_NODE_MAX_WATCH_SELECTORS must be between 1 and 64")
         if not 0 <= self.max_clock_skew_s <= 3600:
@@ -181,6 +185,7 @@ _SETTINGS: tuple[Setting, ...] = (
     ("rate_limit", "CETS_NODE_RATE_LIMIT", str),
     ("max_watches", "CETS_NODE_MAX_WATCHES", int),
     ("max_watch_selectors", "CETS_NODE_MAX_WATCH_SELECTORS", int),
+    ("max_pending_releases", "CETS_NODE_MAX_PENDING_RELEASES", int),
     ("agency_key_file", "CETS_AGENCY_KEY_FILE", Path),
     ("membership_file", "CETS_MEMBERSHIP_FILE", Path),
     ("admin_key_file", "CETS_FEDERATION_ADMIN_KEY_FILE", Path),

@@ -29,9 +29,10 @@ from google.protobuf import json_format
 from cets.common.membership import Member, Membership
 from cets.common.signing import SignedRequest, verify_request
 from cets.core.convert import check_size
+from cets.core.releases import check_release_size
 from cets.core.watches import check_watch_size
 from cets.search.errors import NodeError
-from cets.v1 import search_pb2, watches_pb2
+from cets.v1 import releases_pb2, search_pb2, watches_pb2
 
 __all__ = ["PermissionDenied", "ReplayCache", "RequestGuard", "Requester", "Unauthenticated"]
 
@@ -177,4 +178,6 @@ def _check_size(request: SignedRequest) -> None:
         check_size(request.query)
     elif isinstance(request, watches_pb2.WatchRequest):
         check_watch_size(request.watch)
-    # an AlertPull is a cursor and a limit: bounded by the request size limit alone
+    elif isinstance(request, releases_pb2.ReleaseRequest):
+        check_release_size(request.release)
+    # a pull is a cursor and a limit: bounded by the request size limit alone

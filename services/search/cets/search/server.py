@@ -28,6 +28,8 @@ from cets.search.guard import RequestGuard
 from cets.search.index import ensure_index
 from cets.search.policy import SharingPolicy, load_policy
 from cets.search.ratelimit import PeerRateLimit
+from cets.search.release_service import ReleaseNodeService, add_releases_to_server
+from cets.search.releases import ReleaseNames, ReleaseStore, ensure_release_index
 from cets.search.service import NodeIdentity, OpenSearchSearcher, SearchNodeService, add_to_server
 from cets.search.store import RecordStore, connect, connect_async
 from cets.search.watch_service import WatchLimits, WatchNodeService, add_watches_to_server
@@ -98,6 +100,9 @@ class NodeServer:
             max_skew_s=config.max_clock_skew_s,
         )
         rate_limit = PeerRateLimit(config.rate_limit)
+        self._watch_client = connect_async(config.opensearch_url)
+        self._release_names = ReleaseNames(config.index)
+        releases = ReleaseStore(self._watch_client, self._release_names)
         add_to_server(
             SearchNodeService(
                 identity=parts.identity,
@@ -108,10 +113,10 @@ class NodeServer:
                 default_timeout_s=config.default_timeout_s,
                 rate_limit=rate_limit,
                 max_answer_bytes=config.max_message_bytes,
+                releases=releases,
             ),
             self._server,
         )
-        self._watch_client = connect_async(config.opensearch_url)
         self._watch_names = WatchIndexNames(config.index)
         self._watches = WatchStore(
             self._watch_client, self._watch_names, watch_key(parts.identity.signing_key)
@@ -128,6 +133,18 @@ class NodeServer:
                 limits=WatchLimits(
                     max_watches=config.max_watches, max_selectors=config.max_watch_selectors
                 ),
+                rate_limit=rate_limit,
+            ),
+            self._server,
+        )
+        add_releases_to_server(
+            ReleaseNodeService(
+                identity=parts.identity,
+                store=releases,
+                guard=guard,
+                policy=parts.policy,
+                audit=parts.audit,
+                max_pending=config.max_pending_releases,
                 rate_limit=rate_limit,
             ),
             self._server,
@@ -180,6 +197,7 @@ class NodeServer:
         try:
             await asyncio.to_thread(ensure_index, admin, self.config.index)
             await asyncio.to_thread(ensure_watch_indices, admin, self._watch_names)
+            await asyncio.to_thread(ensure_release_index, admin, self._release_names)
             active = [m.id for m in self._membership.members.values() if m.active]
             dropped = await self._watches.drop_watchers(active)
             if dropped:

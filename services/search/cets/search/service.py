@@ -23,11 +23,10 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import grpc
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
@@ -46,8 +45,10 @@ from cets.search.errors import (
     StoreTimeout,
 )
 from cets.search.guard import PermissionDenied, Requester, RequestGuard
+from cets.search.identity import NodeIdentity
 from cets.search.policy import Plan, SharingPolicy
 from cets.search.ratelimit import PeerRateLimit
+from cets.search.releases import ReleaseStore
 from cets.search.store import RecordStore
 from cets.v1 import search_pb2, search_pb2_grpc
 
@@ -85,16 +86,6 @@ class OpenSearchSearcher:
         return parse_response(query, raw)
 
 
-@dataclass(frozen=True, slots=True)
-class NodeIdentity:
-    """Who this node is and what it holds to prove it."""
-
-    agency_id: str
-    signing_key: Ed25519PrivateKey
-    card_key: bytes
-    default_region: str | None
-
-
 class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type: ignore[misc]
     what = "search"
 
@@ -109,6 +100,7 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
         default_timeout_s: float,
         rate_limit: PeerRateLimit | None = None,
         max_answer_bytes: int | None = None,
+        releases: ReleaseStore | None = None,
     ) -> None:
         """``rate_limit``: how often each agency may search; none: as often as it likes.
         ``max_answer_bytes``: the largest answer sent (the server's send limit); a larger one
@@ -121,6 +113,7 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
         self._default_timeout = default_timeout_s
         self._rate_limit = rate_limit
         self._max_answer = max_answer_bytes
+        self._releases = releases
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: _Context
@@ -133,7 +126,11 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
             entry.update(verified=True, query=_query_json(request.query))
             if self._rate_limit is not None:
                 await self._rate_limit.admit(requester.member.id)
-            plan = self._policy.plan_for(requester.member)
+            if request.query.release_id:  # the owner's approval, not the policy, governs
+                plan = await self._approved(request, requester)
+                entry["release"] = request.query.release_id
+            else:
+                plan = self._policy.plan_for(requester.member)
             if plan.releases_nothing():
                 raise PermissionDenied(
                     f"the sharing policy of {self._me.agency_id!r} releases nothing "
@@ -191,6 +188,18 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
             raise  # not reached: abort() raises
         return await self.Search(request, context)
 
+    async def _approved(self, request: search_pb2.SearchRequest, requester: Requester) -> Plan:
+        """Every record asked for at the level the owner approved under the release."""
+        if self._releases is None:
+            raise PermissionDenied(f"{self._me.agency_id!r} takes no release requests")
+        level = await self._releases.approved_level(
+            requester=requester.member.id,
+            release_id=request.query.release_id,
+            record_ids=request.query.record_ids,
+            now=datetime.now(UTC),
+        )
+        return Plan(rules=(), default=level)
+
     async def _run(
         self, request: search_pb2.SearchRequest, plan: Plan, budget: float
     ) -> SearchResult:
@@ -199,7 +208,8 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
         query = query_from_proto(
             request.query, default_region=self._me.default_region, card_key=self._me.card_key
         )
-        scope = _scope(plan, by_selector=bool(query.selectors))
+        # under a release, the records are the approved ones (checked): no policy scope
+        scope = Scope() if query.release_id else _scope(plan, by_selector=bool(query.selectors))
         async with asyncio.timeout(budget):
             return await self._searcher.search(query, timeout_s=budget, scope=scope)
 

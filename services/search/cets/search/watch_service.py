@@ -9,27 +9,24 @@ sharing policy when they are pulled (:mod:`cets.search.alerts`).
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError, Message
 from opensearchpy import AsyncOpenSearch
 
 from cets.common.audit import AuditLog
-from cets.common.signing import SignedRequest, sign_answer
+from cets.common.signing import sign_answer
 from cets.core.watches import watch_from_proto
 from cets.search.alerts import released_alerts
-from cets.search.answering import Answering
+from cets.search.answering import PartnerRequests, received
 from cets.search.errors import CetsError, InvalidQuery, StoreError
-from cets.search.guard import PermissionDenied, Requester, RequestGuard
+from cets.search.guard import RequestGuard
+from cets.search.identity import NodeIdentity
 from cets.search.policy import SharingPolicy
 from cets.search.ratelimit import PeerRateLimit
-from cets.search.service import NodeIdentity
 from cets.search.store import translate_errors
 from cets.search.watches import DEFAULT_PULL, MAX_PULL, WatchStore
 from cets.v1 import search_pb2, watches_pb2
@@ -50,7 +47,7 @@ class WatchLimits:
         """Selectors per watch."""
 
 
-class WatchNodeService(Answering):
+class WatchNodeService(PartnerRequests):
     what = "watch request"
 
     def __init__(
@@ -67,20 +64,18 @@ class WatchNodeService(Answering):
         rate_limit: PeerRateLimit | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__(audit)
-        self._me = identity
+        super().__init__(
+            audit=audit, identity=identity, guard=guard, policy=policy, rate_limit=rate_limit
+        )
         self._store = store
         self._records = records
         self._alias = records_alias
-        self._guard = guard
-        self._policy = policy
         self._limits = limits or WatchLimits()
-        self._rate_limit = rate_limit
         self._clock = clock
 
     async def set_watch(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
         request = await self._parse(data, watches_pb2.WatchRequest, "node.watch", context)
-        entry = _received("node.watch", request)
+        entry = received("node.watch", request)
         try:
             requester = await self._admit(request)
             entry["verified"] = True
@@ -130,7 +125,7 @@ class WatchNodeService(Answering):
 
     async def pull_alerts(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
         request = await self._parse(data, watches_pb2.AlertPullRequest, "node.alerts", context)
-        entry = _received("node.alerts", request)
+        entry = received("node.alerts", request)
         try:
             requester = await self._admit(request)
             entry.update(verified=True, cursor=request.pull.cursor[:128])
@@ -180,56 +175,12 @@ class WatchNodeService(Answering):
             raise
         return signed
 
-    async def _admit(self, request: SignedRequest) -> Requester:
-        requester = self._guard.check(request)
-        if self._rate_limit is not None:
-            await self._rate_limit.admit(requester.member.id, kind="watch requests")
-        if self._policy.plan_for(requester.member).releases_nothing():
-            raise PermissionDenied(
-                f"the sharing policy of {self._me.agency_id!r} releases nothing "
-                f"to {requester.member.id!r}"
-            )
-        return requester
-
     async def _documents(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
         with translate_errors("read the alerted records"):
             raw = await self._records.mget(index=self._alias, body={"ids": sorted(set(ids))})
         return {d["_id"]: d["_source"] for d in raw.get("docs", []) if d.get("found")}
-
-    async def _parse(self, data: bytes, kind: type[Any], audit_kind: str, context: _Context) -> Any:
-        message: Message = kind()
-        try:
-            message.ParseFromString(data)
-        except DecodeError:
-            entry: dict[str, Any] = {
-                "kind": audit_kind,
-                "verified": False,
-                "request_bytes": len(data),
-                "request_sha256": hashlib.sha256(data).hexdigest(),
-            }
-            error = InvalidQuery(
-                f"the request is not a {kind.DESCRIPTOR.full_name}: its bytes do not parse"
-            )
-            await self._fail(context, error, entry)
-        return message
-
-
-def _received(kind: str, request: SignedRequest) -> dict[str, Any]:
-    """The audit entry for a request as received (claims only until the signature is proven)."""
-    context = request.context
-    return {
-        "kind": kind,
-        "verified": False,
-        "requester": context.requester_agency[:64] or "-",
-        "officer": context.officer_id[:128],
-        "purpose": context.purpose[:512],
-        "case": context.case_reference[:128],
-        "audience": context.audience[:64],
-        "nonce": base64.b64encode(context.nonce[:64]).decode("ascii"),
-        "received": round(time.time(), 3),
-    }
 
 
 def add_watches_to_server(service: WatchNodeService, server: grpc.aio.Server) -> None:

@@ -61,6 +61,9 @@ __all__ = [
     "WatchMatcher",
     "WatchStore",
     "WatcherSummary",
+    "cursor_after",
+    "iso",
+    "make_cursor",
     "watch_key",
 ]
 
@@ -144,7 +147,8 @@ def alert_id(watch: str, record_id: str) -> str:
     return hashlib.sha256(f"{watch}\n{record_id}".encode()).hexdigest()[:32]
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """A time as stored: RFC 3339 UTC with milliseconds."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -189,20 +193,22 @@ class AlertPage:
     more: bool
 
 
-def _cursor(raised: str, alert: str) -> str:
-    return f"{raised}|{alert}"
+def make_cursor(moment: str, item: str) -> str:
+    """A pull cursor: the time and id of the last item handed out."""
+    return f"{moment}|{item}"
 
 
-def _parse_cursor(cursor: str) -> list[Any] | None:
+def cursor_after(cursor: str) -> list[Any] | None:
+    """The ``search_after`` values of a cursor from :func:`make_cursor` (None: the start)."""
     if not cursor:
         return None
     raised, sep, alert = cursor.partition("|")
     if not sep or len(alert) != 32 or len(raised) > 40:
-        raise InvalidQuery("the alert cursor is not one this node gave out")
+        raise InvalidQuery("the cursor is not one this node gave out")
     try:
         moment = datetime.fromisoformat(raised.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidQuery("the alert cursor is not one this node gave out") from None
+        raise InvalidQuery("the cursor is not one this node gave out") from None
     return [int(moment.timestamp() * 1000), alert]
 
 
@@ -253,8 +259,8 @@ class WatchStore:
                     "purpose": purpose,
                     "digests": self.digests(spec),
                     "selectors": len(spec.selectors),
-                    "created": _iso(now),
-                    "expires": _iso(expires),
+                    "created": iso(now),
+                    "expires": iso(expires),
                 },
                 refresh="wait_for",
             )
@@ -268,8 +274,8 @@ class WatchStore:
 
     async def pull(self, *, watcher: str, cursor: str, limit: int, now: datetime) -> AlertPage:
         """``watcher``'s alerts raised after ``cursor``, oldest first."""
-        after = _parse_cursor(cursor)
-        settled = _iso(now - timedelta(seconds=SETTLE_S))
+        after = cursor_after(cursor)
+        settled = iso(now - timedelta(seconds=SETTLE_S))
         body: dict[str, Any] = {
             "size": limit + 1,
             "query": {
@@ -289,7 +295,9 @@ class WatchStore:
         hits = raw.get("hits", {}).get("hits", [])
         page = hits[:limit]
         alerts = tuple(h["_source"] for h in page)
-        next_cursor = _cursor(alerts[-1]["raised"], alerts[-1]["alert_id"]) if alerts else cursor
+        next_cursor = (
+            make_cursor(alerts[-1]["raised"], alerts[-1]["alert_id"]) if alerts else cursor
+        )
         return AlertPage(alerts=alerts, next_cursor=next_cursor, more=len(hits) > limit)
 
     async def drop_watchers(self, keep: Iterable[str]) -> int:
@@ -318,7 +326,7 @@ class WatchStore:
 
 
 def _active_of(watcher: str | None, now: datetime) -> dict[str, Any]:
-    filters: list[dict[str, Any]] = [{"range": {"expires": {"gt": _iso(now)}}}]
+    filters: list[dict[str, Any]] = [{"range": {"expires": {"gt": iso(now)}}}]
     if watcher is not None:
         filters.append({"term": {"watcher": watcher}})
     return {"bool": {"filter": filters}}
@@ -436,7 +444,7 @@ class WatchMatcher:
                     "bool": {
                         "filter": [
                             {"terms": {"digests": digests[start : start + 10_000]}},
-                            {"range": {"expires": {"gt": _iso(now)}}},
+                            {"range": {"expires": {"gt": iso(now)}}},
                         ]
                     }
                 },
@@ -461,7 +469,7 @@ class WatchMatcher:
                 "case_reference": source["case_reference"],
                 "record_id": record_id,
                 "matched": sorted(set(keys)),
-                "raised": _iso(now),
+                "raised": iso(now),
             },
         }
 
