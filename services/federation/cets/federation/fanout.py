@@ -54,6 +54,7 @@ _CODES: dict[grpc.StatusCode, Status] = {
     grpc.StatusCode.PERMISSION_DENIED: Status.REJECTED,
     grpc.StatusCode.INVALID_ARGUMENT: Status.REJECTED,
     grpc.StatusCode.RESOURCE_EXHAUSTED: Status.REJECTED,
+    grpc.StatusCode.NOT_FOUND: Status.REJECTED,
 }
 
 
