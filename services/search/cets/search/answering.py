@@ -11,7 +11,8 @@ import base64
 import hashlib
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -38,6 +39,7 @@ from cets.search.watches import TooManyWatches
 __all__ = ["STATUS", "Answering", "AuditUnavailable", "PartnerRequests", "received"]
 
 _log = logging.getLogger("cets.search.service")
+_T = TypeVar("_T")
 
 STATUS: dict[type[CetsError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
@@ -131,6 +133,26 @@ class PartnerRequests(Answering):
                 f"to {requester.member.id!r}"
             )
         return requester
+
+    async def _guarded(
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        entry: dict[str, Any],
+        work: Callable[[], Awaitable[_T]],
+    ) -> _T:
+        """``work()``'s answer; a refusal ends the call with its status, audited, and anything
+        else is a defect: logged by type, audited, and INTERNAL to the caller."""
+        try:
+            return await work()
+        except CetsError as exc:
+            await self._fail(context, exc, entry)
+            raise  # not reached: abort() raises
+        except Exception as exc:
+            _log.error(f"{self.what} failed unexpectedly", extra={"error": type(exc).__name__})
+            await self._fail(
+                context, StoreError(f"the {self.what} failed; see the node's log"), entry
+            )
+            raise
 
     async def _parse(
         self,

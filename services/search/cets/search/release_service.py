@@ -22,7 +22,6 @@ from cets.core.disclosure import Disclosure
 from cets.core.errors import InvalidQuery
 from cets.core.releases import release_from_proto
 from cets.search.answering import PartnerRequests, received
-from cets.search.errors import CetsError, StoreError
 from cets.search.guard import RequestGuard
 from cets.search.identity import NodeIdentity
 from cets.search.policy import SharingPolicy
@@ -63,7 +62,8 @@ class ReleaseNodeService(PartnerRequests):
     async def request_release(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
         request = await self._parse(data, releases_pb2.ReleaseRequest, "node.release", context)
         entry = received("node.release", request)
-        try:
+
+        async def work() -> search_pb2.SignedAnswer:
             requester = await self._admit(request)
             entry["verified"] = True
             spec = release_from_proto(
@@ -95,20 +95,17 @@ class ReleaseNodeService(PartnerRequests):
                 answer_sha256=hashlib.sha256(signed.answer).hexdigest(),
             )
             await self._record(entry)
-        except CetsError as exc:
-            await self._fail(context, exc, entry)
-            raise  # not reached: abort() raises
-        except Exception:  # a defect: recorded, never shown to the caller
-            await self._fail(context, StoreError("the request failed; see the node's log"), entry)
-            raise
-        return signed
+            return signed
+
+        return await self._guarded(context, entry, work)
 
     async def pull_decisions(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
         request = await self._parse(
             data, releases_pb2.DecisionPullRequest, "node.decisions", context
         )
         entry = received("node.decisions", request)
-        try:
+
+        async def work() -> search_pb2.SignedAnswer:
             requester = await self._admit(request)
             entry.update(verified=True, cursor=request.pull.cursor[:128])
             limit = request.pull.limit or DEFAULT_PULL
@@ -138,13 +135,9 @@ class ReleaseNodeService(PartnerRequests):
                 answer_sha256=hashlib.sha256(signed.answer).hexdigest(),
             )
             await self._record(entry)
-        except CetsError as exc:
-            await self._fail(context, exc, entry)
-            raise
-        except Exception:
-            await self._fail(context, StoreError("the pull failed; see the node's log"), entry)
-            raise
-        return signed
+            return signed
+
+        return await self._guarded(context, entry, work)
 
 
 def _decision(agency: str, doc: dict[str, Any]) -> releases_pb2.Decision:

@@ -34,7 +34,7 @@ from cets.search.guard import PermissionDenied
 from cets.search.index import IndexNames
 from cets.search.policy import Plan
 from cets.search.store import translate_errors
-from cets.search.watches import SETTLE_S, cursor_after, iso, make_cursor
+from cets.search.watches import SETTLE_S, create_index, cursor_after, iso, make_cursor
 
 __all__ = [
     "MAX_RECORDS",
@@ -93,18 +93,7 @@ class ReleaseNames:
 
 def ensure_release_index(client: OpenSearch, names: ReleaseNames) -> None:
     with translate_errors("prepare the release index"):
-        if not client.indices.exists(index=names.releases):
-            try:
-                client.indices.create(
-                    index=names.releases,
-                    body={
-                        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
-                        "mappings": _MAPPING,
-                    },
-                )
-            except Exception as exc:
-                if "resource_already_exists" not in str(getattr(exc, "error", "")):
-                    raise
+        create_index(client, names.releases, _MAPPING)
 
 
 class ReleaseStore:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import grpc
 from grpc_health.v1 import health_pb2
@@ -199,7 +200,7 @@ class NodeServer:
             await asyncio.to_thread(ensure_watch_indices, admin, self._watch_names)
             await asyncio.to_thread(ensure_release_index, admin, self._release_names)
             active = [m.id for m in self._membership.members.values() if m.active]
-            dropped = await self._watches.drop_watchers(active)
+            dropped = await self._watches.drop_watchers(active, now=datetime.now(UTC))
             if dropped:
                 _log.info("dropped the watches of former members", extra={"watches": dropped})
             self._index_ready = True

@@ -22,7 +22,7 @@ from cets.common.signing import sign_answer
 from cets.core.watches import watch_from_proto
 from cets.search.alerts import released_alerts
 from cets.search.answering import PartnerRequests, received
-from cets.search.errors import CetsError, InvalidQuery, StoreError
+from cets.search.errors import InvalidQuery
 from cets.search.guard import RequestGuard
 from cets.search.identity import NodeIdentity
 from cets.search.policy import SharingPolicy
@@ -76,7 +76,8 @@ class WatchNodeService(PartnerRequests):
     async def set_watch(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
         request = await self._parse(data, watches_pb2.WatchRequest, "node.watch", context)
         entry = received("node.watch", request)
-        try:
+
+        async def work() -> search_pb2.SignedAnswer:
             requester = await self._admit(request)
             entry["verified"] = True
             spec = watch_from_proto(
@@ -115,18 +116,15 @@ class WatchNodeService(PartnerRequests):
                 answer_sha256=hashlib.sha256(signed.answer).hexdigest(),
             )
             await self._record(entry)
-        except CetsError as exc:
-            await self._fail(context, exc, entry)
-            raise  # not reached: abort() raises
-        except Exception:  # a defect: recorded, never shown to the caller
-            await self._fail(context, StoreError("the watch failed; see the node's log"), entry)
-            raise
-        return signed
+            return signed
+
+        return await self._guarded(context, entry, work)
 
     async def pull_alerts(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
         request = await self._parse(data, watches_pb2.AlertPullRequest, "node.alerts", context)
         entry = received("node.alerts", request)
-        try:
+
+        async def work() -> search_pb2.SignedAnswer:
             requester = await self._admit(request)
             entry.update(verified=True, cursor=request.pull.cursor[:128])
             limit = request.pull.limit or DEFAULT_PULL
@@ -167,13 +165,9 @@ class WatchNodeService(PartnerRequests):
                 answer_sha256=hashlib.sha256(signed.answer).hexdigest(),
             )
             await self._record(entry)
-        except CetsError as exc:
-            await self._fail(context, exc, entry)
-            raise
-        except Exception:
-            await self._fail(context, StoreError("the pull failed; see the node's log"), entry)
-            raise
-        return signed
+            return signed
+
+        return await self._guarded(context, entry, work)
 
     async def _documents(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:

@@ -61,6 +61,7 @@ __all__ = [
     "WatchMatcher",
     "WatchStore",
     "WatcherSummary",
+    "create_index",
     "cursor_after",
     "iso",
     "make_cursor",
@@ -152,7 +153,9 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _ensure(client: OpenSearch, name: str, mapping: dict[str, Any]) -> None:
+def create_index(client: OpenSearch, name: str, mapping: dict[str, Any]) -> None:
+    """Create a small single-shard index of the node's own when missing (safe from several
+    processes at once)."""
     if not client.indices.exists(index=name):
         try:
             client.indices.create(
@@ -170,8 +173,8 @@ def _ensure(client: OpenSearch, name: str, mapping: dict[str, Any]) -> None:
 def ensure_watch_indices(client: OpenSearch, names: WatchIndexNames) -> None:
     """Create the watch and alert indices when missing (safe from several processes)."""
     with translate_errors("prepare the watch indices"):
-        _ensure(client, names.watches, _WATCH_MAPPING)
-        _ensure(client, names.alerts, _ALERT_MAPPING)
+        create_index(client, names.watches, _WATCH_MAPPING)
+        create_index(client, names.alerts, _ALERT_MAPPING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,12 +303,15 @@ class WatchStore:
         )
         return AlertPage(alerts=alerts, next_cursor=next_cursor, more=len(hits) > limit)
 
-    async def drop_watchers(self, keep: Iterable[str]) -> int:
-        """Remove the watches (and pending alerts) of every agency not in ``keep``."""
+    async def drop_watchers(self, keep: Iterable[str], *, now: datetime) -> int:
+        """Remove the watches (and pending alerts) of every agency not in ``keep``, and every
+        watch that has expired."""
         query = {"bool": {"must_not": [{"terms": {"watcher": sorted(keep)}}]}}
+        expired = {"range": {"expires": {"lte": iso(now)}}}
         with translate_errors("drop watches of former members"):
             dropped = await self._delete_matching(self.names.watches, query)
             await self._delete_matching(self.names.alerts, query)
+            await self._delete_matching(self.names.watches, expired)
         return dropped
 
     async def _delete_matching(self, index: str, query: dict[str, Any]) -> int:
