@@ -11,6 +11,8 @@ wrong; nothing an officer types produces a 500.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import mimetypes
 import time
@@ -25,6 +27,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from google.protobuf import json_format
 from limits import parse as parse_limit
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -41,6 +44,9 @@ from starlette.exceptions import HTTPException
 from cets.common.audit import AuditLog
 from cets.common.tls import ClientTls
 from cets.core.display import build_query
+from cets.gateway.alerts import AlertCollector
+from cets.gateway.cases.routes import CaseApiError, case_routes
+from cets.gateway.cases.store import CaseError, CaseStore
 from cets.gateway.federation_client import FederationClient, FederationError
 from cets.gateway.linking import link
 from cets.gateway.merge import MergedHit, Method, merge
@@ -114,6 +120,10 @@ class Gateway:
     federation_tls: ClientTls | None = None
     rate_limit: str = "30/minute"
     timeout_s: float = 5.0
+    cases: CaseStore | None = None
+    """The case store; none: no cases or alerts at this gateway."""
+    alert_poll_s: float = 60.0
+    """How often partners' alerts are collected (with a case store)."""
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -130,7 +140,15 @@ def create_app(gateway: Gateway) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         clients.append(FederationClient(gateway.federation_target, gateway.federation_tls))
+        collecting = None
+        if gateway.cases is not None:
+            collector = AlertCollector(clients[0], gateway.cases, interval_s=gateway.alert_poll_s)
+            collecting = asyncio.create_task(collector.run())
         yield
+        if collecting is not None:
+            collecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await collecting
         await clients.pop().close()
 
     app = FastAPI(
@@ -143,6 +161,10 @@ def create_app(gateway: Gateway) -> FastAPI:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(CaseApiError)
+    async def case_error(_: Request, exc: CaseApiError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -190,6 +212,34 @@ def create_app(gateway: Gateway) -> FastAPI:
         return who
 
     as_officer = Depends(officer)  # every search endpoint needs a verified officer
+
+    async def token_officer(authorization: Annotated[str | None, Header()] = None) -> Officer:
+        """A verified officer, for the case routes (which do not spend the search quota)."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise ApiError(
+                401,
+                "an officer token is required (Authorization: Bearer ...)",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            return verify_token(
+                authorization.removeprefix("Bearer ").strip(),
+                gateway.officer_key,
+                agency=gateway.agency_id,
+            )
+        except TokenError as exc:
+            raise ApiError(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
+
+    if gateway.cases is not None:
+        app.include_router(
+            case_routes(
+                store=gateway.cases,
+                audit=gateway.audit,
+                officer=token_officer,
+                federation=lambda: clients[0],
+                timeout_s=gateway.timeout_s,
+            )
+        )
 
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
@@ -329,9 +379,30 @@ def create_app(gateway: Gateway) -> FastAPI:
         )
         await gateway.audit.append_async(audit_entry(who, body, query, result))
         searches.labels(outcome="ok").inc()
+        if gateway.cases is not None:  # a search run for a case is listed on it
+            await _on_case(gateway.cases, who, body, query, result)
         return result
 
     return app
+
+
+async def _on_case(
+    store: CaseStore,
+    who: Officer,
+    body: SearchIn | PivotIn,
+    query: search_pb2.Query,
+    result: SearchOut,
+) -> None:
+    detail = {
+        "purpose": body.purpose,
+        "query": json_format.MessageToDict(query, preserving_proto_field_name=True),
+        "shown": len(result.results),
+        "statuses": {a.agency: a.status for a in result.agencies},
+    }
+    try:
+        await asyncio.to_thread(store.searched, body.case_reference, who.id, detail)
+    except CaseError as exc:  # the search itself succeeded and is audited
+        _log.warning("search not listed on its case", extra={"reason": str(exc)})
 
 
 def _query(body: QueryIn) -> search_pb2.Query:

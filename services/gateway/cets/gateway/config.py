@@ -39,6 +39,16 @@ class GatewayConfig:
     """Searches per officer (``CETS_GATEWAY_RATE_LIMIT``), e.g. ``30/minute``."""
     timeout_s: float = 5.0
     """Deadline of a federated search (``CETS_GATEWAY_TIMEOUT_S``)."""
+    database_url: str = ""
+    """The case store (``CETS_GATEWAY_DATABASE_URL``), a SQLAlchemy URL such as
+    ``postgresql+psycopg://cets@db/cases``; empty: a SQLite file ``cases.db`` beside the audit
+    log."""
+    alert_poll_s: float = 60.0
+    """How often partners' alerts are collected (``CETS_GATEWAY_ALERT_POLL_S``, 5 to 3600)."""
+
+    @property
+    def case_store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.audit_log.parent / 'cases.db'}"
 
     def __post_init__(self) -> None:
         check_agency_id(self.agency_id)
@@ -51,6 +61,12 @@ class GatewayConfig:
             ) from None
         if not (math.isfinite(self.timeout_s) and 0 < self.timeout_s <= 60):
             raise ConfigError("CETS_GATEWAY_TIMEOUT_S must be between 0 and 60")
+        if not (math.isfinite(self.alert_poll_s) and 5 <= self.alert_poll_s <= 3600):
+            raise ConfigError("CETS_GATEWAY_ALERT_POLL_S must be between 5 and 3600")
+        if self.database_url and not self.database_url.startswith(("sqlite:", "postgresql")):
+            raise ConfigError(
+                "CETS_GATEWAY_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL"
+            )
         if not 0 <= self.port <= 65535:
             raise ConfigError("CETS_GATEWAY_PORT must be a port number")
 
@@ -78,6 +94,8 @@ _SETTINGS: tuple[Setting, ...] = (
     ("audit_log", "CETS_GATEWAY_AUDIT_LOG", Path),
     ("federation", "CETS_FEDERATION_TARGET", str),
     ("host", "CETS_GATEWAY_HOST", str),
+    ("database_url", "CETS_GATEWAY_DATABASE_URL", str),
+    ("alert_poll_s", "CETS_GATEWAY_ALERT_POLL_S", float),
     ("port", "CETS_GATEWAY_PORT", int),
     ("rate_limit", "CETS_GATEWAY_RATE_LIMIT", str),
     ("timeout_s", "CETS_GATEWAY_TIMEOUT_S", float),

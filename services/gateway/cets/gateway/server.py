@@ -11,6 +11,7 @@ from cets.common.audit import AuditError, AuditLog
 from cets.common.keys import load_public_key
 from cets.core.errors import ConfigError
 from cets.gateway.api import Gateway, create_app
+from cets.gateway.cases.store import CaseError, CaseStore, connect, migrate
 from cets.gateway.config import GatewayConfig
 
 __all__ = ["build_app", "serve"]
@@ -23,6 +24,11 @@ def build_app(config: GatewayConfig) -> FastAPI:
         audit = AuditLog(config.audit_log)
     except (ValueError, AuditError) as exc:
         raise ConfigError(str(exc)) from None
+    try:
+        cases = CaseStore(connect(config.case_store_url))
+        migrate(cases.engine)
+    except (CaseError, ValueError) as exc:  # includes a URL SQLAlchemy cannot use
+        raise ConfigError(f"the case store: {exc}") from None
     gateway = Gateway(
         agency_id=config.agency_id,
         officer_key=officer_key,
@@ -32,6 +38,8 @@ def build_app(config: GatewayConfig) -> FastAPI:
         cursor_key=config.cursor_key or secrets.token_bytes(32),
         rate_limit=config.rate_limit,
         timeout_s=config.timeout_s,
+        cases=cases,
+        alert_poll_s=config.alert_poll_s,
     )
     return create_app(gateway)
 
