@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,18 +37,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opensearchpy import OpenSearch
 
 from cets.common.audit import AuditEntry, read_entries
-from cets.common.background import BackgroundService
 from cets.common.channels import MAX_RECONNECT_BACKOFF_MS
 from cets.core.display import build_query
 from cets.core.records import IngestContext, prepare
-from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
-from cets.federation.server import FederationServer
-from cets.search.background import BackgroundNode
+from cets.demo.local import AgencySpec, build_local_federation
 from cets.search.index import IndexNames
-from cets.search.ingest import ingest_file
 from cets.search.store import connect
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
-from stacks import EMAILS, suspect_records
+from stacks import EMAILS, Stack, local_stack, suspect_records
 
 pytestmark = [pytest.mark.opensearch, pytest.mark.timeout(120)]
 
@@ -332,38 +328,16 @@ class Load:
                 await asyncio.sleep(0.05)
 
 
-def _ingest_suspects(fed: LocalFederation, opensearch_url: str, prefix: str, root: Path) -> None:
-    client = connect(opensearch_url)
-    try:
-        for agency in fed.agencies:
-            path = root / f"{agency.id}.ndjson"
-            path.write_text("\n".join(json.dumps(r) for r in suspect_records(agency.id)) + "\n")
-            summary = ingest_file(
-                path,
-                client=client,
-                names=agency.node_config(opensearch_url, index_prefix=prefix).index,
-                ctx=IngestContext(agency.id, agency.card_key, agency.spec.region),
-            )
-            assert summary.rejected == 0
-    finally:
-        client.close()
-
-
 @contextmanager
-def _agencies(
-    tmp_path: Path, opensearch_url: str, prefix: str
-) -> Iterator[tuple[LocalFederation, str]]:
+def _agencies(tmp_path: Path, opensearch_url: str, prefix: str) -> Iterator[Stack]:
     """tps, rcmp and nca with open policies and the planted suspect's records in indices
-    named ``prefix-...``; yields the federation and the prefix. The indices go afterwards."""
+    named ``prefix-...``, nothing running yet. The indices go afterwards."""
     specs = [AgencySpec(a, a.upper(), "GB" if a == "nca" else "CA") for a in AGENCIES]
-    fed = build_local_federation(tmp_path / "federation", specs)
-    _ingest_suspects(fed, opensearch_url, prefix, tmp_path)
-    try:
-        yield fed, prefix
-    finally:
-        client = connect(opensearch_url)
-        client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True)
-        client.close()
+    with local_stack(
+        opensearch_url, tmp_path, specs, index_prefix=prefix, drop_indices=True
+    ) as stack:
+        stack.ingest({a: suspect_records(a) for a in AGENCIES})
+        yield stack
 
 
 def _events(log: Path, kind: str) -> list[dict[str, Any]]:
@@ -386,19 +360,14 @@ that only the killed node can make an agency's answer miss it."""
 def test_a_node_killed_mid_query_is_reported_unavailable_within_the_deadline(
     tmp_path: Path, opensearch_url: str, agency_id: str
 ) -> None:
-    with ExitStack() as stack:
-        fed, prefix = stack.enter_context(_agencies(tmp_path, opensearch_url, agency_id))
-        for agency in ("tps", "rcmp"):
-            config = fed.agency(agency).node_config(opensearch_url, index_prefix=prefix)
-            stack.enter_context(BackgroundNode(config))
+    with _agencies(tmp_path, opensearch_url, agency_id) as stack:
+        fed, prefix = stack.fed, stack.index_prefix
+        stack.start_nodes(["tps", "rcmp"])
         nca = fed.agency("nca")
         node_settings = nca.node_env(opensearch_url, index_prefix=prefix)
         node = stack.enter_context(Cets(["node", "serve"], node_settings, tmp_path / "nca.log"))
         _wait_serving(nca.node_target, node)
-        tps = fed.agency("tps")
-        federation = stack.enter_context(
-            BackgroundService(lambda: FederationServer(tps.federation_config()))
-        )
+        federation = stack.start_federation("tps")
         node_log = nca.directory / "audit" / "node.log"
 
         async def scenario() -> tuple[list[Result], float, float, float]:
@@ -474,12 +443,9 @@ def test_a_node_killed_mid_query_is_reported_unavailable_within_the_deadline(
 def test_the_federation_killed_under_load_keeps_an_audit_entry_for_every_answer(
     tmp_path: Path, opensearch_url: str, agency_id: str
 ) -> None:
-    with ExitStack() as stack:
-        fed, prefix = stack.enter_context(_agencies(tmp_path, opensearch_url, agency_id))
-        for agency in fed.agencies:
-            config = agency.node_config(opensearch_url, index_prefix=prefix)
-            stack.enter_context(BackgroundNode(config))
-        tps = fed.agency("tps")
+    with _agencies(tmp_path, opensearch_url, agency_id) as stack:
+        stack.start_nodes()
+        tps = stack.fed.agency("tps")
         settings = tps.federation_env()
         service = stack.enter_context(
             Cets(["federation", "serve"], settings, tmp_path / "federation.log")

@@ -3,27 +3,20 @@ OpenSearch; each node applies its own sharing policy; failures become per-agency
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import grpc
 import pytest
 
 from cets.common.audit import read_entries, verify
-from cets.common.background import BackgroundService
 from cets.common.membership import Role
 from cets.core.display import build_query
-from cets.core.records import IngestContext
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
-from cets.federation.server import FederationServer
-from cets.search.background import BackgroundNode
-from cets.search.ingest import ingest_file
-from cets.search.store import connect
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
 from helpers import LyingNode, SilentServer
+from stacks import local_stack
 
 pytestmark = pytest.mark.opensearch
 
@@ -105,31 +98,13 @@ def running(
 ) -> Iterator[dict[str, str]]:
     """Three real nodes, three misbehaving peers, and federation services for tps, icse, gone."""
     data = tmp_path_factory.mktemp("data")
-    client = connect(opensearch_url)
-    try:
-        for agency_id in ("tps", "rcmp", "nca"):
-            agency = fed.agency(agency_id)
-            path = data / f"{agency_id}.ndjson"
-            path.write_text("\n".join(json.dumps(r) for r in records(agency_id)) + "\n")
-            config = agency.node_config(opensearch_url, index_prefix="e2e")
-            ctx = IngestContext(agency_id, agency.card_key, agency.spec.region)
-            summary = ingest_file(path, client=client, names=config.index, ctx=ctx)
-            assert summary.rejected == 0
-    finally:
-        client.close()
-    with ExitStack() as stack:
-        for agency_id in ("tps", "rcmp", "nca"):
-            config = fed.agency(agency_id).node_config(opensearch_url, index_prefix="e2e")
-            stack.enter_context(BackgroundNode(config))
+    with local_stack(opensearch_url, data, fed, index_prefix="e2e") as stack:
+        stack.ingest({agency_id: records(agency_id) for agency_id in ("tps", "rcmp", "nca")})
+        stack.start_nodes(["tps", "rcmp", "nca"])
         stack.enter_context(SilentServer(fed.agency("slow").node_port))
         stack.enter_context(LyingNode(fed.agency("liar").node_port, "liar", "garbage"))
         stack.enter_context(LyingNode(fed.agency("forger").node_port, "forger", "forged"))
-        targets = {}
-        for agency_id in ("tps", "icse", "gone"):
-            config = fed.agency(agency_id).federation_config()
-            service = stack.enter_context(BackgroundService(lambda c=config: FederationServer(c)))
-            targets[agency_id] = service.target
-        yield targets
+        yield {a: stack.start_federation(a).target for a in ("tps", "icse", "gone")}
 
 
 def federated(
@@ -406,37 +381,29 @@ def test_mutual_tls_between_federation_and_node(
 ) -> None:
     """A node that requires client certificates answers a federation service that has one,
     and is unavailable to one that has none."""
-    import dataclasses
-
     from cets.common.tls import ClientTls, ServerTls, issue, make_ca
 
     root = tmp_path_factory.mktemp("tls")
-    tls_fed = build_local_federation(
-        root / "federation", [AgencySpec("tls-a", "A", "CA"), AgencySpec("tls-b", "B", "CA")]
-    )
-    ca = make_ca("test CA")
-    ca.write(root / "ca.crt", root / "ca.key")
-    for agency in ("tls-a", "tls-b"):
-        pair = issue(ca, agency, hosts=["127.0.0.1", "localhost"], server=True, client=True)
-        pair.write(root / f"{agency}.crt", root / f"{agency}.key")
-    node_config = dataclasses.replace(
-        tls_fed.agency("tls-b").node_config(opensearch_url, index_prefix="tls"),
-        tls=ServerTls(root / "tls-b.crt", root / "tls-b.key", client_ca=root / "ca.crt"),
-    )
-    with_cert = tls_fed.agency("tls-a").federation_config(
-        peer_tls=ClientTls(root / "ca.crt", root / "tls-a.crt", root / "tls-a.key")
-    )
-    without_cert = dataclasses.replace(
-        with_cert,
-        peer_tls=ClientTls(root / "ca.crt"),
-        listen="127.0.0.1:0",
-        audit_log=root / "federation-b.log",
-    )
-    with (
-        BackgroundNode(node_config),
-        BackgroundService(lambda: FederationServer(with_cert)) as good,
-        BackgroundService(lambda: FederationServer(without_cert)) as bad,
-    ):
+    specs = [AgencySpec("tls-a", "A", "CA"), AgencySpec("tls-b", "B", "CA")]
+    with local_stack(opensearch_url, root, specs, index_prefix="tls") as stack:
+        ca = make_ca("test CA")
+        ca.write(root / "ca.crt", root / "ca.key")
+        for agency in ("tls-a", "tls-b"):
+            pair = issue(ca, agency, hosts=["127.0.0.1", "localhost"], server=True, client=True)
+            pair.write(root / f"{agency}.crt", root / f"{agency}.key")
+        stack.start_node(
+            "tls-b",
+            tls=ServerTls(root / "tls-b.crt", root / "tls-b.key", client_ca=root / "ca.crt"),
+        )
+        good = stack.start_federation(
+            "tls-a", peer_tls=ClientTls(root / "ca.crt", root / "tls-a.crt", root / "tls-a.key")
+        )
+        bad = stack.start_federation(
+            "tls-a",
+            peer_tls=ClientTls(root / "ca.crt"),
+            listen="127.0.0.1:0",
+            audit_log=root / "federation-b.log",
+        )
         ok = by_agency(federated(good.target, QUERY, targets=["tls-b"]))["tls-b"].status
         refused = by_agency(federated(bad.target, QUERY, targets=["tls-b"]))["tls-b"].status
     assert ok.code == CODE.CODE_OK, ok.reason

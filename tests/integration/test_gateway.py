@@ -14,7 +14,7 @@ from cets.common.audit import read_entries
 from cets.common.keys import generate_private_key
 from cets.gateway.tokens import issue_token
 from helpers import ServedApp
-from stacks import Stack, suspect_records, three_agencies
+from stacks import Stack, suspect_records, three_agencies_fixture
 
 pytestmark = pytest.mark.opensearch
 
@@ -46,16 +46,11 @@ def records(agency: str) -> list[dict[str, Any]]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def stack(opensearch_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with three_agencies(
-        opensearch_url, tmp_path_factory.mktemp("gateway"), records, index_prefix="gw"
-    ) as running:
-        yield running
+stack = three_agencies_fixture(records, index_prefix="gw")
 
 
 def make_client(stack: Stack, *, rate_limit: str = "100/minute", name: str = "g") -> ServedApp:
-    return ServedApp(stack.gateway_app(rate_limit=rate_limit, audit=f"gateway-{name}"))
+    return stack.serve_gateway(rate_limit=rate_limit, audit=f"gateway-{name}")
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from cets.core.records import RecordType
 from cets.core.selectors import SelectorKind
-from cets.gateway.tokens import issue_token
-from helpers import ServedApp
-from stacks import three_agencies
+from stacks import Stack, three_agencies_fixture
 
 pytestmark = pytest.mark.opensearch
 
@@ -89,21 +87,17 @@ def records(agency: str) -> list[dict[str, Any]]:
     ]
 
 
+running = three_agencies_fixture(records, index_prefix="fuzz", name="running")
+
+
 @pytest.fixture(scope="module")
-def stack(
-    opensearch_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    with (
-        three_agencies(
-            opensearch_url, tmp_path_factory.mktemp("gateway-fuzz"), records, index_prefix="fuzz"
-        ) as running,
-        ServedApp(running.gateway_app(rate_limit="100000/minute")) as api,
-    ):
+def stack(running: Stack) -> Iterator[dict[str, Any]]:
+    with running.serve_gateway(rate_limit="100000/minute") as api:
         base_url = str(api.base_url).rstrip("/")
         yield {
             "base_url": base_url,
             "schema": schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=30),
-            "token": issue_token(running.issuer, officer="det-fuzz", agency="tps", ttl_s=3600),
+            "token": running.token(officer="det-fuzz", ttl_s=3600),
         }
 
 

@@ -18,25 +18,25 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import pytest
 
-from cets.common.audit import AuditLog, read_entries
+from cets.common.audit import read_entries
 from cets.common.keys import generate_private_key, load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
 from cets.common.signing import open_answer, sign_request
 from cets.core.display import build_query
 from cets.core.query import DEFAULT_LIMIT, MAX_LIMIT
-from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
+from cets.demo.local import AgencySpec, LocalFederation
 from cets.federation.fanout import FanOut, Outcome, Status, Who
 from cets.federation.peers import MAX_MESSAGE_BYTES, GrpcCaller
-from cets.gateway.api import Gateway, create_app
 from cets.gateway.tokens import issue_token
 from cets.v1 import records_pb2, search_pb2
-from helpers import CountedNode, ServedApp, closed_port_url, ingest, signed, varint
+from helpers import CountedNode, ServedApp, closed_port_url, signed, varint
+from stacks import Stack, gateway_app, local_stack
 
 pytestmark = pytest.mark.opensearch
 
@@ -69,7 +69,7 @@ class Limits:
     membership: Membership
     plain: CountedNode
     rated: CountedNode
-    opensearch_url: str
+    stack: Stack
 
     def search(
         self, node: CountedNode, query: search_pb2.Query, *, requester: str = "asker"
@@ -114,21 +114,19 @@ def call(
 
 @pytest.fixture(scope="module")
 def limits(tmp_path_factory: pytest.TempPathFactory, opensearch_url: str) -> Iterator[Limits]:
-    fed = build_local_federation(tmp_path_factory.mktemp("limits"), SPECS)
-    membership = load_membership(
-        fed.root / "membership.json", load_public_key(fed.root / "admin.pub")
-    )
-    configs = {
-        agency: fed.agency(agency).node_config(opensearch_url, index_prefix="limits")
-        for agency in ("plain", "rated")
-    }
-    configs["rated"] = replace(configs["rated"], rate_limit="3/minute")
-    for agency, config in configs.items():
-        count = MAX_LIMIT + 5 if agency == "plain" else 5
-        records = [note(i, f"hosting link number {i}") for i in range(count)]
-        ingest(opensearch_url, fed.agency(agency), config, records)
-    with CountedNode(configs["plain"]) as plain, CountedNode(configs["rated"]) as rated:
-        yield Limits(fed, membership, plain, rated, opensearch_url)
+    root = tmp_path_factory.mktemp("limits")
+    with local_stack(opensearch_url, root, SPECS, index_prefix="limits") as stack:
+        fed = stack.fed
+        membership = load_membership(
+            fed.root / "membership.json", load_public_key(fed.root / "admin.pub")
+        )
+        counts = {"plain": MAX_LIMIT + 5, "rated": 5}
+        stack.ingest(
+            {a: [note(i, f"hosting link number {i}") for i in range(n)] for a, n in counts.items()}
+        )
+        plain = stack.start_node("plain", factory=CountedNode)
+        rated = stack.start_node("rated", factory=CountedNode, rate_limit="3/minute")
+        yield Limits(fed, membership, plain, rated, stack)
 
 
 # --- query size and result window ------------------------------------------------------------
@@ -198,15 +196,8 @@ def test_the_result_window_is_the_limit_up_to_100_and_20_by_default(limits: Limi
 
 def test_the_gateway_bounds_its_page_size(limits: Limits, tmp_path: Path) -> None:
     issuer = generate_private_key()
-    app = create_app(
-        Gateway(
-            agency_id="asker",
-            officer_key=issuer.public_key(),
-            federation_target=closed_port_url().removeprefix("http://"),  # never reached
-            audit=AuditLog(tmp_path / "gateway.log"),
-            cursor_key=b"k" * 32,
-        )
-    )
+    never_reached = closed_port_url().removeprefix("http://")
+    app = gateway_app("asker", issuer, never_reached, tmp_path / "gateway.log")
     token = issue_token(issuer, agency="asker", officer="det-1", ttl_s=600)
     body = {"query": {"text": "x"}, "purpose": "page size check", "case_reference": "C-1"}
     with ServedApp(app) as api:
@@ -277,19 +268,17 @@ def test_a_request_over_the_nodes_size_limit_is_refused_by_grpc(limits: Limits) 
 @pytest.fixture(scope="module")
 def bulky(limits: Limits) -> str:
     """The "bulky" agency, whose records are large: about 95 KB each."""
-    agency = limits.fed.agency("bulky")
-    config = agency.node_config(limits.opensearch_url, index_prefix="limits")
     filler = "evidence " * (BIG_TEXT // 9)
     records = [note(i, f"bulky hosting link {i} {filler}") for i in range(BIG_RECORDS)]
-    ingest(limits.opensearch_url, agency, config, records)
+    limits.stack.ingest({"bulky": records})
     return "bulky"
 
 
 def test_an_answer_too_large_for_the_federation_is_an_error_for_that_agency(
     limits: Limits, bulky: str
 ) -> None:
-    config = replace(
-        limits.fed.agency(bulky).node_config(limits.opensearch_url, index_prefix="limits"),
+    config = limits.stack.node_config(
+        bulky,
         max_message_bytes=4 * RECEIVE_LIMIT,  # the node sends it; the federation will not take it
     )
     with CountedNode(config):
@@ -321,10 +310,7 @@ def test_the_federation_accepts_answers_up_to_a_nodes_default_largest(limits: Li
 def test_an_answer_over_the_nodes_own_limit_is_refused_by_the_node(
     limits: Limits, bulky: str
 ) -> None:
-    config = replace(
-        limits.fed.agency(bulky).node_config(limits.opensearch_url, index_prefix="limits"),
-        max_message_bytes=SEND_LIMIT,
-    )
+    config = limits.stack.node_config(bulky, max_message_bytes=SEND_LIMIT)
     assert config.audit_log is not None
     before = len(list(read_entries(config.audit_log)))
     with CountedNode(config) as node:

@@ -14,7 +14,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,9 +30,10 @@ from hypothesis import strategies as st
 from cets.common.keys import generate_private_key, load_public_key
 from cets.common.signing import sign_request, verify_request
 from cets.core.display import build_query
-from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
+from cets.demo.local import AgencySpec, LocalFederation
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
-from helpers import CountedNode, ingest, opened, signed, varint
+from helpers import CountedNode, opened, signed, varint
+from stacks import local_stack
 
 pytestmark = pytest.mark.opensearch
 
@@ -148,22 +149,18 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, opensearch_url: str) -> Ite
         AgencySpec(NODE, "Fuzzed Agency", "CA"),
         AgencySpec("gone", "Revoked Agency", "CA"),
     ]
-    fed = build_local_federation(tmp_path_factory.mktemp("fuzz"), specs, revoked=["gone"])
-    agency = fed.agency(NODE)
-    # a generous rate: the fuzzing sends hundreds of requests a minute as one agency
-    config = replace(
-        agency.node_config(opensearch_url, index_prefix="fuzz"), rate_limit="1000/second"
-    )
-    ingest(opensearch_url, agency, config, RECORDS)
-    recorder = LogRecorder()
-    logger = logging.getLogger("cets")
-    logger.addHandler(recorder)
-    try:
-        with CountedNode(config) as node, grpc.insecure_channel(node.target) as channel:
-            asker = load_public_key(fed.agency("asker").directory / "agency.pub")
-            yield Fuzzed(fed, node, channel, asker, recorder)
-    finally:
-        logger.removeHandler(recorder)
+    root = tmp_path_factory.mktemp("fuzz")
+    with local_stack(opensearch_url, root, specs, index_prefix="fuzz", revoked=["gone"]) as stack:
+        stack.ingest({NODE: RECORDS})
+        recorder = LogRecorder()
+        logger = logging.getLogger("cets")
+        logger.addHandler(recorder)
+        stack.exits.callback(logger.removeHandler, recorder)
+        # a generous rate: the fuzzing sends hundreds of requests a minute as one agency
+        node = stack.start_node(NODE, factory=CountedNode, rate_limit="1000/second")
+        channel = stack.enter_context(grpc.insecure_channel(node.target))
+        asker = load_public_key(stack.fed.agency("asker").directory / "agency.pub")
+        yield Fuzzed(stack.fed, node, channel, asker, recorder)
 
 
 def test_a_valid_signed_request_is_answered_and_searched_once(fuzzed: Fuzzed) -> None:

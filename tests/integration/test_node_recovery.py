@@ -3,7 +3,6 @@ UNAVAILABLE quickly meanwhile, reports NOT_SERVING, and recovers by itself."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import tempfile
@@ -16,15 +15,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cets.core.display import build_query
-from cets.core.records import IngestContext
 from cets.demo.local import AgencySpec, build_local_federation
 from cets.search import server as node_server
 from cets.search.background import BackgroundNode
 from cets.search.embedded_opensearch import EmbeddedOpenSearch, OpenSearchSettings
-from cets.search.ingest import ingest_file
-from cets.search.store import connect
 from cets.v1 import search_pb2, search_pb2_grpc
-from helpers import opened, signed
+from helpers import ingest, opened, signed
 
 pytestmark = pytest.mark.opensearch
 
@@ -73,22 +69,13 @@ def test_the_node_survives_its_opensearch_going_away_and_coming_back(
     url = engine.start()
     try:
         agency = fed.agency("rec")
-        path = tmp_path / "records.ndjson"
         record = {
             "id": "r1",
             "type": "tip",
             "text": "shared a hosting link",
             "created": "2025-01-01",
         }
-        path.write_text(json.dumps(record) + "\n")
-        client = connect(url)
-        ingest_file(
-            path,
-            client=client,
-            names=agency.node_config(url).index,
-            ctx=IngestContext("rec", agency.card_key, "CA"),
-        )
-        client.close()
+        ingest(url, agency, agency.node_config(url), [record])
         query = build_query(text="hosting link")
 
         def search(timeout: float = 5.0) -> search_pb2.SearchResponse:

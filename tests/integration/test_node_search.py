@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,14 +13,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from cets.core.convert import record_from_proto, selector_from_proto
 from cets.core.display import build_query
-from cets.core.records import IngestContext
 from cets.demo.local import LocalFederation
 from cets.search.background import BackgroundNode
-from cets.search.index import IndexNames
-from cets.search.ingest import ingest_file
-from cets.search.store import connect
 from cets.v1 import records_pb2, search_pb2, search_pb2_grpc
-from helpers import SilentServer, closed_port_url, opened, signed
+from helpers import SilentServer, closed_port_url, ingest, opened, signed
 
 pytestmark = pytest.mark.opensearch
 
@@ -77,22 +72,10 @@ RECORDS = [
 def node(
     tmp_path_factory: pytest.TempPathFactory, opensearch_url: str, federation: LocalFederation
 ) -> Iterator[BackgroundNode]:
-    agency = "node-search"
-    card_key = federation.agency(agency).card_key
-    path = tmp_path_factory.mktemp("records") / "records.ndjson"
-    path.write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n")
-    client = connect(opensearch_url)
-    try:
-        summary = ingest_file(
-            path,
-            client=client,
-            names=IndexNames("cets", agency),
-            ctx=IngestContext(agency, card_key, "CA"),
-        )
-    finally:
-        client.close()
-    assert summary.in_index == len(RECORDS)
-    with BackgroundNode(federation.agency(agency).node_config(opensearch_url)) as running:
+    agency = federation.agency("node-search")
+    config = agency.node_config(opensearch_url)
+    ingest(opensearch_url, agency, config, RECORDS)
+    with BackgroundNode(config) as running:
         yield running
 
 

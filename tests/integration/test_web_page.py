@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 
-from cets.gateway.tokens import issue_token
-from helpers import ServedApp
-from stacks import suspect_records, three_agencies
+from stacks import Stack, suspect_records, three_agencies_fixture
 
 pytestmark = pytest.mark.opensearch
 
@@ -73,20 +71,16 @@ def records(agency: str) -> list[dict[str, Any]]:
     return rows
 
 
+running = three_agencies_fixture(records, index_prefix="web", name="running")
+
+
 @pytest.fixture(scope="module")
-def stack(
-    opensearch_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    with (
-        three_agencies(
-            opensearch_url, tmp_path_factory.mktemp("web"), records, index_prefix="web"
-        ) as running,
-        ServedApp(running.gateway_app()) as http,
-    ):
+def stack(running: Stack) -> Iterator[dict[str, Any]]:
+    with running.serve_gateway() as http:
         yield {
             "url": str(http.base_url).rstrip("/"),
             "http": http,
-            "token": issue_token(running.issuer, officer="det-4521", agency="tps"),
+            "token": running.token(officer="det-4521"),
         }
 
 
