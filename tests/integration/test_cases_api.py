@@ -48,7 +48,7 @@ def gateway(stack: Stack) -> Iterator[Http]:
         Gateway(
             agency_id="tps",
             officer_key=stack.issuer.public_key(),
-            federation_target=stack.federation,
+            federation_target=stack.federations["tps"],
             audit=AuditLog(stack.root / "gateway-cases.log"),
             cursor_key=b"k" * 32,
             rate_limit="1000/minute",
