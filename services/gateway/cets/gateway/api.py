@@ -188,31 +188,6 @@ def create_app(gateway: Gateway) -> FastAPI:
         _log.error("unexpected failure", extra={"error": type(exc).__name__}, exc_info=exc)
         return JSONResponse({"error": "the gateway failed; the failure is logged"}, status_code=500)
 
-    async def officer(authorization: Annotated[str | None, Header()] = None) -> Officer:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise ApiError(
-                401,
-                "an officer token is required (Authorization: Bearer ...)",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        try:
-            who = verify_token(
-                authorization.removeprefix("Bearer ").strip(),
-                gateway.officer_key,
-                agency=gateway.agency_id,
-            )
-        except TokenError as exc:
-            raise ApiError(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
-        if not await limiter.hit(limit, gateway.agency_id, who.id):
-            raise ApiError(
-                429,
-                f"too many searches: the limit is {gateway.rate_limit} per officer",
-                {"Retry-After": "60"},
-            )
-        return who
-
-    as_officer = Depends(officer)  # every search endpoint needs a verified officer
-
     async def token_officer(authorization: Annotated[str | None, Header()] = None) -> Officer:
         """A verified officer, for the case routes (which do not spend the search quota)."""
         if not authorization or not authorization.startswith("Bearer "):
@@ -229,6 +204,18 @@ def create_app(gateway: Gateway) -> FastAPI:
             )
         except TokenError as exc:
             raise ApiError(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
+
+    async def officer(authorization: Annotated[str | None, Header()] = None) -> Officer:
+        who = await token_officer(authorization)
+        if not await limiter.hit(limit, gateway.agency_id, who.id):
+            raise ApiError(
+                429,
+                f"too many searches: the limit is {gateway.rate_limit} per officer",
+                {"Retry-After": "60"},
+            )
+        return who
+
+    as_officer = Depends(officer)  # every search endpoint needs a verified officer
 
     if gateway.cases is not None:
         app.include_router(
