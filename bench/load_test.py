@@ -63,7 +63,7 @@ import grpc
 import httpx
 from _common import header, machine, stop_process, wait_serving, write
 
-from cets.common.audit import verify
+from cets.common.audit import read_entries, verify
 from cets.common.keys import load_private_key
 from cets.core.records import IngestContext
 from cets.demo.local import (
@@ -558,9 +558,11 @@ def _report(
     audits = {}
     for log in sorted(fed.root.glob("*/audit/*.log")):
         checked = verify(log)
+        kinds = Counter(e.event.get("kind", "?") for e in read_entries(log))
         audits[f"{log.parent.parent.name}/{log.name}"] = {
             "entries": checked.entries,
             "ok": checked.ok,
+            "by_kind": dict(sorted(kinds.items())),
         }
     leaked = _query_terms_in_logs(services, queries)
     errors = sum(run.errors.values())
