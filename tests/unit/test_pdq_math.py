@@ -70,7 +70,9 @@ def test_longs_round_trip_and_keep_the_distance() -> None:
         longs_a, longs_b = pdq.to_longs(a), pdq.to_longs(b)
         assert pdq.from_longs(longs_a) == a
         assert all(-(2**63) <= v < 2**63 for v in longs_a)
-        bits = sum(((x ^ y) & (2**64 - 1)).bit_count() for x, y in zip(longs_a, longs_b))
+        bits = sum(
+            ((x ^ y) & (2**64 - 1)).bit_count() for x, y in zip(longs_a, longs_b, strict=True)
+        )
         assert bits == pdq.hamming(a, b)
 
 
