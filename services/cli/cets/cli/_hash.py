@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -75,7 +76,7 @@ def hash_images(
     out: IO[str] = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         with click.progressbar(
-            length=len(files), label="hashing", file=sys.stderr if show else _Null()
+            length=len(files), label="hashing", file=sys.stderr if show else io.StringIO()
         ) as bar:
             for path, outcome in _hashed(files, jobs):
                 bar.update(1)
@@ -105,19 +106,6 @@ def hash_images(
     )
     if counts["hashed"] == 0:
         raise fail("no image could be hashed")
-
-
-class _Null:
-    """A file that drops what is written (the progress bar, when it is not shown)."""
-
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def isatty(self) -> bool:
-        return False
 
 
 def _files(paths: tuple[Path, ...]) -> Iterator[Path]:
