@@ -174,6 +174,7 @@ FULL: dict[str, dict[str, Any]] = {
         "md5": "d41d8cd98f00b204e9800998ecf8427e",
         "sha1": "da39a3ee5e6b4b0d3255bfef95601890afd80709",
         "pdq": "f" * 64,
+        "pdq_quality": 87,
         "filename": "a.jpg",
         "platform": "Dropbox",
         "description": "d",
