@@ -35,6 +35,7 @@ AGENCIES = {"tps": "full", "rcmp": "summary", "nca": "hit"}  # their policies (t
 OPERATIONS = [
     ("POST", "/v1/search"),
     ("POST", "/v1/pivot"),
+    ("POST", "/v1/images/hash"),
     ("GET", "/v1/records/{agency}/{record_id}"),
     ("GET", "/v1/health"),
     ("GET", "/v1/ready"),

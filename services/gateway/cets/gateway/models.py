@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,7 @@ class _In(BaseModel):
 
 
 class ImageIn(_In):
-    pdq: list[str] = Field(
+    pdq: list[Annotated[str, Field(max_length=64)]] = Field(
         default_factory=list,
         max_length=8,
         description="PDQ hashes (64 hex digits): the image's, or its 8 dihedral variants to "
