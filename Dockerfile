@@ -12,7 +12,11 @@
 ARG PYTHON_IMAGE=python:3.11.17-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1
+# pdqhash (PDQ image hashes) is built from its source distribution: it needs a C++ compiler.
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_BINARY=pdqhash
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 RUN python -m venv /opt/cets
 COPY pyproject.toml constraints.txt README.md LICENSE ./
@@ -26,6 +30,10 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="cets" \
       org.opencontainers.image.description="Federated search for child-exploitation investigations" \
       org.opencontainers.image.licenses="Apache-2.0"
+# pdqhash's extension needs the C++ runtime.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libstdc++6 \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 cets \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin cets

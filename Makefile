@@ -1,5 +1,6 @@
 # Two commands for a fresh machine:  make demo  ·  make test
-# Prerequisites: Python 3.11+ (with venv), a JDK 17+, Maven. Everything else installs itself.
+# Prerequisites: Python 3.11+ (with venv), a JDK 17+, Maven, a C++ compiler (pdqhash is built
+# from its source distribution). Everything else installs itself.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -22,7 +23,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	PIP_NO_BINARY=pdqhash $(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

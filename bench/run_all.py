@@ -30,6 +30,7 @@ FULL = [
     ["ranking_bench.py"],
     ["load_test.py", "--officers", "20", "--duration", "60"],
     ["watch_bench.py"],
+    ["pdq_bench.py", "--hashes", "1000000"],
 ]
 SMOKE = [
     ["node_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2", "--starts", "0"],
@@ -46,6 +47,11 @@ SMOKE = [
         "--samples",
         "1",
         "--quick",
+    ],
+    [
+        "pdq_bench.py",
+        *("--hashes", "2000", "--queries", "3", "--rounds", "1"),
+        *("--images", "16", "--seeds", "3", "--heap-mb", "512"),
     ],
 ]
 
@@ -163,6 +169,26 @@ def _summary(results: Path) -> None:
         add(name, "ingest with / without watches (ratio)", _fig(ingest["ratio"]), watch)
         for interval, figure in watch["latency"].items():
             add(name, f"alert latency, poll every {interval} (s)", _fig(figure), watch)
+    for found in sorted(results.glob("pdq-*.json"))[-1:]:
+        images = json.loads(found.read_text())
+        name = f"images, {images['hashes']:,} PDQ hashes"
+        for kind, figures in images["latency_ms"].items():
+            ratio = images["ratio_to_exact_p50"][kind]
+            candidates = images["candidates"][kind]["median"]
+            add(
+                name,
+                f"{kind}: p50 / p99 (ms), candidates, p50 / exact",
+                f"{_pair(figures)}, {candidates:,}, {ratio}",
+                images,
+            )
+        for key, value in images["hashing"].items():
+            if key.startswith("jobs="):
+                add(
+                    name,
+                    f"cets hash, {key.replace('=', ' ')} (images/s)",
+                    str(value["per_s"]),
+                    images,
+                )
     text = "# Benchmarks: summary\n\n" + header(machine()) + "\n\n" + "\n".join(rows) + "\n"
     write("summary", {"machine": machine(), "rows": rows}, text)
 

@@ -30,6 +30,9 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
     layers = next(tmp_path.glob("federation-*.md")).read_text()
     for path in ("a. OpenSearch, straight", "b. node gRPC", "c. federation", "d. gateway REST"):
         assert f"| {path}" in layers
+    images = next(tmp_path.glob("pdq-2000-*.md")).read_text()
+    for row in ("| near, 31 bits |", "| near, 16 bits |", "| exact PDQ |", "| resize_50 |"):
+        assert row in images
     summary = next(tmp_path.glob("summary-*.md")).read_text()
     for measure in (
         "ratio b/a",
@@ -38,5 +41,7 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
         "20 agencies: p50 / p99",
         "ingest with / without watches (ratio)",
         "alert latency, poll every 5s",
+        "near, 31 bits: p50 / p99 (ms), candidates, p50 / exact",
+        "cets hash, jobs 1 (images/s)",
     ):
         assert measure in summary

@@ -87,6 +87,17 @@ def test_analysis_common_module_is_loaded(node: EmbeddedOpenSearch) -> None:
     assert [t["token"] for t in english["tokens"]] == ["run"]
 
 
+def test_painless_module_is_loaded(node: EmbeddedOpenSearch) -> None:
+    nodes = call(node.url, "GET", "/_nodes/plugins")["nodes"]
+    (only,) = nodes.values()
+    assert "lang-painless" in {module["name"] for module in only["modules"]}
+    call(node.url, "PUT", "/it-painless/_doc/p1?refresh=true", {"bits": 0b1011})
+    script = {"source": "Long.bitCount(doc['bits'].value ^ params.q)", "params": {"q": 0b0001}}
+    body = {"query": {"script_score": {"query": {"match_all": {}}, "script": script}}}
+    (hit,) = call(node.url, "POST", "/it-painless/_search", body)["hits"]["hits"]
+    assert hit["_score"] == 2.0
+
+
 def test_index_and_fetch_document(node: EmbeddedOpenSearch) -> None:
     record = {"name": "Jôn Smith", "case_ref": "C-1"}
     created = call(node.url, "PUT", "/it-records/_doc/r1?refresh=true", record)

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from cets.common.imagehash import hash_image
+from cets.core import pdq
+from cets.demo import scenes
 from stacks import Stack, suspect_records, three_agencies_fixture
 
 pytestmark = pytest.mark.opensearch
@@ -35,9 +38,24 @@ PURPOSE = "online luring investigation"
 CASE = "TPS-2026-00042"
 
 
+PICTURE_SEED = 12
+
+
+def _resized_copy() -> bytes:
+    return scenes.encode(scenes.transform(scenes.draw_scene(PICTURE_SEED), "resize_50"))
+
+
 def records(agency: str) -> list[dict[str, Any]]:
     rows = suspect_records(agency)
     if agency == "tps":
+        rows.append(
+            {
+                "id": "tps-image",
+                "type": "media_hash",
+                "pdq": hash_image(_resized_copy()).pdq,
+                "created": "2025-05-01",
+            }
+        )
         rows[0]["phones"] = ["(416) 555-0142"]  # only a pivot on this person finds rcmp-phone
         rows.append(
             {
@@ -300,3 +318,29 @@ def test_the_page_and_its_assets_are_served_with_a_strict_policy(stack: dict[str
     script = http.get("/static/app.js").text
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
+
+
+def test_a_dropped_image_is_hashed_at_the_gateway_and_its_copies_found(
+    page: Any, stack: dict[str, Any], problems: list[str], tmp_path: Path
+) -> None:
+    picture = tmp_path / "found.png"
+    original = scenes.encode(scenes.draw_scene(PICTURE_SEED))
+    picture.write_bytes(original)
+    uploads: list[str] = []
+    page.on("request", lambda r: uploads.append(r.url) if r.method == "POST" else None)
+    sign_in(page, stack["token"])
+    page.locator("#q-image").set_input_files(str(picture))
+    page.get_by_text("Image hashed").wait_for()
+    assert "it was not kept" in page.locator("#image-status").inner_text()
+    assert page.locator("#q-image").evaluate("input => input.files.length") == 0
+    fill_search(page)
+    submit(page)
+    row = page.locator('.result[data-record="tps-image"]')
+    row.wait_for()
+    distance = pdq.hamming(hash_image(original).pdq, hash_image(_resized_copy()).pdq)
+    shown = row.locator(".distance").inner_text()
+    assert f"{distance} bits apart" in shown and "% similar" in shown
+    assert [u.rsplit("/", 2)[-2:] for u in uploads] == [["images", "hash"], ["v1", "search"]]
+    page.get_by_role("button", name="Remove image").click()
+    assert page.locator("#image-status").inner_text() == ""
+    assert problems == []

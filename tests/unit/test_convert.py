@@ -24,7 +24,7 @@ from cets.core.convert import (
     selector_to_proto,
 )
 from cets.core.errors import InvalidQuery
-from cets.core.query import DEFAULT_LIMIT, SearchQuery
+from cets.core.query import DEFAULT_LIMIT, ImageQuery, SearchQuery
 from cets.core.records import Handling, IngestContext, RecordType, prepare
 from cets.core.selectors import Selector, SelectorKind, card_fingerprint
 from cets.search.dsl import parse_response
@@ -174,6 +174,7 @@ FULL: dict[str, dict[str, Any]] = {
         "md5": "d41d8cd98f00b204e9800998ecf8427e",
         "sha1": "da39a3ee5e6b4b0d3255bfef95601890afd80709",
         "pdq": "f" * 64,
+        "pdq_quality": 87,
         "filename": "a.jpg",
         "platform": "Dropbox",
         "description": "d",
@@ -358,6 +359,46 @@ def test_query_to_proto_and_back() -> None:
     )
     back = query_from_proto(query_to_proto(query), default_region="CA", card_key=KEY)
     assert back == query
+
+
+PDQ = "9f34d29bd19b9bb491d3c1039aa981f43e0648fba3643f065246a3ed69665f46"
+MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+
+def test_an_image_query_crosses_the_contract() -> None:
+    image = ImageQuery(pdq=(PDQ, "0" * 64), max_distance=0, md5=MD5)
+    query = SearchQuery(image=image, types=(RecordType.MEDIA_HASH,))
+    pb = query_to_proto(query)
+    assert pb.image.HasField("max_distance") and pb.image.max_distance == 0
+    assert query_from_proto(pb, default_region=None, card_key=KEY) == query
+    # as typed: upper case and blanks normalised, the default distance when none is given
+    typed = search_pb2.Query(image=search_pb2.ImageQuery(pdq=[f" {PDQ.upper()} "], sha1=""))
+    parsed = query_from_proto(typed, default_region=None, card_key=KEY).image
+    assert parsed == ImageQuery(pdq=(PDQ,), max_distance=31)
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (search_pb2.ImageQuery(), "image: give at least one of: pdq, md5, sha1"),
+        (search_pb2.ImageQuery(pdq=["abc"]), r"image.pdq\[0\]: pdq hash must be 64 hex"),
+        (search_pb2.ImageQuery(pdq=[PDQ, "x"]), r"image.pdq\[1\]: "),
+        (search_pb2.ImageQuery(md5="abc"), "image.md5: md5 hash must be 32 hex"),
+        (search_pb2.ImageQuery(sha1=MD5), "image.sha1: sha1 hash must be 40 hex"),
+        (search_pb2.ImageQuery(pdq=[PDQ] * 9), "image.pdq: more than 8 hashes"),
+        (
+            search_pb2.ImageQuery(pdq=[PDQ], max_distance=65),
+            "image.max_distance must be between 0 and 64",
+        ),
+        (search_pb2.ImageQuery(md5="a" * 600), "image: a hash is longer than 512"),
+    ],
+)
+def test_a_bad_image_query_is_refused_naming_the_field(
+    image: search_pb2.ImageQuery, message: str
+) -> None:
+    with pytest.raises(InvalidQuery, match=f"^{message}") as caught:
+        query_from_proto(search_pb2.Query(image=image), default_region=None, card_key=KEY)
+    assert PDQ not in str(caught.value)
 
 
 # --------------------------------------------------------------------------------------------

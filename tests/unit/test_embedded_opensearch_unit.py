@@ -205,10 +205,12 @@ def test_default_m2_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 FAKE_VERSION = "9.9.9"
 
 
-def _put_artifact(repo: Path, group: str, artifact: str, extension: str, data: bytes) -> Path:
-    path = repo.joinpath(*group.split("."), artifact, FAKE_VERSION)
+def _put_artifact(
+    repo: Path, group: str, artifact: str, extension: str, data: bytes, version: str = FAKE_VERSION
+) -> Path:
+    path = repo.joinpath(*group.split("."), artifact, version)
     path.mkdir(parents=True)
-    file = path / f"{artifact}-{FAKE_VERSION}.{extension}"
+    file = path / f"{artifact}-{version}.{extension}"
     file.write_bytes(data)
     sha1 = hashlib.sha1(data, usedforsecurity=False).hexdigest()
     file.with_name(file.name + ".sha1").write_text(sha1)
@@ -236,6 +238,10 @@ def fake_m2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     archive = _fake_zip(tmp_path / "fake.zip")
     _put_artifact(repo, "org.opensearch.distribution.integ-test-zip", "opensearch", "zip", archive)
     _put_artifact(repo, "org.opensearch.plugin", "analysis-common", "jar", b"jar")
+    _put_artifact(repo, "org.opensearch.plugin", "lang-painless", "jar", b"painless")
+    _put_artifact(repo, "org.opensearch.plugin", "opensearch-scripting-painless-spi", "jar", b"spi")
+    for group, artifact, version, extension in _distribution._PAINLESS_LIBRARIES:
+        _put_artifact(repo, group, artifact, extension, b"lib", version=version)
     monkeypatch.setenv("PATH", str(tmp_path))  # no mvn here
     return repo
 
@@ -250,16 +256,33 @@ def test_ensure_distribution_without_maven_or_cached_artifact(
     message = str(caught.value)
     assert "install Maven" in message
     assert "org.opensearch.distribution.integ-test-zip:opensearch:2.19.1:zip" in message
-    assert not (tmp_path / "cache" / "opensearch-2.19.1").exists()
+    assert not (tmp_path / "cache" / "opensearch-2.19.1-r2").exists()
 
 
 def test_ensure_distribution_uses_local_maven_repository(fake_m2: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     home = eo.ensure_distribution(FAKE_VERSION, cache_dir=cache, m2_repo=fake_m2)
-    assert home == cache / f"opensearch-{FAKE_VERSION}"
+    assert home == cache / f"opensearch-{FAKE_VERSION}-r2"
     descriptor = home / "modules" / "analysis-common" / "plugin-descriptor.properties"
     assert descriptor.read_text() == eo.plugin_descriptor(FAKE_VERSION)
     assert (home / "modules" / "analysis-common" / f"analysis-common-{FAKE_VERSION}.jar").is_file()
+    painless = home / "modules" / "lang-painless"
+    assert (painless / "plugin-descriptor.properties").read_text() == eo.plugin_descriptor(
+        FAKE_VERSION, "lang-painless"
+    )
+    assert sorted(p.name for p in painless.iterdir()) == [
+        "antlr4-runtime-4.13.1.jar",
+        "asm-9.7.jar",
+        "asm-analysis-9.7.jar",
+        "asm-commons-9.7.jar",
+        "asm-tree-9.7.jar",
+        "asm-util-9.7.jar",
+        f"lang-painless-{FAKE_VERSION}.jar",
+        f"opensearch-scripting-painless-spi-{FAKE_VERSION}.jar",
+        "plugin-descriptor.properties",
+        "plugin-security.policy",
+    ]
+    assert "createClassLoader" in (painless / "plugin-security.policy").read_text()
     modes = {
         p.relative_to(home).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in home.rglob("*")
     }
@@ -269,8 +292,8 @@ def test_ensure_distribution_uses_local_maven_repository(fake_m2: Path, tmp_path
     assert modes["modules/analysis-common"] == 0o755
     assert stat.S_IMODE(cache.stat().st_mode) == 0o755
     assert sorted(p.name for p in cache.iterdir()) == [
-        f".opensearch-{FAKE_VERSION}.lock",
-        f"opensearch-{FAKE_VERSION}",
+        f".opensearch-{FAKE_VERSION}-r2.lock",
+        f"opensearch-{FAKE_VERSION}-r2",
     ]
 
 
@@ -304,7 +327,7 @@ def test_ensure_distribution_rejects_corrupt_download(fake_m2: Path, tmp_path: P
     archive.write_bytes(archive.read_bytes() + b"tampered")
     with pytest.raises(eo.DistributionError, match=r"checksum.*delete both files"):
         eo.ensure_distribution(FAKE_VERSION, cache_dir=tmp_path / "cache", m2_repo=fake_m2)
-    assert not (tmp_path / "cache" / f"opensearch-{FAKE_VERSION}").exists()
+    assert not (tmp_path / "cache" / f"opensearch-{FAKE_VERSION}-r2").exists()
 
 
 def test_ensure_distribution_rejects_unknown_archive(fake_m2: Path, tmp_path: Path) -> None:
@@ -315,7 +338,9 @@ def test_ensure_distribution_rejects_unknown_archive(fake_m2: Path, tmp_path: Pa
     archive.with_name(archive.name + ".sha1").write_text(f"{sha1}  {archive.name}\n")
     with pytest.raises(eo.DistributionError, match="does not hold"):
         eo.ensure_distribution(FAKE_VERSION, cache_dir=tmp_path / "cache", m2_repo=fake_m2)
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f".opensearch-{FAKE_VERSION}.lock"]
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [
+        f".opensearch-{FAKE_VERSION}-r2.lock"
+    ]
 
 
 # --- generated files and messages ---------------------------------------------------------
@@ -332,6 +357,9 @@ def test_plugin_descriptor() -> None:
         "extended.plugins=",
         "has.native.controller=false",
     ]
+    painless = eo.plugin_descriptor("2.19.1", "lang-painless").splitlines()
+    assert "name=lang-painless" in painless
+    assert "classname=org.opensearch.painless.PainlessPlugin" in painless
 
 
 def test_jvm_options_name_only_absolute_files(tmp_path: Path) -> None:

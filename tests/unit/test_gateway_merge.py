@@ -241,3 +241,39 @@ def test_exact_hits_lead_when_each_agency_lists_them_first(
     for before, after in itertools.pairwise(merged):
         if before.exact == after.exact:
             assert before.fused >= after.fused
+
+
+# --------------------------------------------------------------------------------------------
+# Image matches: distance is comparable across agencies, scores are not
+
+
+def image_hit(agency: str, record_id: str, distance: int, score: float = 1.0) -> search_pb2.Hit:
+    found = hit(agency, record_id, score)
+    found.distance = distance
+    return found
+
+
+@pytest.mark.parametrize("method", list(Method))
+def test_image_matches_merge_by_distance_whatever_the_scores(method: Method) -> None:
+    lists = {
+        "a": [image_hit("a", "a0", 3, 255.9), image_hit("a", "a1", 20, 0.1)],
+        "b": [image_hit("b", "b0", 0, 0.0001), image_hit("b", "b1", 12), image_hit("b", "b2", 31)],
+    }
+    merged = merge(lists, method=method)
+    assert ids(merged) == [("b", "b0"), ("a", "a0"), ("b", "b1"), ("a", "a1"), ("b", "b2")]
+    assert [m.distance for m in merged] == [0, 3, 12, 20, 31]
+
+
+def test_at_one_distance_exact_then_relevance_orders_and_hits_without_a_distance_come_last() -> (
+    None
+):
+    lists = {
+        "a": [image_hit("a", "a0", 5, 9.0), hit("a", "a-old", 50.0)],
+        "b": [image_hit("b", "b0", 5, 1.0), image_hit("b", "b1", 5, 0.5)],
+    }
+    lists["b"][1].matched_selectors.append(records_pb2.Selector(kind=EMAIL, value="x@y.org"))
+    merged = merge(lists, method=Method.MINMAX)
+    # at distance 5: b0 is its agency's best (fused 1.0), a0 is scaled below a's text-only hit
+    # (fused 0.0); b1 holds an exact identifier but never overtakes b0, which b ranked above it
+    assert ids(merged)[:3] == [("b", "b0"), ("b", "b1"), ("a", "a0")]
+    assert ids(merged)[-1] == ("a", "a-old") and merged[-1].distance is None

@@ -28,8 +28,8 @@ FEB = datetime(2024, 2, 1, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({}, "give at least one of: text, selectors, name"),
-        ({"text": "  \t", "name": " "}, "give at least one of: text, selectors, name"),
+        ({}, "give at least one of: text, selectors, name, image"),
+        ({"text": "  \t", "name": " "}, "give at least one of: text, selectors, name, image"),
         ({"text": "x" * 1001}, "text is longer than 1000 characters"),
         ({"name": "x" * 201}, "name is longer than 200 characters"),
         (

@@ -270,20 +270,22 @@ class Tip(_message.Message):
     def __init__(self, reporter: _Optional[str] = ..., reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., text: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ..., emails: _Optional[_Iterable[str]] = ..., usernames: _Optional[_Iterable[str]] = ..., phones: _Optional[_Iterable[str]] = ..., ips: _Optional[_Iterable[str]] = ..., urls: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MediaHash(_message.Message):
-    __slots__ = ("md5", "sha1", "pdq", "filename", "platform", "description")
+    __slots__ = ("md5", "sha1", "pdq", "filename", "platform", "description", "pdq_quality")
     MD5_FIELD_NUMBER: _ClassVar[int]
     SHA1_FIELD_NUMBER: _ClassVar[int]
     PDQ_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PDQ_QUALITY_FIELD_NUMBER: _ClassVar[int]
     md5: str
     sha1: str
     pdq: str
     filename: str
     platform: str
     description: str
-    def __init__(self, md5: _Optional[str] = ..., sha1: _Optional[str] = ..., pdq: _Optional[str] = ..., filename: _Optional[str] = ..., platform: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    pdq_quality: int
+    def __init__(self, md5: _Optional[str] = ..., sha1: _Optional[str] = ..., pdq: _Optional[str] = ..., filename: _Optional[str] = ..., platform: _Optional[str] = ..., description: _Optional[str] = ..., pdq_quality: _Optional[int] = ...) -> None: ...
 
 class Record(_message.Message):
     __slots__ = ("envelope", "person", "online_identity", "phone", "payment_card", "card_transaction", "chat_message", "arrest", "case_note", "tip", "media_hash")

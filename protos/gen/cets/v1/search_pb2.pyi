@@ -24,8 +24,20 @@ DISCLOSURE_LEVEL_SUMMARY: DisclosureLevel
 DISCLOSURE_LEVEL_HIT: DisclosureLevel
 DISCLOSURE_LEVEL_DENY: DisclosureLevel
 
+class ImageQuery(_message.Message):
+    __slots__ = ("pdq", "max_distance", "md5", "sha1")
+    PDQ_FIELD_NUMBER: _ClassVar[int]
+    MAX_DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    MD5_FIELD_NUMBER: _ClassVar[int]
+    SHA1_FIELD_NUMBER: _ClassVar[int]
+    pdq: _containers.RepeatedScalarFieldContainer[str]
+    max_distance: int
+    md5: str
+    sha1: str
+    def __init__(self, pdq: _Optional[_Iterable[str]] = ..., max_distance: _Optional[int] = ..., md5: _Optional[str] = ..., sha1: _Optional[str] = ...) -> None: ...
+
 class Query(_message.Message):
-    __slots__ = ("text", "selectors", "name", "types", "created_from", "created_to", "handling", "limit", "record_ids", "release_id")
+    __slots__ = ("text", "selectors", "name", "types", "created_from", "created_to", "handling", "limit", "record_ids", "image", "release_id")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SELECTORS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +47,7 @@ class Query(_message.Message):
     HANDLING_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
     RELEASE_ID_FIELD_NUMBER: _ClassVar[int]
     text: str
     selectors: _containers.RepeatedCompositeFieldContainer[_records_pb2.Selector]
@@ -45,8 +58,9 @@ class Query(_message.Message):
     handling: _containers.RepeatedScalarFieldContainer[_records_pb2.Handling]
     limit: int
     record_ids: _containers.RepeatedScalarFieldContainer[str]
+    image: ImageQuery
     release_id: str
-    def __init__(self, text: _Optional[str] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., name: _Optional[str] = ..., types: _Optional[_Iterable[_Union[_records_pb2.RecordType, str]]] = ..., created_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., handling: _Optional[_Iterable[_Union[_records_pb2.Handling, str]]] = ..., limit: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ..., release_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, text: _Optional[str] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., name: _Optional[str] = ..., types: _Optional[_Iterable[_Union[_records_pb2.RecordType, str]]] = ..., created_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., handling: _Optional[_Iterable[_Union[_records_pb2.Handling, str]]] = ..., limit: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ..., image: _Optional[_Union[ImageQuery, _Mapping]] = ..., release_id: _Optional[str] = ...) -> None: ...
 
 class RequestContext(_message.Message):
     __slots__ = ("requester_agency", "officer_id", "purpose", "case_reference", "audience", "created", "expires", "nonce")
@@ -87,7 +101,7 @@ class Highlight(_message.Message):
     def __init__(self, field: _Optional[str] = ..., fragments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Hit(_message.Message):
-    __slots__ = ("agency", "record_id", "type", "score", "title", "created", "highlights", "matched_selectors", "record", "selectors", "disclosure")
+    __slots__ = ("agency", "record_id", "type", "score", "title", "created", "highlights", "matched_selectors", "record", "selectors", "disclosure", "distance", "matched_pdq")
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +113,8 @@ class Hit(_message.Message):
     RECORD_FIELD_NUMBER: _ClassVar[int]
     SELECTORS_FIELD_NUMBER: _ClassVar[int]
     DISCLOSURE_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_PDQ_FIELD_NUMBER: _ClassVar[int]
     agency: str
     record_id: str
     type: _records_pb2.RecordType
@@ -110,7 +126,9 @@ class Hit(_message.Message):
     record: _records_pb2.Record
     selectors: _containers.RepeatedCompositeFieldContainer[_records_pb2.Selector]
     disclosure: DisclosureLevel
-    def __init__(self, agency: _Optional[str] = ..., record_id: _Optional[str] = ..., type: _Optional[_Union[_records_pb2.RecordType, str]] = ..., score: _Optional[float] = ..., title: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highlights: _Optional[_Iterable[_Union[Highlight, _Mapping]]] = ..., matched_selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., record: _Optional[_Union[_records_pb2.Record, _Mapping]] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ...) -> None: ...
+    distance: int
+    matched_pdq: int
+    def __init__(self, agency: _Optional[str] = ..., record_id: _Optional[str] = ..., type: _Optional[_Union[_records_pb2.RecordType, str]] = ..., score: _Optional[float] = ..., title: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highlights: _Optional[_Iterable[_Union[Highlight, _Mapping]]] = ..., matched_selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., record: _Optional[_Union[_records_pb2.Record, _Mapping]] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., distance: _Optional[int] = ..., matched_pdq: _Optional[int] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("agency", "hits", "total_hits", "total_is_lower_bound", "disclosure", "took_ms", "request_nonce", "withheld_hits", "contact")

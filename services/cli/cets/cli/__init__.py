@@ -18,6 +18,7 @@ from cets.cli._certs import certs
 from cets.cli._demo import demo
 from cets.cli._federation import federation
 from cets.cli._gateway import gateway, search, tokens
+from cets.cli._hash import hash_images
 from cets.cli._ingest import ingest
 from cets.cli._keys import keys
 from cets.cli._node import node
@@ -61,6 +62,7 @@ for _command in (
     gateway,
     tokens,
     search,
+    hash_images,
     ingest,
     watches,
     releases,

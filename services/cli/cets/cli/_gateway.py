@@ -90,6 +90,22 @@ def tokens_issue(
     help="Exact identifier, e.g. email:a@b.org (repeatable).",
 )
 @click.option("--name", default="", help="A person's name (fuzzy and phonetic).")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Find copies of this image (hashed here; only its hashes are sent).",
+)
+@click.option(
+    "--max-distance",
+    type=click.IntRange(0, 64),
+    default=31,
+    show_default=True,
+    help="With --image: PDQ Hamming distance, in bits of 256.",
+)
+@click.option(
+    "--rotations", is_flag=True, help="With --image: find rotated and mirrored copies too."
+)
 @click.option("--purpose", required=True, help="Why you search (recorded at every agency).")
 @click.option("--case", "case", required=True, help="Your case reference.")
 @click.option("--agency", "targets", multiple=True, help="Only these agencies (repeatable).")
@@ -99,6 +115,9 @@ def search(
     url: str,
     selectors: tuple[str, ...],
     name: str,
+    image: Path | None,
+    max_distance: int,
+    rotations: bool,
     purpose: str,
     case: str,
     targets: tuple[str, ...],
@@ -106,7 +125,9 @@ def search(
 ) -> None:
     """Search every partner agency through the gateway; print one merged, linked list.
 
-    TERMS are free text. The officer token comes from CETS_OFFICER_TOKEN.
+    TERMS are free text. With --image, the image's MD5, SHA-1 and PDQ hashes are computed on
+    this machine and only they are sent: records holding the same file, or a PDQ within
+    --max-distance, come first, nearest first. The officer token comes from CETS_OFFICER_TOKEN.
     """
     import httpx
 
@@ -115,8 +136,11 @@ def search(
     token = os.environ.get("CETS_OFFICER_TOKEN")
     if not token:
         raise fail("set CETS_OFFICER_TOKEN to your officer token (cets tokens issue)")
+    query: dict[str, Any] = {"text": " ".join(terms), "selectors": list(selectors), "name": name}
+    if image is not None:
+        query["image"] = _image_query(image, max_distance=max_distance, rotations=rotations)
     body: dict[str, Any] = {
-        "query": {"text": " ".join(terms), "selectors": list(selectors), "name": name},
+        "query": query,
         "purpose": purpose,
         "case_reference": case,
         "targets": list(targets),
@@ -138,3 +162,26 @@ def search(
         )
         raise fail(f"{reply.status_code}: {message}")
     click.echo(json.dumps(reply.json(), indent=2) if as_json else format_page(reply.json()))
+
+
+def _image_query(path: Path, *, max_distance: int, rotations: bool) -> dict[str, Any]:
+    from cets.common.imagehash import ImageError, hash_file
+
+    try:
+        hashes = hash_file(path, dihedral=rotations, max_bytes=256 * 1024 * 1024)
+    except ImageError as exc:
+        raise fail(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise fail(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if hashes.low_quality:
+        click.echo(
+            f"{path}: PDQ quality {hashes.quality} is below 50 (a flat image): near matches "
+            "may be unrelated",
+            err=True,
+        )
+    return {
+        "pdq": list(hashes.dihedral or [hashes.pdq]),
+        "max_distance": max_distance,
+        "md5": hashes.md5,
+        "sha1": hashes.sha1,
+    }

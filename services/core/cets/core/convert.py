@@ -14,6 +14,7 @@ from typing import Any, cast
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from cets.core import pdq
 from cets.core.disclosure import Disclosure
 from cets.core.errors import InvalidQuery
 from cets.core.query import (
@@ -23,6 +24,7 @@ from cets.core.query import (
     MAX_RELEASE_ID,
     MAX_SELECTORS,
     MAX_TEXT,
+    ImageQuery,
     SearchHit,
     SearchQuery,
     SearchResult,
@@ -34,6 +36,7 @@ from cets.core.selectors import (
     SelectorKind,
     is_card_fingerprint,
     normalize,
+    normalize_hash,
 )
 from cets.v1 import records_pb2, search_pb2
 
@@ -43,6 +46,8 @@ __all__ = [
     "disclosure_to_proto",
     "handling_to_proto",
     "hit_to_proto",
+    "image_from_proto",
+    "image_to_proto",
     "query_from_proto",
     "record_to_proto",
     "record_type_from_proto",
@@ -131,6 +136,11 @@ def check_size(query: search_pb2.Query) -> None:
         raise InvalidQuery("a record id is longer than 128 characters")
     if any(len(s.value) > MAX_SELECTOR_CHARS for s in query.selectors):
         raise InvalidQuery(f"a selector is longer than {MAX_SELECTOR_CHARS} characters")
+    image = query.image
+    if len(image.pdq) > pdq.MAX_QUERY_HASHES:
+        raise InvalidQuery(f"image.pdq: more than {pdq.MAX_QUERY_HASHES} hashes")
+    if any(len(h) > MAX_SELECTOR_CHARS for h in (*image.pdq, image.md5, image.sha1)):
+        raise InvalidQuery(f"image: a hash is longer than {MAX_SELECTOR_CHARS} characters")
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -158,6 +168,46 @@ def query_from_proto(
         limit=pb.limit or DEFAULT_LIMIT,
         record_ids=tuple(pb.record_ids),
         release_id=pb.release_id,
+        image=image_from_proto(pb.image) if pb.HasField("image") else None,
+    )
+
+
+def image_from_proto(pb: search_pb2.ImageQuery) -> ImageQuery:
+    """An image query as received, its hashes normalised.
+
+    Raises:
+        InvalidQuery: naming the field at fault (never echoing its value).
+    """
+    hashes: list[str] = []
+    for index, raw in enumerate(pb.pdq):
+        try:
+            hashes.append(normalize_hash(SelectorKind.PDQ, raw))
+        except SelectorError as exc:
+            raise InvalidQuery(f"image.pdq[{index}]: {exc}") from None
+    exact: dict[str, str] = {}
+    for kind, raw in ((SelectorKind.MD5, pb.md5), (SelectorKind.SHA1, pb.sha1)):
+        if raw.strip():
+            try:
+                exact[kind.value] = normalize_hash(kind, raw)
+            except SelectorError as exc:
+                raise InvalidQuery(f"image.{kind.value}: {exc}") from None
+    if pb.HasField("max_distance"):
+        distance = pb.max_distance
+        if distance > pdq.MAX_DISTANCE:
+            raise InvalidQuery(f"image.max_distance must be between 0 and {pdq.MAX_DISTANCE}")
+    else:
+        distance = pdq.DEFAULT_MAX_DISTANCE
+    return ImageQuery(
+        pdq=tuple(dict.fromkeys(hashes)),
+        max_distance=distance,
+        md5=exact.get("md5", ""),
+        sha1=exact.get("sha1", ""),
+    )
+
+
+def image_to_proto(image: ImageQuery) -> search_pb2.ImageQuery:
+    return search_pb2.ImageQuery(
+        pdq=list(image.pdq), max_distance=image.max_distance, md5=image.md5, sha1=image.sha1
     )
 
 
@@ -206,6 +256,8 @@ def query_to_proto(query: SearchQuery) -> search_pb2.Query:
         record_ids=list(query.record_ids),
         release_id=query.release_id,
     )
+    if query.image is not None:
+        pb.image.CopyFrom(image_to_proto(query.image))
     if query.created_from:
         pb.created_from.FromDatetime(query.created_from)
     if query.created_to:
@@ -283,6 +335,9 @@ def hit_to_proto(agency: str, hit: SearchHit, *, level: Disclosure) -> search_pb
         matched_selectors=_selectors(hit.matched_selectors),
         disclosure=disclosure_to_proto(level),
     )
+    if hit.distance is not None:
+        pb.distance = hit.distance
+        pb.matched_pdq = hit.matched_pdq
     _set_time(pb.created, hit.created)
     if level is Disclosure.FULL:
         pb.title = hit.title

@@ -59,6 +59,8 @@ def format_response(response: search_pb2.SearchResponse, *, max_hits: int = 10) 
     for rank, hit in enumerate(response.hits[:max_hits], start=1):
         kind = records_pb2.RecordType.Name(hit.type).removeprefix("RECORD_TYPE_").lower()
         lines.append(f"  {rank:>2}. [{kind}] {hit.title}  ({hit.record_id}, score {hit.score:.2f})")
+        if hit.HasField("distance"):
+            lines.append(f"      image: {hit.distance} bits apart")
         matched = [selector_from_proto(s).key for s in hit.matched_selectors]
         if matched:
             lines.append(f"      matched: {', '.join(matched)}")

@@ -6,7 +6,8 @@ an OpenSearch body (:mod:`cets.search.dsl`).
 
 Criteria combine with AND: free text (BM25 over title, text and names; quotes, ``-`` and ``|``
 work as in OpenSearch's ``simple_query_string``), selectors (any of them, exact), a name
-(folded, fuzzy, or the same phonetic keys). Filters narrow by type, creation date and handling.
+(folded, fuzzy, or the same phonetic keys), an image (:class:`ImageQuery`: its MD5 or SHA-1,
+or its PDQ within a Hamming distance). Filters narrow by type, creation date and handling.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from cets.core.errors import InvalidQuery
+from cets.core.pdq import DEFAULT_MAX_DISTANCE, MAX_DISTANCE, MAX_QUERY_HASHES, is_pdq
 from cets.core.records import Handling, RecordType
-from cets.core.selectors import Selector
+from cets.core.selectors import Selector, SelectorKind
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_RELEASE_ID",
     "MAX_SELECTORS",
     "MAX_TEXT",
+    "ImageQuery",
     "SearchHit",
     "SearchQuery",
     "SearchResult",
@@ -45,6 +48,34 @@ HIGHLIGHT_FIELDS = ("title", "text", "names")
 
 
 @dataclass(frozen=True, slots=True)
+class ImageQuery:
+    """An image, by its hashes (never the image): records holding the same MD5 or SHA-1, or a
+    PDQ within ``max_distance`` bits of one of ``pdq`` (up to eight: an image's dihedral
+    variants, to find rotated and mirrored copies too). All values in normal form."""
+
+    pdq: tuple[str, ...] = ()
+    max_distance: int = DEFAULT_MAX_DISTANCE
+    md5: str = ""
+    sha1: str = ""
+
+    def __post_init__(self) -> None:
+        if not (self.pdq or self.md5 or self.sha1):
+            raise InvalidQuery("image: give at least one of: pdq, md5, sha1")
+        if len(self.pdq) > MAX_QUERY_HASHES:
+            raise InvalidQuery(f"image.pdq: more than {MAX_QUERY_HASHES} hashes")
+        if any(not is_pdq(h) for h in self.pdq):
+            raise InvalidQuery("image.pdq: a hash is not 64 lowercase hexadecimal digits")
+        if not 0 <= self.max_distance <= MAX_DISTANCE:
+            raise InvalidQuery(f"image.max_distance must be between 0 and {MAX_DISTANCE}")
+
+    @property
+    def exact(self) -> tuple[Selector, ...]:
+        """The selectors an identical file carries: its MD5 and SHA-1."""
+        pairs = ((SelectorKind.MD5, self.md5), (SelectorKind.SHA1, self.sha1))
+        return tuple(Selector(kind, value) for kind, value in pairs if value)
+
+
+@dataclass(frozen=True, slots=True)
 class SearchQuery:
     """One query on one agency's records."""
 
@@ -59,6 +90,7 @@ class SearchQuery:
     record_ids: tuple[str, ...] = ()
     release_id: str = ""
     """With ``record_ids``: fetch them under this approved release, not the sharing policy."""
+    image: ImageQuery | None = None
 
     def __post_init__(self) -> None:
         validate(self)
@@ -66,8 +98,14 @@ class SearchQuery:
 
 def validate(query: SearchQuery) -> None:
     """Raise :class:`InvalidQuery` naming the first rule the query breaks."""
-    if not (query.text.strip() or query.selectors or query.name.strip() or query.record_ids):
-        raise InvalidQuery("give at least one of: text, selectors, name")
+    if not (
+        query.text.strip()
+        or query.selectors
+        or query.name.strip()
+        or query.record_ids
+        or query.image
+    ):
+        raise InvalidQuery("give at least one of: text, selectors, name, image")
     if query.release_id and not query.record_ids:
         raise InvalidQuery("a release id fetches record ids: give the records approved")
     if len(query.release_id) > MAX_RELEASE_ID:
@@ -101,6 +139,11 @@ class SearchHit:
     selectors: tuple[Selector, ...]
     document: dict[str, Any] = field(repr=False)
     """The stored document, to be released only as the sharing policy allows."""
+    distance: int | None = None
+    """With an image query: the record's PDQ's Hamming distance to the nearest query hash (0
+    for a record holding the image's MD5 or SHA-1)."""
+    matched_pdq: int = 0
+    """With an image query: which of its PDQ hashes was nearest (an index into ``pdq``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,9 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from cets.common.audit import AuditLog
+from cets.common.imagehash import ImageError, hash_image
 from cets.common.tls import ClientTls
+from cets.core import pdq
 from cets.core.display import build_query
 from cets.gateway.alerts import AlertCollector
 from cets.gateway.cases.routes import CaseApiError, case_routes
@@ -53,6 +55,7 @@ from cets.gateway.merge import MergedHit, Method, merge
 from cets.gateway.models import (
     ErrorOut,
     HitOut,
+    ImageHashOut,
     PivotIn,
     QueryIn,
     SearchIn,
@@ -81,6 +84,8 @@ __all__ = ["ApiError", "Gateway", "create_app"]
 
 _log = logging.getLogger(__name__)
 MAX_PER_AGENCY = 100
+MAX_IMAGE_BYTES = 32 * 1024 * 1024
+"""The largest image hashed (POST /v1/images/hash); it is held in memory only."""
 _DETAIL_STATUS = {  # a record's owner did not answer: why, in HTTP terms
     search_pb2.AgencyStatus.CODE_REJECTED: 403,
     search_pb2.AgencyStatus.CODE_UNAVAILABLE: 503,
@@ -256,6 +261,46 @@ def create_app(gateway: Gateway) -> FastAPI:
         """Search every partner agency (or ``targets``) at once."""
         return await run(_query(body.query), body, who)
 
+    @app.post(
+        "/v1/images/hash",
+        response_model=ImageHashOut,
+        tags=["search"],
+        responses={**_SEARCH_ERRORS, 413: {"model": ErrorOut}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    async def image_hash(request: Request, who: Officer = as_officer) -> ImageHashOut:
+        """An image's MD5, SHA-1 and PDQ hashes (and its 8 dihedral PDQ hashes), for an image
+        query. Send the file's bytes as the body (JPEG, PNG, GIF, WebP, BMP or TIFF, up to 32
+        MiB). The image is hashed in memory at this gateway and discarded: it is never stored,
+        logged, or sent to any agency; only its hashes are, when you search with them."""
+        del who  # a verified officer, counted against the search rate limit
+        data = await _read_capped(request, MAX_IMAGE_BYTES)
+        try:
+            hashes = await asyncio.to_thread(hash_image, data, dihedral=True)
+        except ImageError as exc:
+            raise ApiError(400, f"image: {exc}") from None
+        finally:
+            del data
+        return ImageHashOut(
+            md5=hashes.md5,
+            sha1=hashes.sha1,
+            pdq=hashes.pdq,
+            quality=hashes.quality,
+            low_quality=hashes.low_quality,
+            width=hashes.width,
+            height=hashes.height,
+            format=hashes.format,
+            dihedral=list(hashes.dihedral),
+            dihedral_names=list(pdq.DIHEDRAL_NAMES),
+        )
+
     @app.post("/v1/pivot", response_model=SearchOut, tags=["search"], responses=_SEARCH_ERRORS)
     async def pivot(body: PivotIn, who: Officer = as_officer) -> SearchOut:
         """Search every partner for the identifiers of one record (one hop out)."""
@@ -355,7 +400,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         )
         result = SearchOut(
             results=[
-                hit_out(h, rank) for rank, h in enumerate(shown_hits, start=sum(shown.values()) + 1)
+                hit_out(h, rank, query_hashes=len(query.image.pdq))
+                for rank, h in enumerate(shown_hits, start=sum(shown.values()) + 1)
             ],
             agencies=[agency_out(a) for a in response.answers],
             links=[link_out(e) for e in link(h for hits in lists.values() for h in hits)],
@@ -399,14 +445,40 @@ def _query(body: QueryIn) -> search_pb2.Query:
         )
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    if not (body.text.strip() or body.selectors or body.name.strip()):
-        raise ApiError(400, "give at least one of: text, selectors, name")
+    if body.image is not None:
+        image = body.image
+        if not (image.pdq or image.md5 or image.sha1):
+            raise ApiError(400, "image: give at least one of: pdq, md5, sha1")
+        query.image.CopyFrom(
+            search_pb2.ImageQuery(
+                pdq=image.pdq, max_distance=image.max_distance, md5=image.md5, sha1=image.sha1
+            )
+        )
+    if not (body.text.strip() or body.selectors or body.name.strip() or body.image):
+        raise ApiError(400, "give at least one of: text, selectors, name, image")
     for field, value in (("created_from", body.created_from), ("created_to", body.created_to)):
         if value is not None:
             if value.tzinfo is None:
                 raise ApiError(400, f"{field} needs a time zone, e.g. 2026-01-01T00:00:00Z")
             getattr(query, field).FromDatetime(value)
     return query
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    """The request's body, refused with 413 past ``limit`` bytes (before reading it all)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the image is larger than {limit // (1024 * 1024)} MiB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the image is larger than {limit // (1024 * 1024)} MiB")
+        chunks.append(chunk)
+    if not size:
+        raise ApiError(400, "image: send the image file's bytes as the request body")
+    return b"".join(chunks)
 
 
 def _shown(cursor: str | None, digest: str, key: bytes) -> dict[str, int]:

@@ -18,6 +18,12 @@ def format_page(page: dict[str, Any], *, width: int = 60) -> str:
             f"{hit['rank']:>3}{mark} {hit['agency']:<8} {hit['type']:<17} {hit['disclosure']:<11} "
             f"{hit['record_id']}  {title}"
         )
+        if hit.get("distance") is not None:
+            turned = f", {hit['variant']}" if hit.get("variant") not in (None, "original") else ""
+            lines.append(
+                f"        image: {hit['distance']} bits apart "
+                f"({hit['similarity']:.0%} similar{turned})"
+            )
         if hit["matched_selectors"]:
             lines.append(f"        matched: {', '.join(hit['matched_selectors'])}")
         for field, fragments in list(hit["highlights"].items())[:1]:

@@ -12,10 +12,16 @@ list is put on the same footing for:
 
 Order
 -----
-A hit's *own key* is: exact selector matches first (``matched_selectors`` non-empty), then
-fused score descending, then the agency's rank, the agency id and the record id, so that no two
-hits tie and the same input always gives the same order, whatever order the mapping lists the
-agencies in.
+A hit's *own key* is: image matches by their ``distance`` (the Hamming distance of the record's
+PDQ hash to the image asked for: 0 to 256, computed the same way at every agency, so it *is*
+comparable across agencies, unlike scores), nearest first, ahead of every hit without one; then
+exact selector matches (``matched_selectors`` non-empty), then fused score descending, then the
+agency's rank, the agency id and the record id, so that no two hits tie and the same input
+always gives the same order, whatever order the mapping lists the agencies in. Text relevance
+therefore only orders image matches at the same distance (a node answering an image query with
+text returns only records matching both, nearest first, text relevance breaking ties); a hit
+without a distance in an image search (an agency whose node predates image queries) comes
+after all that have one.
 
 One more rule: **a hit never overtakes a hit its own agency ranked above it.** Each hit is
 placed by the worst own key among itself and the hits its agency ranked above it (its
@@ -69,13 +75,28 @@ class MergedHit:
     """The record holds one of the query's selectors."""
     hit: search_pb2.Hit
 
+    @property
+    def distance(self) -> int | None:
+        """With an image query: the record's PDQ distance to the image (0 to 256)."""
+        return self.hit.distance if self.hit.HasField("distance") else None
 
-_OwnKey = tuple[int, float, int, str, str]
+
+_NO_DISTANCE = 257
+_OwnKey = tuple[int, int, float, int, str, str]
 
 
 def _own_key(hit: MergedHit) -> _OwnKey:
-    """Smaller is better: exact first, then fused descending, then the tie-breakers."""
-    return (0 if hit.exact else 1, -hit.fused, hit.agency_rank, hit.agency, hit.record_id)
+    """Smaller is better: nearest image first, then exact, then fused descending, then the
+    tie-breakers."""
+    distance = hit.distance
+    return (
+        _NO_DISTANCE if distance is None else distance,
+        0 if hit.exact else 1,
+        -hit.fused,
+        hit.agency_rank,
+        hit.agency,
+        hit.record_id,
+    )
 
 
 def merge(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +12,8 @@ __all__ = [
     "ErrorOut",
     "EvidenceOut",
     "HitOut",
+    "ImageHashOut",
+    "ImageIn",
     "LinkOut",
     "PivotIn",
     "QueryIn",
@@ -22,6 +24,20 @@ __all__ = [
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ImageIn(_In):
+    pdq: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="PDQ hashes (64 hex digits): the image's, or its 8 dihedral variants to "
+        "find rotated and mirrored copies too (POST /v1/images/hash gives them).",
+    )
+    max_distance: int = Field(
+        default=31, ge=0, le=64, description="Hamming distance in bits of 256 (PDQ's match: 31)."
+    )
+    md5: str = Field(default="", max_length=32, description="The file's MD5: identical copies.")
+    sha1: str = Field(default="", max_length=40, description="The file's SHA-1.")
 
 
 class QueryIn(_In):
@@ -37,6 +53,9 @@ class QueryIn(_In):
     types: list[str] = Field(default_factory=list, max_length=10, description="Record types.")
     created_from: datetime | None = None
     created_to: datetime | None = None
+    image: ImageIn | None = Field(
+        default=None, description="Near-duplicate images, by their hashes (never the image)."
+    )
 
 
 class _Why(_In):
@@ -79,6 +98,33 @@ class HitOut(BaseModel):
     selectors: list[str]
     highlights: dict[str, list[str]]
     record: dict[str, Any] | None = Field(description="The record, when released in full.")
+    distance: int | None = Field(
+        default=None,
+        description="With an image query: the record's PDQ hash's Hamming distance to the "
+        "image (0-256; 0 also for the same MD5 or SHA-1), comparable across agencies.",
+    )
+    similarity: float | None = Field(
+        default=None, description="With an image query: the share of the 256 bits in common."
+    )
+    variant: str | None = Field(
+        default=None,
+        description="With dihedral hashes: how the record's copy is turned, e.g. 'mirrored'.",
+    )
+
+
+class ImageHashOut(BaseModel):
+    """An image's hashes, computed at this gateway; the image itself is not kept."""
+
+    md5: str
+    sha1: str
+    pdq: str
+    quality: int = Field(description="PDQ's quality, 0-100.")
+    low_quality: bool = Field(description="Quality below 50: the PDQ is unreliable.")
+    width: int
+    height: int
+    format: str
+    dihedral: list[str] = Field(description="The 8 hashes of its rotations and flips.")
+    dihedral_names: list[str]
 
 
 class AgencyOut(BaseModel):

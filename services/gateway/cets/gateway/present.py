@@ -11,6 +11,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from cets.core import pdq
 from cets.core.convert import selector_from_proto
 from cets.gateway.linking import LinkedEntity
 from cets.gateway.merge import MergedHit
@@ -65,8 +66,14 @@ def selector_keys(selectors: Sequence[records_pb2.Selector]) -> list[str]:
     return [selector_from_proto(s).key for s in selectors]
 
 
-def hit_out(merged: MergedHit, rank: int) -> HitOut:
+def hit_out(merged: MergedHit, rank: int, *, query_hashes: int = 0) -> HitOut:
+    """``query_hashes``: how many PDQ hashes the query held (8: the dihedral variants, so a
+    hit's ``matched_pdq`` says how its copy is turned)."""
     hit = merged.hit
+    distance = merged.distance
+    variant = None
+    if distance is not None and query_hashes == len(pdq.DIHEDRAL_NAMES):
+        variant = pdq.DIHEDRAL_NAMES[min(hit.matched_pdq, len(pdq.DIHEDRAL_NAMES) - 1)]
     record: dict[str, Any] | None = None
     if hit.HasField("record"):
         record = json_format.MessageToDict(hit.record, preserving_proto_field_name=True)
@@ -84,6 +91,9 @@ def hit_out(merged: MergedHit, rank: int) -> HitOut:
         selectors=selector_keys(hit.selectors),
         highlights={h.field: list(h.fragments) for h in hit.highlights},
         record=record,
+        distance=distance,
+        similarity=None if distance is None else round(pdq.similarity(distance), 4),
+        variant=variant,
     )
 
 

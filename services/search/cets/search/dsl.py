@@ -3,8 +3,8 @@
 Pure functions, no I/O: the node's translation of the query model (:mod:`cets.core.query`) into
 OpenSearch's query language. Criteria combine with AND: free text (BM25 over title, text and
 names; quotes, ``-`` and ``|`` work as in OpenSearch's ``simple_query_string``), selectors (any
-of them, exact), a name (folded, fuzzy, or the same phonetic keys). Filters narrow by type,
-creation date and handling.
+of them, exact), a name (folded, fuzzy, or the same phonetic keys), an image (its hashes; see
+:mod:`cets.search.images`). Filters narrow by type, creation date and handling.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cets.core import pdq
 from cets.core.names import phonetic_keys
 from cets.core.query import HIGHLIGHT_FIELDS, SearchHit, SearchQuery, SearchResult
 from cets.core.records import RecordType
 from cets.core.selectors import Selector
+from cets.search.images import image_clause, image_filter, squashed
 
 __all__ = ["Scope", "build_body", "parse_response"]
 
@@ -56,6 +58,8 @@ def build_body(
         must.append(_name_clause(query.name))
     if query.record_ids:
         must.append({"terms": {"record_id": sorted(set(query.record_ids))}})
+    if query.image is not None:  # nearest first; the other criteria order ties
+        must = [image_clause(query.image), *([squashed(must)] if must else [])]
     body: dict[str, Any] = {
         "size": query.limit,
         "track_total_hits": 10_000,
@@ -79,13 +83,13 @@ def build_body(
         # down by type, date, handling or text, or bisecting dates would tell its creation
         # time and trying types its type. A global aggregation ignores the query's clauses.
         body["post_filter"] = {"bool": {"must_not": [scope.count_only]}}
+        identifiers: list[dict[str, Any]] = []
+        if query.selectors:
+            identifiers.append({"terms": {"selectors": sorted({s.key for s in query.selectors})}})
+        if query.image is not None:
+            identifiers.append(image_filter(query.image))
         counted: dict[str, Any] = {
-            "bool": {
-                "filter": [
-                    scope.count_only,
-                    {"terms": {"selectors": sorted({s.key for s in query.selectors})}},
-                ]
-            }
+            "bool": {"filter": [scope.count_only, *(identifiers or [{"match_none": {}}])]}
         }
         if scope.exclude:
             counted["bool"]["must_not"] = [scope.exclude]
@@ -128,12 +132,16 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
 
 
 def parse_response(query: SearchQuery, raw: dict[str, Any]) -> SearchResult:
-    """Read OpenSearch's answer; ``matched_selectors`` are the query's selectors each hit holds."""
+    """Read OpenSearch's answer; ``matched_selectors`` are the query's selectors each hit holds
+    (with an image query, also the image's MD5, SHA-1 and PDQ hashes held exactly)."""
     asked = {s.key for s in query.selectors}
+    if query.image is not None:
+        asked |= {s.key for s in query.image.exact} | {f"pdq:{h}" for h in query.image.pdq}
     hits = []
     for item in raw.get("hits", {}).get("hits", []):
         source = item.get("_source", {})
         keys = source.get("selectors", [])
+        distance, nearest = _distance(query, keys)
         hits.append(
             SearchHit(
                 record_id=source.get("record_id", item.get("_id", "")),
@@ -145,6 +153,8 @@ def parse_response(query: SearchQuery, raw: dict[str, Any]) -> SearchResult:
                 matched_selectors=tuple(Selector.from_key(k) for k in keys if k in asked),
                 selectors=tuple(Selector.from_key(k) for k in keys),
                 document=source,
+                distance=distance,
+                matched_pdq=nearest,
             )
         )
     total = raw.get("hits", {}).get("total", {"value": len(hits), "relation": "eq"})
@@ -158,3 +168,17 @@ def parse_response(query: SearchQuery, raw: dict[str, Any]) -> SearchResult:
             raw.get("aggregations", {}).get("withheld", {}).get("matched", {}).get("doc_count", 0)
         ),
     )
+
+
+def _distance(query: SearchQuery, keys: list[str]) -> tuple[int | None, int]:
+    """A hit's distance to the image asked for, computed again from its own hash (so that it
+    never depends on how a score was rounded): 0 for the image's MD5 or SHA-1."""
+    image = query.image
+    if image is None:
+        return None, 0
+    if any(s.key in keys for s in image.exact):
+        return 0, 0
+    stored = [k.removeprefix("pdq:") for k in keys if k.startswith("pdq:")]
+    if not stored or not image.pdq:
+        return None, 0
+    return min(pdq.nearest(value, image.pdq) for value in stored)

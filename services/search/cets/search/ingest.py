@@ -26,6 +26,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.helpers import streaming_bulk
 
 from cets.core.records import IngestContext, RecordError, prepare
+from cets.search.images import index_fields
 from cets.search.index import IndexNames, ensure_index
 from cets.search.readers import Format, Item, Reject, raw_text, read_records
 from cets.search.store import translate_errors
@@ -245,7 +246,8 @@ def _actions(
             tracker.reject(Reject(number, str(exc), _raw_record(item)))
             continue
         tracker.submitted(record.record_id, number, record.document.get("selectors"))
-        yield {"_index": names.index, "_id": record.record_id, "_source": record.document}
+        document = {**record.document, **index_fields(record.document.get("selectors", []))}
+        yield {"_index": names.index, "_id": record.record_id, "_source": document}
     if on_progress:
         on_progress(stream.tell())
 

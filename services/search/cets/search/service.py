@@ -209,7 +209,9 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
             request.query, default_region=self._me.default_region, card_key=self._me.card_key
         )
         # under a release, the records are the approved ones (checked): no policy scope
-        scope = Scope() if query.release_id else _scope(plan, by_selector=bool(query.selectors))
+        # an image (by its hashes) is an identifier the requester holds, as a selector is
+        by_identifier = bool(query.selectors) or query.image is not None
+        scope = Scope() if query.release_id else _scope(plan, by_selector=by_identifier)
         async with asyncio.timeout(budget):
             return await self._searcher.search(query, timeout_s=budget, scope=scope)
 

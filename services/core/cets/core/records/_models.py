@@ -192,6 +192,8 @@ class MediaHashIn(_In):
     md5: str | None = None
     sha1: str | None = None
     pdq: str | None = None
+    pdq_quality: int | None = Field(default=None, ge=0, le=100)
+    """PDQ's quality score of the hash (below 50: a flat image, an unreliable hash)."""
     filename: ShortText | None = None
     platform: str | None = Field(default=None, max_length=64)
     description: LongText | None = None

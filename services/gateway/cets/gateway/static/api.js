@@ -26,15 +26,24 @@ export class ApiFailure extends Error {
 }
 
 export async function post(path, body) {
+  return send(path, "application/json", JSON.stringify(body));
+}
+
+// A file's bytes as the body (the image to hash at the gateway).
+export async function postFile(path, file) {
+  return send(path, "application/octet-stream", file);
+}
+
+async function send(path, contentType, body) {
   let response;
   try {
     response = await fetch(path, {
       method: "POST",
       headers: {
-        "Content-Type": "application/json",
+        "Content-Type": contentType,
         Authorization: `Bearer ${token() || ""}`,
       },
-      body: JSON.stringify(body),
+      body,
       credentials: "omit",
       cache: "no-store",
     });

@@ -5,6 +5,7 @@
 //   api.js      the officer's token and every request to the gateway
 //   session.js  signed in or not, who the token names, signing out
 //   search.js   the search form, running searches and pivots, the results list, paging
+//   images.js   an image dropped on the form, hashed at the gateway, its hashes searched
 //   agencies.js each agency's colour, contact and status chip
 //   graph.js    the links between agencies, as a graph and as a list
 //   detail.js   the record panel and the pivot button's state
@@ -18,11 +19,14 @@
 
 import { closeDetail, isDetailOpen, selectedRecord } from "./detail.js";
 import { $, hideAlert } from "./dom.js";
+import { clearImage, setUpImageDrop } from "./images.js";
 import { buildTypeChoices, clearAnswer, more, pivot, search } from "./search.js";
 import { keepToken, onSignOut, showSignedIn, signOut } from "./session.js";
 
 buildTypeChoices();
+setUpImageDrop();
 onSignOut(clearAnswer);
+onSignOut(clearImage);
 
 $("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();

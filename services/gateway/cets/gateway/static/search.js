@@ -8,6 +8,7 @@ import { closeDetail, openDetail, setSearching } from "./detail.js";
 import { $, el, hideAlert, highlightNodes, showAlert } from "./dom.js";
 import { TYPES, typeLabel } from "./format.js";
 import { showLinks } from "./graph.js";
+import { distanceText, imageQuery } from "./images.js";
 import { signOut } from "./session.js";
 
 let request = null; // {path, body} of the search shown, for "More results" and pivots
@@ -62,8 +63,11 @@ function readSearchForm() {
     .map((line) => line.trim())
     .filter(Boolean);
   const types = [...document.querySelectorAll("#types input:checked")].map((c) => c.value);
+  const query = { text: $("q-text").value, selectors, name: $("q-name").value, types };
+  const image = imageQuery();
+  if (image) query.image = image;
   return {
-    query: { text: $("q-text").value, selectors, name: $("q-name").value, types },
+    query,
     purpose: $("q-purpose").value,
     case_reference: $("q-case").value,
   };
@@ -167,6 +171,17 @@ function resultItem(hit) {
     ),
     open,
   );
+  const distance = distanceText(hit);
+  if (distance) {
+    item.append(
+      el(
+        "div",
+        { class: "distance", title: "PDQ Hamming distance to the image, out of 256 bits" },
+        el("span", { class: "label", text: "Image: " }),
+        distance,
+      ),
+    );
+  }
   if (hit.matched_selectors.length) {
     item.append(
       el(

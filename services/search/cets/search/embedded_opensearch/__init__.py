@@ -1,8 +1,9 @@
 """Start a genuine single-node OpenSearch engine on this machine, for the demo and for tests.
 
 :func:`ensure_distribution` fetches the official minimal OpenSearch distribution (and the
-``analysis-common`` module it lacks, which provides ``asciifolding`` and the language
-analyzers) from Maven Central once, and unpacks it into a shared cache directory.
+modules it lacks: ``analysis-common``, which provides ``asciifolding`` and the language
+analyzers, and ``lang-painless``, for scripts) from Maven Central once, and unpacks it into a
+shared cache directory.
 :class:`EmbeddedOpenSearch` then runs one node from it with its own config, data and logs
 directories, bound to 127.0.0.1 only, with no authentication: it is meant for a demo or a
 test on one machine, never for real records on a shared network. :func:`start_many` starts

@@ -1,8 +1,10 @@
 """The OpenSearch distribution: fetched from Maven Central once, checked, and unpacked.
 
-The minimal distribution lacks the ``analysis-common`` module (``asciifolding`` and the
-language analyzers), so it is fetched too and installed into the unpacked tree. The tree
-lives in a shared cache directory; a lock file lets one caller at a time do the work.
+The minimal distribution lacks two modules every full distribution ships, so both are fetched
+too and installed into the unpacked tree: ``analysis-common`` (``asciifolding`` and the language
+analyzers) and ``lang-painless`` (scripting, which the near-duplicate image search scores with),
+with the libraries ``lang-painless`` declares. The tree lives in a shared cache directory; a
+lock file lets one caller at a time do the work.
 """
 
 from __future__ import annotations
@@ -27,6 +29,27 @@ log = logging.getLogger(__package__)
 DEFAULT_VERSION = "2.19.1"
 _DISTRIBUTION = ("org.opensearch.distribution.integ-test-zip", "opensearch", "zip")
 _ANALYSIS_MODULE = ("org.opensearch.plugin", "analysis-common", "jar")
+_PAINLESS_MODULE = ("org.opensearch.plugin", "lang-painless", "jar")
+_PAINLESS_SPI = ("org.opensearch.plugin", "opensearch-scripting-painless-spi", "jar")
+# The libraries lang-painless 2.19 declares in its POM (compile scope), at their own versions.
+_PAINLESS_LIBRARIES = (
+    ("org.antlr", "antlr4-runtime", "4.13.1", "jar"),
+    ("org.ow2.asm", "asm", "9.7", "jar"),
+    ("org.ow2.asm", "asm-analysis", "9.7", "jar"),
+    ("org.ow2.asm", "asm-commons", "9.7", "jar"),
+    ("org.ow2.asm", "asm-tree", "9.7", "jar"),
+    ("org.ow2.asm", "asm-util", "9.7", "jar"),
+)
+_LAYOUT = "r2"
+"""Names the set of modules added to the tree (r2: analysis-common and lang-painless), so a
+tree unpacked by an earlier release, without lang-painless, is never mistaken for this one."""
+_PAINLESS_POLICY = """grant {
+  // needed to generate runtime classes
+  permission java.lang.RuntimePermission "createClassLoader";
+  // needed to find the classloader to load allowlisted classes from
+  permission java.lang.RuntimePermission "getClassLoader";
+};
+"""
 
 
 def default_cache_dir() -> Path:
@@ -50,18 +73,32 @@ def default_m2_repo() -> Path:
     return Path.home() / ".m2" / "repository"
 
 
-def plugin_descriptor(version: str) -> str:
-    """The ``plugin-descriptor.properties`` that makes OpenSearch load analysis-common."""
+def plugin_descriptor(version: str, module: str = "analysis-common") -> str:
+    """The ``plugin-descriptor.properties`` that makes OpenSearch load ``module``
+    (``analysis-common`` or ``lang-painless``)."""
+    description, classname = _MODULE_CLASSES[module]
     return (
-        'description=Adds "built in" analyzers to OpenSearch.\n'
+        f"description={description}\n"
         f"version={version}\n"
-        "name=analysis-common\n"
-        "classname=org.opensearch.analysis.common.CommonAnalysisPlugin\n"
+        f"name={module}\n"
+        f"classname={classname}\n"
         "java.version=11\n"
         f"opensearch.version={version}\n"
         "extended.plugins=\n"
         "has.native.controller=false\n"
     )
+
+
+_MODULE_CLASSES = {
+    "analysis-common": (
+        'Adds "built in" analyzers to OpenSearch.',
+        "org.opensearch.analysis.common.CommonAnalysisPlugin",
+    ),
+    "lang-painless": (
+        "An easy, safe and fast scripting language for OpenSearch",
+        "org.opensearch.painless.PainlessPlugin",
+    ),
+}
 
 
 def ensure_distribution(
@@ -75,21 +112,34 @@ def ensure_distribution(
     """
     _check_version(version)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
-    home = cache / f"opensearch-{version}"
+    name = f"opensearch-{version}-{_LAYOUT}"
+    home = cache / name
     if home.is_dir():
         return home
     _make_dirs(cache)
-    with _file_lock(cache / f".opensearch-{version}.lock"):
+    with _file_lock(cache / f".{name}.lock"):
         if home.is_dir():
             return home
-        for stale in cache.glob(f".opensearch-{version}-*"):  # left by an interrupted unpack
+        for stale in cache.glob(f".{name}-*"):  # left by an interrupted unpack
             shutil.rmtree(stale, ignore_errors=True)
         repo = m2_repo if m2_repo is not None else default_m2_repo()
-        archive = _fetch(repo, version, *_DISTRIBUTION)
-        module_jar = _fetch(repo, version, *_ANALYSIS_MODULE)
+        archive = _fetch(repo, *_coordinates(_DISTRIBUTION, version))
+        modules = {
+            "analysis-common": [_fetch(repo, *_coordinates(_ANALYSIS_MODULE, version))],
+            "lang-painless": [
+                _fetch(repo, *_coordinates(_PAINLESS_MODULE, version)),
+                _fetch(repo, *_coordinates(_PAINLESS_SPI, version)),
+                *(_fetch(repo, *library) for library in _PAINLESS_LIBRARIES),
+            ],
+        }
         log.info("unpacking OpenSearch %s into %s", version, home)
-        _install(archive, module_jar, version, home)
+        _install(archive, modules, version, home)
     return home
+
+
+def _coordinates(artifact: tuple[str, str, str], version: str) -> tuple[str, str, str, str]:
+    group, name, extension = artifact
+    return group, name, version, extension
 
 
 def _check_version(version: str) -> None:
@@ -115,7 +165,7 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _fetch(repo: Path, version: str, group: str, artifact: str, extension: str) -> Path:
+def _fetch(repo: Path, group: str, artifact: str, version: str, extension: str) -> Path:
     path = repo.joinpath(*group.split("."), artifact, version, f"{artifact}-{version}.{extension}")
     coordinates = f"{group}:{artifact}:{version}:{extension}"
     if not path.is_file():
@@ -166,8 +216,8 @@ def _verify_sha1(path: Path) -> None:
         )
 
 
-def _install(archive: Path, module_jar: Path, version: str, home: Path) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=f".opensearch-{version}-", dir=home.parent))
+def _install(archive: Path, modules: dict[str, list[Path]], version: str, home: Path) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=f".{home.name}-", dir=home.parent))
     try:
         try:
             with zipfile.ZipFile(archive) as zipped:
@@ -182,10 +232,15 @@ def _install(archive: Path, module_jar: Path, version: str, home: Path) -> None:
         unpacked = staging / f"opensearch-{version}"
         if not (unpacked / "bin" / "opensearch").is_file():
             raise DistributionError(f"{archive} does not hold opensearch-{version}/bin/opensearch")
-        module_dir = unpacked / "modules" / "analysis-common"
-        module_dir.mkdir()
-        shutil.copyfile(module_jar, module_dir / module_jar.name)
-        (module_dir / "plugin-descriptor.properties").write_text(plugin_descriptor(version))
+        for module, jars in modules.items():
+            module_dir = unpacked / "modules" / module
+            module_dir.mkdir()
+            for jar in jars:
+                shutil.copyfile(jar, module_dir / jar.name)
+            descriptor = plugin_descriptor(version, module)
+            (module_dir / "plugin-descriptor.properties").write_text(descriptor)
+            if module == "lang-painless":
+                (module_dir / "plugin-security.policy").write_text(_PAINLESS_POLICY)
         _make_world_readable(staging, executables)
         unpacked.rename(home)
     finally:
