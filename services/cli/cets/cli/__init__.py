@@ -18,6 +18,7 @@ from cets.cli._certs import certs
 from cets.cli._demo import demo
 from cets.cli._federation import federation
 from cets.cli._gateway import gateway, search, tokens
+from cets.cli._import import import_
 from cets.cli._ingest import ingest
 from cets.cli._keys import keys
 from cets.cli._node import node
@@ -62,6 +63,7 @@ for _command in (
     tokens,
     search,
     ingest,
+    import_,
     watches,
     releases,
     sample,
