@@ -161,7 +161,7 @@ def read_cybertip(stream: IO[bytes], settings: Settings) -> Iterator[ImportItem]
         where = f"line {exc.getLineNumber()}, column {(exc.getColumnNumber() or 0) + 1}"
         yield Rejected(
             where,
-            f"not well-formed XML ({exc.getMessage()}); the rest of the file cannot be read",
+            f"not well-formed XML: {exc.getMessage()}; the rest of the file cannot be read",
             fatal=True,
         )
         return
@@ -177,10 +177,10 @@ def read_cybertip(stream: IO[bytes], settings: Settings) -> Iterator[ImportItem]
         return
     yield from _ready(handler, settings)
     if handler.reports == 0:
-        root = shown(handler.root) if handler.root else "none"
+        found = f"the root element is <{shown(handler.root)}>" if handler.root else "no element"
         yield Rejected(
             "file",
-            f"not a CyberTipline report: the root element is <{root}>, and no <report> was found",
+            f"not a CyberTipline report: {found}, and no <report> was found",
             fatal=True,
         )
 

@@ -248,11 +248,17 @@ def _item(events: _Events, where: str, index: int, stream_media: bool) -> Iterat
         if event == "end_map":
             break
         first = events.next()
-        if key == "Media" and first[0] == "start_array":
+        if key.lower() == "media" and first[0] == "start_array":
             is_case = True
             yield from _case_media(events, f"{where}.Media", index, stream_media)
             continue
-        fields[key] = _build(events, first, budget)
+        value = _build(events, first, budget)
+        if isinstance(value, _TooBig):
+            _skip_rest(events, "end_map")
+            if stream_media and not is_case:
+                yield ("media", where, (None, value))
+            return
+        fields[key] = value
     if is_case:
         yield ("case", str(index), {k: v for k, v in fields.items() if k != "Media"})
     elif stream_media:
