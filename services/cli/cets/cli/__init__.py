@@ -19,6 +19,7 @@ from cets.cli._demo import demo
 from cets.cli._federation import federation
 from cets.cli._gateway import gateway, search, tokens
 from cets.cli._hash import hash_images
+from cets.cli._import import import_
 from cets.cli._ingest import ingest
 from cets.cli._keys import keys
 from cets.cli._node import node
@@ -64,6 +65,7 @@ for _command in (
     search,
     hash_images,
     ingest,
+    import_,
     watches,
     releases,
     sample,
