@@ -156,3 +156,69 @@ class FederatedDecisions(_message.Message):
     ANSWERS_FIELD_NUMBER: _ClassVar[int]
     answers: _containers.RepeatedCompositeFieldContainer[DecisionsFrom]
     def __init__(self, answers: _Optional[_Iterable[_Union[DecisionsFrom, _Mapping]]] = ...) -> None: ...
+
+class HeldReleasesQuery(_message.Message):
+    __slots__ = ("status", "limit")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    limit: int
+    def __init__(self, status: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class HeldReleaseId(_message.Message):
+    __slots__ = ("release_id",)
+    RELEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    release_id: str
+    def __init__(self, release_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseDecision(_message.Message):
+    __slots__ = ("release_id", "approve", "level", "days", "reason")
+    RELEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    release_id: str
+    approve: bool
+    level: _search_pb2.DisclosureLevel
+    days: int
+    reason: str
+    def __init__(self, release_id: _Optional[str] = ..., approve: _Optional[bool] = ..., level: _Optional[_Union[_search_pb2.DisclosureLevel, str]] = ..., days: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class HeldRelease(_message.Message):
+    __slots__ = ("release_id", "requester", "officer", "purpose", "case_reference", "record_ids", "message", "status", "level", "expires", "reason", "requested", "decided", "decided_by")
+    RELEASE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    OFFICER_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CASE_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    release_id: str
+    requester: str
+    officer: str
+    purpose: str
+    case_reference: str
+    record_ids: _containers.RepeatedScalarFieldContainer[str]
+    message: str
+    status: str
+    level: _search_pb2.DisclosureLevel
+    expires: str
+    reason: str
+    requested: str
+    decided: str
+    decided_by: str
+    def __init__(self, release_id: _Optional[str] = ..., requester: _Optional[str] = ..., officer: _Optional[str] = ..., purpose: _Optional[str] = ..., case_reference: _Optional[str] = ..., record_ids: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., status: _Optional[str] = ..., level: _Optional[_Union[_search_pb2.DisclosureLevel, str]] = ..., expires: _Optional[str] = ..., reason: _Optional[str] = ..., requested: _Optional[str] = ..., decided: _Optional[str] = ..., decided_by: _Optional[str] = ...) -> None: ...
+
+class HeldReleases(_message.Message):
+    __slots__ = ("releases",)
+    RELEASES_FIELD_NUMBER: _ClassVar[int]
+    releases: _containers.RepeatedCompositeFieldContainer[HeldRelease]
+    def __init__(self, releases: _Optional[_Iterable[_Union[HeldRelease, _Mapping]]] = ...) -> None: ...

@@ -273,3 +273,188 @@ class FederationReleases:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ReleaseAdminStub:
+    """The agency's own administrators, through its gateway: the requests partners filed with this
+    node, and the decisions on them (what `cets releases` does on the node's own machine). No
+    partner request: every call carries the administrator's officer token as call metadata
+    ("authorization: Bearer <token>"), issued by this agency with the `admin` role, and the node
+    checks it with the agency's officer-token key; the decision is recorded as that officer's.
+    Errors: UNAUTHENTICATED (no or bad token), PERMISSION_DENIED (not an administrator of this
+    agency), UNIMPLEMENTED (this node checks no officer tokens: CETS_OFFICER_KEY_FILE is not set),
+    FAILED_PRECONDITION (the request was decided already), NOT_FOUND (no such request),
+    INVALID_ARGUMENT (a bad level, days or reason).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListReleases = channel.unary_unary(
+                '/cets.v1.ReleaseAdmin/ListReleases',
+                request_serializer=cets_dot_v1_dot_releases__pb2.HeldReleasesQuery.SerializeToString,
+                response_deserializer=cets_dot_v1_dot_releases__pb2.HeldReleases.FromString,
+                _registered_method=True)
+        self.ShowRelease = channel.unary_unary(
+                '/cets.v1.ReleaseAdmin/ShowRelease',
+                request_serializer=cets_dot_v1_dot_releases__pb2.HeldReleaseId.SerializeToString,
+                response_deserializer=cets_dot_v1_dot_releases__pb2.HeldRelease.FromString,
+                _registered_method=True)
+        self.DecideRelease = channel.unary_unary(
+                '/cets.v1.ReleaseAdmin/DecideRelease',
+                request_serializer=cets_dot_v1_dot_releases__pb2.ReleaseDecision.SerializeToString,
+                response_deserializer=cets_dot_v1_dot_releases__pb2.HeldRelease.FromString,
+                _registered_method=True)
+
+
+class ReleaseAdminServicer:
+    """The agency's own administrators, through its gateway: the requests partners filed with this
+    node, and the decisions on them (what `cets releases` does on the node's own machine). No
+    partner request: every call carries the administrator's officer token as call metadata
+    ("authorization: Bearer <token>"), issued by this agency with the `admin` role, and the node
+    checks it with the agency's officer-token key; the decision is recorded as that officer's.
+    Errors: UNAUTHENTICATED (no or bad token), PERMISSION_DENIED (not an administrator of this
+    agency), UNIMPLEMENTED (this node checks no officer tokens: CETS_OFFICER_KEY_FILE is not set),
+    FAILED_PRECONDITION (the request was decided already), NOT_FOUND (no such request),
+    INVALID_ARGUMENT (a bad level, days or reason).
+    """
+
+    def ListReleases(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShowRelease(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideRelease(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ReleaseAdminServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListReleases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReleases,
+                    request_deserializer=cets_dot_v1_dot_releases__pb2.HeldReleasesQuery.FromString,
+                    response_serializer=cets_dot_v1_dot_releases__pb2.HeldReleases.SerializeToString,
+            ),
+            'ShowRelease': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShowRelease,
+                    request_deserializer=cets_dot_v1_dot_releases__pb2.HeldReleaseId.FromString,
+                    response_serializer=cets_dot_v1_dot_releases__pb2.HeldRelease.SerializeToString,
+            ),
+            'DecideRelease': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideRelease,
+                    request_deserializer=cets_dot_v1_dot_releases__pb2.ReleaseDecision.FromString,
+                    response_serializer=cets_dot_v1_dot_releases__pb2.HeldRelease.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'cets.v1.ReleaseAdmin', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('cets.v1.ReleaseAdmin', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ReleaseAdmin:
+    """The agency's own administrators, through its gateway: the requests partners filed with this
+    node, and the decisions on them (what `cets releases` does on the node's own machine). No
+    partner request: every call carries the administrator's officer token as call metadata
+    ("authorization: Bearer <token>"), issued by this agency with the `admin` role, and the node
+    checks it with the agency's officer-token key; the decision is recorded as that officer's.
+    Errors: UNAUTHENTICATED (no or bad token), PERMISSION_DENIED (not an administrator of this
+    agency), UNIMPLEMENTED (this node checks no officer tokens: CETS_OFFICER_KEY_FILE is not set),
+    FAILED_PRECONDITION (the request was decided already), NOT_FOUND (no such request),
+    INVALID_ARGUMENT (a bad level, days or reason).
+    """
+
+    @staticmethod
+    def ListReleases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cets.v1.ReleaseAdmin/ListReleases',
+            cets_dot_v1_dot_releases__pb2.HeldReleasesQuery.SerializeToString,
+            cets_dot_v1_dot_releases__pb2.HeldReleases.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShowRelease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cets.v1.ReleaseAdmin/ShowRelease',
+            cets_dot_v1_dot_releases__pb2.HeldReleaseId.SerializeToString,
+            cets_dot_v1_dot_releases__pb2.HeldRelease.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideRelease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cets.v1.ReleaseAdmin/DecideRelease',
+            cets_dot_v1_dot_releases__pb2.ReleaseDecision.SerializeToString,
+            cets_dot_v1_dot_releases__pb2.HeldRelease.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

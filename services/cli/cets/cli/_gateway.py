@@ -55,7 +55,8 @@ def tokens() -> None:
     multiple=True,
     default=("officer",),
     show_default=True,
-    type=click.Choice(["officer", "analyst", "supervisor"]),
+    type=click.Choice(["officer", "analyst", "supervisor", "admin"]),
+    help="Repeat for several; admin: decides on partners' release requests.",
 )
 @click.option("--hours", type=click.FloatRange(0.01, 24), default=8.0, show_default=True)
 def tokens_issue(

@@ -90,6 +90,7 @@ class LocalAgency:
             admin_key_file=self.root / "admin.pub",
             audit_log=self.directory / "audit" / "node.log",
             policy_file=self.directory / "policy.toml",
+            officer_key_file=self.directory / "officer.pub",
         )
 
     def node_env(self, opensearch_url: str, *, index_prefix: str = "cets") -> dict[str, str]:
@@ -109,6 +110,7 @@ class LocalAgency:
             "officer_key_file": self.directory / "officer.pub",
             "audit_log": self.directory / "audit" / "gateway.log",
             "federation": self.federation_target,
+            "node_target": self.node_target,
             "port": 0,
         }
         values.update(overrides)

@@ -46,7 +46,7 @@ from cets.common.imagehash import ImageError, hash_image
 from cets.common.tls import ClientTls
 from cets.core import pdq
 from cets.core.display import build_query
-from cets.gateway.alerts import AlertCollector
+from cets.gateway.alerts import AlertCollector, Collector
 from cets.gateway.cases.routes import CaseApiError, case_routes
 from cets.gateway.cases.store import CaseError, CaseStore
 from cets.gateway.federation_client import FederationClient, FederationError
@@ -61,6 +61,7 @@ from cets.gateway.models import (
     SearchIn,
     SearchOut,
 )
+from cets.gateway.node_client import NodeAdminClient
 from cets.gateway.pagination import (
     BadCursor,
     decode_cursor,
@@ -77,6 +78,8 @@ from cets.gateway.present import (
     hit_out,
     link_out,
 )
+from cets.gateway.release_routes import DecisionSink, release_routes
+from cets.gateway.releases import ReleaseBook, ReleaseNotFound
 from cets.gateway.tokens import Officer, TokenError, verify_token
 from cets.v1 import search_pb2
 
@@ -128,7 +131,12 @@ class Gateway:
     cases: CaseStore | None = None
     """The case store; none: no cases or alerts at this gateway."""
     alert_poll_s: float = 60.0
-    """How often partners' alerts are collected (with a case store)."""
+    """How often partners' alerts, and their decisions on release requests, are collected
+    (with a case store)."""
+    node_target: str = ""
+    """The agency's own node, for its administrators' decisions on release requests; empty:
+    they decide with ``cets releases`` only."""
+    node_tls: ClientTls | None = None
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -141,20 +149,36 @@ def create_app(gateway: Gateway) -> FastAPI:
     limit = parse_limit(gateway.rate_limit)
 
     clients: list[FederationClient] = []
+    nodes: list[NodeAdminClient] = []
+    book = ReleaseBook(gateway.cases.engine) if gateway.cases is not None else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         clients.append(FederationClient(gateway.federation_target, gateway.federation_tls))
-        collecting = None
-        if gateway.cases is not None:
-            collector = AlertCollector(clients[0], gateway.cases, interval_s=gateway.alert_poll_s)
-            collecting = asyncio.create_task(collector.run())
+        if gateway.node_target:
+            nodes.append(NodeAdminClient(gateway.node_target, gateway.node_tls))
+        collecting: list[asyncio.Task[None]] = []
+        if gateway.cases is not None and book is not None:
+            alerts = AlertCollector(clients[0], gateway.cases, interval_s=gateway.alert_poll_s)
+            sink = DecisionSink(book, gateway.audit)
+            decisions: Collector[Any] = Collector(
+                clients[0].pull_decisions,
+                sink,
+                interval_s=gateway.alert_poll_s,
+                items=lambda batch: batch.decisions,
+                owner=lambda decision: decision.agency,
+                collected=sink.collected,
+            )
+            decisions.what = "decisions"
+            collecting = [asyncio.create_task(c.run()) for c in (alerts, decisions)]
         yield
-        if collecting is not None:
-            collecting.cancel()
+        for task in collecting:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await collecting
+                await task
         await clients.pop().close()
+        if nodes:
+            await nodes.pop().close()
 
     app = FastAPI(
         title="cets gateway",
@@ -229,6 +253,18 @@ def create_app(gateway: Gateway) -> FastAPI:
                 audit=gateway.audit,
                 officer=token_officer,
                 federation=lambda: clients[0],
+                timeout_s=gateway.timeout_s,
+            )
+        )
+        assert book is not None
+        app.include_router(
+            release_routes(
+                book=book,
+                cases=gateway.cases,
+                audit=gateway.audit,
+                officer=token_officer,
+                federation=lambda: clients[0],
+                node=lambda: nodes[0] if nodes else None,
                 timeout_s=gateway.timeout_s,
             )
         )
@@ -318,11 +354,23 @@ def create_app(gateway: Gateway) -> FastAPI:
         purpose: Annotated[str, Query(min_length=3, max_length=512)],
         case_reference: Annotated[str, Query(min_length=1, max_length=128)],
         who: Officer = as_officer,
+        release_id: Annotated[
+            str | None,
+            Query(
+                max_length=64,
+                description="An approved release of yours that covers the record: fetched at "
+                "the approved level, checked by the owner against its approval.",
+            ),
+        ] = None,
     ) -> HitOut:
-        """One record, fetched from the agency that holds it, as far as its policy allows."""
+        """One record, fetched from the agency that holds it, as far as its policy allows (or,
+        with ``release_id``, as far as the owner's approval allows)."""
         if len(record_id) > 128:
             raise ApiError(400, "record_id is longer than 128 characters")
         query = build_query(record_ids=[record_id], limit=1)
+        if release_id:
+            await _under_release(who, agency, record_id, release_id, purpose, case_reference)
+            query.release_id = release_id
         try:  # checked like a search body: surrounding blanks stripped, then the lengths
             body = SearchIn(
                 query=QueryIn(), purpose=purpose, case_reference=case_reference, targets=[agency]
@@ -346,6 +394,11 @@ def create_app(gateway: Gateway) -> FastAPI:
         if answer.status.code != search_pb2.AgencyStatus.CODE_OK:
             http = _DETAIL_STATUS.get(answer.status.code, 502)
             state = STATUS_NAMES.get(answer.status.code, "error")
+            if release_id:  # the owner refused a fetch under its approval: on the record
+                await gateway.audit.append_async(
+                    _release_fetch(who, agency, record_id, release_id, purpose, case_reference)
+                    | {"outcome": "refused by the owner", "reason": answer.status.reason}
+                )
             raise ApiError(http, f"{agency}: {state}: {answer.status.reason}")
         hits = [h for h in answer.response.hits if h.record_id == record_id]
         result = SearchOut(
@@ -365,7 +418,38 @@ def create_app(gateway: Gateway) -> FastAPI:
         hit = hit_out(merged, 1)
         result.results.append(hit)
         await gateway.audit.append_async(audit_entry(who, body, query, result))
+        if release_id:
+            await gateway.audit.append_async(
+                _release_fetch(who, agency, record_id, release_id, purpose, case_reference)
+                | {"outcome": "ok", "level": hit.disclosure}
+            )
         return hit
+
+    async def _under_release(
+        who: Officer,
+        agency: str,
+        record_id: str,
+        release_id: str,
+        purpose: str,
+        case_reference: str,
+    ) -> None:
+        """Refuse, audited, a fetch this gateway knows its approval does not allow (the owner
+        checks every other one against its own copy)."""
+        entry = _release_fetch(who, agency, record_id, release_id, purpose, case_reference)
+        if book is None:
+            problem, status = "this gateway keeps no release requests", 404
+        else:
+            try:
+                held = await asyncio.to_thread(book.get, who.id, agency, release_id)
+            except ReleaseNotFound as exc:
+                problem, status = str(exc), 404
+            except CaseError as exc:
+                raise ApiError(503, str(exc)) from None
+            else:
+                problem, status = _release_problem(held, record_id), 403
+        if problem:
+            await gateway.audit.append_async(entry | {"outcome": "refused", "reason": problem})
+            raise ApiError(status, problem)
 
     async def run(query: search_pb2.Query, body: SearchIn | PivotIn, who: Officer) -> SearchOut:
         started = time.monotonic()
@@ -436,6 +520,33 @@ async def _on_case(
         await asyncio.to_thread(store.searched, body.case_reference, who.id, detail)
     except CaseError as exc:  # the search itself succeeded and is audited
         _log.warning("search not listed on its case", extra={"reason": str(exc)})
+
+
+def _release_fetch(
+    who: Officer, agency: str, record_id: str, release_id: str, purpose: str, case: str
+) -> dict[str, Any]:
+    return {
+        "kind": "gateway.release",
+        "action": "fetch",
+        "officer": who.id,
+        "agency": agency,
+        "record": record_id,
+        "release": release_id,
+        "purpose": purpose,
+        "case": case,
+    }
+
+
+def _release_problem(held: dict[str, Any], record_id: str) -> str:
+    """Why an approval on file here does not allow fetching ``record_id`` (empty: it does)."""
+    release = held["release_id"]
+    if held["status"] != "approved":
+        return f"release {release} is {held['status']}, not approved"
+    if record_id not in held["record_ids"]:
+        return f"release {release} does not cover record {record_id!r}"
+    if held["expired"]:
+        return f"release {release} expired at {held['expires']}"
+    return ""
 
 
 def _query(body: QueryIn) -> search_pb2.Query:

@@ -44,7 +44,13 @@ class GatewayConfig:
     ``postgresql+psycopg://cets@db/cases``; empty: a SQLite file ``cases.db`` beside the audit
     log."""
     alert_poll_s: float = 60.0
-    """How often partners' alerts are collected (``CETS_GATEWAY_ALERT_POLL_S``, 5 to 3600)."""
+    """How often partners' alerts, and their decisions on this agency's release requests, are
+    collected (``CETS_GATEWAY_ALERT_POLL_S``, 5 to 3600)."""
+    node_target: str = ""
+    """The agency's own search node (``CETS_GATEWAY_NODE_TARGET``), where its administrators
+    decide on partners' release requests from the web page; empty: they use ``cets releases``."""
+    node_tls: ClientTls | None = None
+    """TLS to the node (``CETS_GATEWAY_NODE_TLS_CA``/``_CERT``/``_KEY``/``_SERVER_NAME``)."""
 
     @property
     def case_store_url(self) -> str:
@@ -82,6 +88,7 @@ class GatewayConfig:
                 raise ConfigError(f"cannot read a hex key from {path}") from None
         try:
             values["federation_tls"] = client_from_env("CETS_GATEWAY", env)
+            values["node_tls"] = client_from_env("CETS_GATEWAY_NODE", env)
         except TlsError as exc:
             raise ConfigError(str(exc)) from None
         return cls(**values)  # type: ignore[arg-type]
@@ -96,6 +103,7 @@ _SETTINGS: tuple[Setting, ...] = (
     ("host", "CETS_GATEWAY_HOST", str),
     ("database_url", "CETS_GATEWAY_DATABASE_URL", str),
     ("alert_poll_s", "CETS_GATEWAY_ALERT_POLL_S", float),
+    ("node_target", "CETS_GATEWAY_NODE_TARGET", str),
     ("port", "CETS_GATEWAY_PORT", int),
     ("rate_limit", "CETS_GATEWAY_RATE_LIMIT", str),
     ("timeout_s", "CETS_GATEWAY_TIMEOUT_S", float),

@@ -14,6 +14,8 @@ from cets.v1 import (
     federation_pb2,
     federation_pb2_grpc,
     records_pb2,
+    releases_pb2,
+    releases_pb2_grpc,
     search_pb2,
     watches_pb2,
     watches_pb2_grpc,
@@ -55,6 +57,7 @@ class FederationClient:
             )
         self._stub = federation_pb2_grpc.FederationStub(self._channel)
         self._watches = watches_pb2_grpc.FederationWatchesStub(self._channel)
+        self._releases = releases_pb2_grpc.FederationReleasesStub(self._channel)
 
     async def search(
         self,
@@ -117,6 +120,45 @@ class FederationClient:
         try:
             response: watches_pb2.FederatedAlerts = await self._watches.PullAlerts(
                 watches_pb2.FederatedAlertPull(cursors=dict(cursors)), timeout=timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _failed(exc) from None
+        return response
+
+    async def request_release(
+        self,
+        release: releases_pb2.Release,
+        *,
+        agency: str,
+        officer: str,
+        purpose: str,
+        case_reference: str,
+        timeout_s: float,
+    ) -> releases_pb2.FederatedReleaseResponse:
+        """Ask ``agency`` (the record's owner) to release a record; its answer's status."""
+        request = releases_pb2.FederatedReleaseRequest(
+            release=release,
+            agency=agency,
+            officer_id=officer,
+            purpose=purpose,
+            case_reference=case_reference,
+        )
+        try:
+            response: releases_pb2.FederatedReleaseResponse = await self._releases.RequestRelease(
+                request, timeout=timeout_s + 1.0
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _failed(exc) from None
+        return response
+
+    async def pull_decisions(
+        self, cursors: Mapping[str, str], *, timeout_s: float = 10.0
+    ) -> releases_pb2.FederatedDecisions:
+        """Every partner's decisions on this agency's release requests after its cursor
+        (signatures checked by the federation service)."""
+        try:
+            response: releases_pb2.FederatedDecisions = await self._releases.PullDecisions(
+                releases_pb2.FederatedDecisionPull(cursors=dict(cursors)), timeout=timeout_s
             )
         except grpc.aio.AioRpcError as exc:
             raise _failed(exc) from None

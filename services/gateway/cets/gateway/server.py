@@ -40,6 +40,8 @@ def build_app(config: GatewayConfig) -> FastAPI:
         timeout_s=config.timeout_s,
         cases=cases,
         alert_poll_s=config.alert_poll_s,
+        node_target=config.node_target,
+        node_tls=config.node_tls,
     )
     return create_app(gateway)
 

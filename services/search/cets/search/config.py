@@ -75,6 +75,11 @@ class NodeConfig:
     """Selectors in one watch (``CETS_NODE_MAX_WATCH_SELECTORS``, at most 64)."""
     max_pending_releases: int = 100
     """Release requests each partner may have waiting here (``CETS_NODE_MAX_PENDING_RELEASES``)."""
+    officer_key_file: Path | None = None
+    """The public key of the agency's officer tokens (``CETS_OFFICER_KEY_FILE``, the gateway's
+    too): the node checks its administrators' tokens with it before they list or decide release
+    requests through the gateway; none: release requests are decided with ``cets releases``
+    only."""
     tls: ServerTls | None = None
     """Certificate, key and (for mutual TLS) client CA (``CETS_NODE_TLS_CERT``,
     ``CETS_NODE_TLS_KEY``, ``CETS_NODE_TLS_CLIENT_CA``); none: plaintext, for loopback only."""
@@ -191,4 +196,5 @@ _SETTINGS: tuple[Setting, ...] = (
     ("admin_key_file", "CETS_FEDERATION_ADMIN_KEY_FILE", Path),
     ("audit_log", "CETS_AUDIT_LOG", Path),
     ("policy_file", "CETS_POLICY_FILE", Path),
+    ("officer_key_file", "CETS_OFFICER_KEY_FILE", Path),
 )

@@ -38,6 +38,8 @@ from cets.search.watches import SETTLE_S, create_index, cursor_after, iso, make_
 
 __all__ = [
     "MAX_RECORDS",
+    "AlreadyDecided",
+    "NoSuchRequest",
     "ReleaseNames",
     "ReleaseNotFound",
     "ReleaseStore",
@@ -76,6 +78,14 @@ _NOTHING = "no record that could be released matches this request"
 class ReleaseNotFound(NodeError):
     """Nothing this node holds and may release matches; said the same whether the record is
     missing or denied outright, so nobody learns which."""
+
+
+class NoSuchRequest(InvalidQuery):
+    """No release request has that id here (administrators' calls)."""
+
+
+class AlreadyDecided(InvalidQuery):
+    """The request was decided before (or meanwhile): a decision is final."""
 
 
 class TooManyPending(NodeError):
@@ -252,7 +262,7 @@ def show_release(client: OpenSearch, names: ReleaseNames, release_id: str) -> di
         try:
             found = client.get(index=names.releases, id=release_id)
         except NotFoundError:
-            raise InvalidQuery(f"no release request {release_id[:64]!r}") from None
+            raise NoSuchRequest(f"no release request {release_id[:64]!r}") from None
     source: dict[str, Any] = found["_source"]
     return source
 
@@ -275,10 +285,10 @@ def decide(
         try:
             found = client.get(index=names.releases, id=release_id)
         except NotFoundError:
-            raise InvalidQuery(f"no release request {release_id[:64]!r}") from None
+            raise NoSuchRequest(f"no release request {release_id[:64]!r}") from None
     doc = found["_source"]
     if doc["status"] != "pending":
-        raise InvalidQuery(f"release {release_id!r} was already {doc['status']}")
+        raise AlreadyDecided(f"release {release_id!r} was already {doc['status']}")
     update: dict[str, Any] = {"decided": iso(now), "decided_by": by}
     if approve:
         if level not in (Disclosure.FULL, Disclosure.SUMMARY):
@@ -303,5 +313,5 @@ def decide(
                 if_primary_term=found["_primary_term"],
             )
         except ConflictError:
-            raise InvalidQuery(f"release {release_id!r} was decided meanwhile") from None
+            raise AlreadyDecided(f"release {release_id!r} was decided meanwhile") from None
     return {**doc, **update}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc_health.v1 import health_pb2
 
 from cets.common.audit import AuditError, AuditLog
@@ -29,6 +30,7 @@ from cets.search.guard import RequestGuard
 from cets.search.index import ensure_index
 from cets.search.policy import SharingPolicy, load_policy
 from cets.search.ratelimit import PeerRateLimit
+from cets.search.release_admin import ReleaseAdminService, add_release_admin_to_server
 from cets.search.release_service import ReleaseNodeService, add_releases_to_server
 from cets.search.releases import ReleaseNames, ReleaseStore, ensure_release_index
 from cets.search.service import NodeIdentity, OpenSearchSearcher, SearchNodeService, add_to_server
@@ -52,6 +54,8 @@ class NodeParts:
     membership: Membership
     policy: SharingPolicy
     audit: AuditLog
+    officer_key: Ed25519PublicKey | None = None
+    """Checks the agency's administrators' tokens (release administration); none: not offered."""
 
 
 def load_parts(config: NodeConfig) -> NodeParts:
@@ -64,6 +68,7 @@ def load_parts(config: NodeConfig) -> NodeParts:
         membership = load_membership(config.membership_file, load_public_key(config.admin_key_file))
         policy = load_policy(config.policy_file) if config.policy_file else SharingPolicy()
         audit = AuditLog(config.audit_log)
+        officer_key = load_public_key(config.officer_key_file) if config.officer_key_file else None
     except (ValueError, AuditError) as exc:
         raise ConfigError(str(exc)) from None
     if membership.get(config.agency_id) is None:
@@ -74,7 +79,13 @@ def load_parts(config: NodeConfig) -> NodeParts:
         card_key=config.card_key,
         default_region=config.default_region,
     )
-    return NodeParts(identity=identity, membership=membership, policy=policy, audit=audit)
+    return NodeParts(
+        identity=identity,
+        membership=membership,
+        policy=policy,
+        audit=audit,
+        officer_key=officer_key,
+    )
 
 
 class NodeServer:
@@ -150,6 +161,17 @@ class NodeServer:
             ),
             self._server,
         )
+        self._admin_client = connect(config.opensearch_url)
+        add_release_admin_to_server(
+            ReleaseAdminService(
+                agency_id=config.agency_id,
+                client=self._admin_client,
+                names=self._release_names,
+                officer_key=parts.officer_key,
+                audit=parts.audit,
+            ),
+            self._server,
+        )
 
     async def start(self) -> int:
         """Prepare the index, bind, and start serving. Returns the port.
@@ -178,6 +200,7 @@ class NodeServer:
         await self._server.stop(grace)
         await self._store.close()
         await self._watch_client.close()
+        self._admin_client.close()
         self._audit.close()
         _log.info("search node stopped", extra={"agency": self.config.agency_id})
 
