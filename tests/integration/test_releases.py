@@ -120,7 +120,7 @@ def owners(opensearch_url: str, tmp_path: Path, agency_id: str) -> Iterator[Owne
         },
         {
             "id": "nca-red",
-            "type": "case_note",
+            "type": "tip",
             "handling": "red",
             "text": "covert source",
             "emails": ["source@example.org"],
@@ -131,12 +131,13 @@ def owners(opensearch_url: str, tmp_path: Path, agency_id: str) -> Iterator[Owne
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     client = connect(opensearch_url)
     try:
-        ingest_file(
+        summary = ingest_file(
             path,
             client=client,
             names=config.index,
             ctx=IngestContext(nca.id, nca.card_key, nca.spec.region),
         )
+        assert (summary.in_index, summary.rejected) == (2, 0), summary  # the red one too
     finally:
         client.close()
     with ExitStack() as stack:

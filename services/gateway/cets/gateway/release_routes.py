@@ -333,7 +333,7 @@ def release_routes(
         try:
             result = await call
         except FederationError as exc:
-            await audited(who, f"admin {action} refused", **detail, reason=str(exc))
+            await audited(who, f"admin {action} refused", **detail, refusal=str(exc))
             raise CaseApiError(exc.status, str(exc)) from None
         return result
 

@@ -127,8 +127,8 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
             if self._rate_limit is not None:
                 await self._rate_limit.admit(requester.member.id)
             if request.query.release_id:  # the owner's approval, not the policy, governs
+                entry["release"] = request.query.release_id[:64]  # refused or not
                 plan = await self._approved(request, requester)
-                entry["release"] = request.query.release_id
             else:
                 plan = self._policy.plan_for(requester.member)
             if plan.releases_nothing():
