@@ -11,6 +11,7 @@
 //   detail.js   the record panel and the pivot button's state
 //   dom.js      building elements without markup, highlights, the alert line
 //   format.js   labels for record types, field names and enum values
+//   releases.js asking owners to release what they showed below full, and their decisions
 //
 // Safety rules kept throughout: every value from the gateway reaches the page as text
 // (textContent, createTextNode, setAttribute), never as markup; there are no inline event
@@ -20,6 +21,7 @@
 import { closeDetail, isDetailOpen, selectedRecord } from "./detail.js";
 import { $, hideAlert } from "./dom.js";
 import { clearImage, setUpImageDrop } from "./images.js";
+import { setUpReleases } from "./releases.js";
 import { buildTypeChoices, clearAnswer, more, pivot, search } from "./search.js";
 import { keepToken, onSignOut, showSignedIn, signOut } from "./session.js";
 
@@ -52,4 +54,5 @@ $("pivot").addEventListener("click", () => pivot(selectedRecord()));
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && isDetailOpen()) closeDetail();
 });
+setUpReleases();
 showSignedIn();

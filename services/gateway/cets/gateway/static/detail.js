@@ -93,6 +93,7 @@ export function openDetail(hit, item) {
   $("pivot-note").hidden = canPivot;
   opener = item ? item.querySelector(".result-title") : null;
   $("detail").hidden = false;
+  document.dispatchEvent(new CustomEvent("cets:detail", { detail: hit })); // releases.js adds to it
   $("detail-close").focus();
 }
 

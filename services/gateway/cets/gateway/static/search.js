@@ -123,6 +123,7 @@ function show(answer, append) {
   }
   $("more").hidden = !nextCursor;
   showLinks(answer.links, results);
+  document.dispatchEvent(new CustomEvent("cets:answer", { detail: { answer, request: request.body } }));
 }
 
 function showPivotBanner(from, body) {
