@@ -136,6 +136,7 @@ def test_request_release_approve_it_as_the_owner_and_see_the_record(
 
     admin = open_page(browser, sites["urls"]["nca"], problems)
     sign_in(admin, sites["admin"])
+    admin.get_by_role("button", name="Show release requests").click()
     waiting = admin.locator("#admin-list .admin-request")
     waiting.wait_for()
     assert "tps (det-4521) asks for nca-tip" in waiting.inner_text()

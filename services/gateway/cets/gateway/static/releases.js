@@ -26,27 +26,49 @@ export function setUpReleases() {
       "div",
       { class: "releases-head" },
       el("h2", { id: "releases-title", text: "Release requests" }),
-      el("button", { type: "button", id: "releases-refresh", class: "link-button", text: "Refresh" }),
+      el("button", {
+        type: "button",
+        id: "releases-toggle",
+        class: "secondary",
+        "aria-expanded": "false",
+        "aria-controls": "releases-body",
+        text: "Show release requests",
+      }),
     ),
     el("p", {
       class: "hint",
-      text: "Records partners released below full, asked of their owners. Decisions arrive within a minute.",
+      text: "Ask a partner for what it released below full; its administrators decide, and the decision arrives here within a minute.",
     }),
     el("div", { id: "release-offers", class: "release-offers" }),
     requestForm(),
-    el("ul", { id: "release-list", class: "release-list", "aria-live": "polite" }),
-    el("div", { id: "release-admin", class: "release-admin", hidden: true }),
+    el(
+      "div",
+      { id: "releases-body", hidden: true },
+      el(
+        "div",
+        { class: "releases-head" },
+        el("h3", { text: "Yours" }),
+        el("button", { type: "button", id: "releases-refresh", class: "link-button", text: "Refresh" }),
+      ),
+      el("ul", { id: "release-list", class: "release-list", "aria-live": "polite" }),
+      el("div", { id: "release-admin", class: "release-admin", hidden: true }),
+    ),
   );
   $("workspace").append(section);
+  // nothing is asked of the gateway until the officer opens the view (or sends a request)
+  $("releases-toggle").addEventListener("click", () => setOpen($("releases-body").hidden));
   $("releases-refresh").addEventListener("click", () => refresh(true));
   document.addEventListener("cets:answer", (event) => offer(event.detail));
   document.addEventListener("cets:detail", (event) => onDetail(event.detail));
   onSignOut(clear);
-  if (!$("workspace").hidden) refresh(false);
-  // the page shows the workspace on sign-in: list then
-  new MutationObserver(() => {
-    if (!$("workspace").hidden) refresh(false);
-  }).observe($("workspace"), { attributes: true, attributeFilter: ["hidden"] });
+}
+
+function setOpen(open) {
+  $("releases-body").hidden = !open;
+  $("releases-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+  $("releases-toggle").textContent = open ? "Hide release requests" : "Show release requests";
+  if (open) refresh(true);
+  else schedule(false);
 }
 
 function requestForm() {
@@ -123,7 +145,7 @@ async function send() {
     $("release-form").hidden = true;
     $("release-message").value = "";
     asking = null;
-    await refresh(false);
+    setOpen(true);
   } catch (failure) {
     if (!(failure instanceof ApiFailure)) throw failure;
     showAlert(`The release request was refused: ${failure.message}`);
@@ -189,7 +211,7 @@ function onDetail(hit) {
 }
 
 export async function refresh(loud) {
-  if ($("workspace").hidden) return;
+  if ($("workspace").hidden || $("releases-body").hidden) return;
   try {
     const mine = await get("/v1/releases");
     $("release-list").replaceChildren(
@@ -198,10 +220,6 @@ export async function refresh(loud) {
     schedule(mine.some((r) => r.status === "pending"));
   } catch (failure) {
     if (!(failure instanceof ApiFailure)) throw failure;
-    if (failure.status === 404) {
-      $("releases").hidden = true; // this gateway keeps no release requests
-      return;
-    }
     if (loud) showAlert(`Release requests could not be read: ${failure.message}`);
   }
   await showAdmin(loud);
@@ -280,4 +298,5 @@ function clear() {
   $("release-list").replaceChildren();
   $("release-form").hidden = true;
   clearAdmin();
+  setOpen(false);
 }
