@@ -29,7 +29,7 @@ from cets.demo.local import AgencySpec
 from cets.gateway.cases.store import CaseStore, connect, migrate
 from cets.search.releases import ReleaseNames
 from cets.search.store import connect as opensearch
-from cets.v1 import releases_pb2, search_pb2
+from cets.v1 import releases_pb2, releases_pb2_grpc, search_pb2
 from helpers import ServedApp
 from stacks import OPEN, Stack, gateway_app, local_stack
 
@@ -469,3 +469,43 @@ def test_a_forged_or_replayed_approval_is_refused_and_audited(
             if answer["agency"] == "nca"
         ]
         assert any(why in a["reason"] for a in federation)  # refused where it arrived
+
+
+def test_the_owners_node_decides_only_for_its_own_administrators(gw: Gateways) -> None:
+    """The node checks the administrator's token itself: the gateway (or anyone reaching the
+    node) cannot list or decide without one."""
+    from cets.gateway.tokens import issue_token
+
+    stub = releases_pb2_grpc.ReleaseAdminStub(
+        grpc.insecure_channel(gw.stack.fed.agency("nca").node_target)
+    )
+    stack = gw.stack
+    for name, token, code in (
+        ("none", "", grpc.StatusCode.UNAUTHENTICATED),
+        ("officer", stack.token(officer="det-9", agency="nca"), grpc.StatusCode.PERMISSION_DENIED),
+        (
+            "another agency's admin",
+            stack.token(officer="a", agency="tps", roles=["admin"]),
+            grpc.StatusCode.UNAUTHENTICATED,
+        ),
+        (
+            "forged",
+            issue_token(Ed25519PrivateKey.generate(), officer="a", agency="nca", roles=["admin"]),
+            grpc.StatusCode.UNAUTHENTICATED,
+        ),
+    ):
+        metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListReleases(releases_pb2.HeldReleasesQuery(), metadata=metadata, timeout=10)
+        assert caught.value.code() == code, name
+    outcomes = [
+        e["outcome"]
+        for e in gw.node_log("nca")
+        if e["kind"] == "node.release-admin" and e["action"] == "list"
+    ]
+    assert outcomes[-4:] == [
+        "unauthenticated",
+        "permission_denied",
+        "unauthenticated",
+        "unauthenticated",
+    ]
