@@ -153,15 +153,22 @@ class Stack:
         return service
 
     def gateway_app(
-        self, *, agency: str = "tps", rate_limit: str = "1000/minute", audit: str = "gateway"
+        self,
+        *,
+        agency: str = "tps",
+        rate_limit: str = "1000/minute",
+        audit: str = "gateway",
+        **options: Any,
     ) -> FastAPI:
-        """``agency``'s gateway in front of its federation service; audit log ``root/audit``."""
+        """``agency``'s gateway in front of its federation service; audit log ``root/audit``;
+        ``options``: the rest of :class:`Gateway` (``metrics_token``, ...)."""
         return gateway_app(
             agency,
             self.issuer,
             self.federations[agency],
             self.root / f"{audit}.log",
             rate_limit=rate_limit,
+            **options,
         )
 
     def serve_gateway(self, **options: Any) -> ServedApp:

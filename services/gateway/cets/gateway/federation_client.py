@@ -42,7 +42,7 @@ _HTTP: dict[grpc.StatusCode, tuple[int, str | None]] = {
     grpc.StatusCode.OUT_OF_RANGE: (400, None),
     grpc.StatusCode.RESOURCE_EXHAUSTED: (
         413,
-        "the search is larger than the federation service takes: "
+        "the request is larger than the federation service takes: "
         "use fewer or shorter selectors or targets",
     ),
     grpc.StatusCode.PERMISSION_DENIED: (
@@ -60,7 +60,7 @@ _HTTP: dict[grpc.StatusCode, tuple[int, str | None]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: (504, _BUSY),
     grpc.StatusCode.UNIMPLEMENTED: (
         502,
-        "the federation service does not offer this search (a version mismatch?)",
+        "the federation service does not offer this call (a version mismatch?)",
     ),
     grpc.StatusCode.NOT_FOUND: (502, _FAILED),
     grpc.StatusCode.ALREADY_EXISTS: (502, _FAILED),
@@ -71,9 +71,10 @@ _HTTP: dict[grpc.StatusCode, tuple[int, str | None]] = {
 
 
 def http_status(code: grpc.StatusCode, details: str | None) -> tuple[int, str]:
-    """The HTTP status and message for a failed call to the federation service."""
+    """The HTTP status and message for a failed call to the federation service (a search,
+    a watch or an alert pull: every call the gateway makes)."""
     status, message = _HTTP.get(code, (502, _FAILED))
-    return status, message or details or "the federation service refused the search"
+    return status, message or details or "the federation service refused the request"
 
 
 class FederationClient:
@@ -139,7 +140,7 @@ class FederationClient:
                 request, timeout=timeout_s + 1.0
             )
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise FederationError(*http_status(exc.code(), exc.details())) from None
         return response
 
     async def pull_alerts(
@@ -151,7 +152,7 @@ class FederationClient:
                 watches_pb2.FederatedAlertPull(cursors=dict(cursors)), timeout=timeout_s
             )
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise FederationError(*http_status(exc.code(), exc.details())) from None
         return response
 
     async def ready(self) -> bool:
@@ -165,11 +166,3 @@ class FederationClient:
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
-
-
-def _failed(exc: grpc.aio.AioRpcError) -> FederationError:
-    status = _HTTP.get(exc.code(), 502)
-    detail = exc.details() if status == 400 else "the federation service failed"
-    if status in (503, 504):
-        detail = "the federation service is unavailable or too slow; try again"
-    return FederationError(status, detail or "bad request")

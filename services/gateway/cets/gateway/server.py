@@ -40,6 +40,7 @@ def build_app(config: GatewayConfig) -> FastAPI:
         timeout_s=config.timeout_s,
         cases=cases,
         alert_poll_s=config.alert_poll_s,
+        metrics_token=config.metrics_token,
     )
     return create_app(gateway)
 
