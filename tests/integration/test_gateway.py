@@ -365,3 +365,54 @@ def test_released_records_use_the_apis_words_not_protobuf_enum_names(
     assert envelope["type"] == "person"
     assert envelope["handling"] in {"clear", "green", "amber", "amber+strict", "red"}
     assert "HANDLING_" not in reply.text and "RECORD_TYPE_" not in reply.text
+
+
+def test_the_command_line_has_types_dates_paging_pivot_and_record_detail(
+    api: Http, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from click.testing import CliRunner
+
+    from cets.cli import cli
+
+    monkeypatch.setenv("CETS_OFFICER_TOKEN", token(stack)["Authorization"].removeprefix("Bearer "))
+    monkeypatch.setenv("CETS_GATEWAY_URL", str(api.base_url))
+    why = ["--purpose", "command line check", "--case", "TPS-2026-00042"]
+
+    def cets(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    typed = cets("search", "--selector", "email:darkangel77@gmail.com", "--type", "tip", *why)
+    assert "tps-tip" in typed and "tps-person" not in typed
+    assert "* holds an identifier you searched for" in typed  # what the * after a rank means
+    dated = cets(
+        "search", "hosting", "link", "--created-from", "2025-03-15", "--agency", "tps", *why
+    )
+    assert "tps-chat-" in dated and "tps-tip" not in dated
+    before = cets(
+        "search", "hosting", "link", "--created-to", "2025-03-15", "--agency", "tps", *why
+    )
+    assert "tps-tip" in before and "tps-chat-" not in before
+
+    first = cets("search", "hosting", "link", "--agency", "tps", "--page-size", "5", *why)
+    (cursor,) = re.findall(r"--cursor (\S+)", first)
+    second = cets(
+        "search", "hosting", "link", "--agency", "tps", "--page-size", "5", "--cursor", cursor, *why
+    )
+    ranks = re.findall(r"^\s+(\d+)[ *] tps", second, re.M)
+    assert ranks[0] == "6"
+
+    pivoted = cets("pivot", "phone:+14165550142", *why)
+    assert "rcmp-phone" in pivoted and "tps-phone" in pivoted
+
+    detail = cets("record", "tps", "tps-person", *why)
+    assert "tps/tps-person  person  (full)" in detail and "Dale Angelo" in detail
+    refused = CliRunner().invoke(cli, ["record", "rcmp", "rcmp-person", *why])
+    assert refused.exit_code == 1 and "does not release this record in full" in refused.output
+
+    highlighted = cets("search", "hosting", "link", "--agency", "tps", *why)
+    assert "[hosting]" not in highlighted and "[link]" not in highlighted
+    assert "\x1b" not in highlighted  # bold only on a terminal

@@ -259,3 +259,13 @@ def test_an_empty_answer() -> None:
     assert result.hits == ()
     assert result.total == 0
     assert result.total_is_lower_bound is False
+
+
+def test_highlights_for_a_terminal_are_bold_and_never_carry_control_characters() -> None:
+    from cets.core.display import BOLD, plain_fragment
+
+    fragment = "a <mark>word</mark> &lt;mark&gt; red\x1b[31m &#27;[2J\nend"
+    shown = plain_fragment(fragment)
+    assert shown == f"a {BOLD[0]}word{BOLD[1]} <mark> red[31m [2J end"
+    assert "[word]" not in shown
+    assert plain_fragment("<mark>open", ("<", ">")) == "<open>"
