@@ -7,7 +7,8 @@ service, talking mutual TLS, each with its own sharing policy.
 2. starts one OpenSearch per agency (or uses ``OPENSEARCH_URL_<AGENCY>`` / ``OPENSEARCH_URL``);
 3. writes synthetic investigations with planted cross-agency links and ingests each agency's
    share into its own OpenSearch;
-4. starts every agency's search node and federation service, plus a coordinator's;
+4. starts every agency's search node, federation service and gateway (the officers' REST API
+   and web page), plus a coordinator's federation service;
 5. runs federated searches for a planted suspect — as an officer of the first agency, then as
    the coordinator — printing every agency's status and what its policy released;
 6. verifies every audit log.
@@ -96,7 +97,7 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
     engines: list[eo.EmbeddedOpenSearch] = []
     running: list[_Running] = []
     coordinator: FederationServer | None = None
-    gateway: uvicorn.Server | None = None
+    gateways: list[uvicorn.Server] = []
     try:
         fed = _federation(workdir, chosen)
         running = [_Running(fed.agency(s.id), s) for s in chosen]
@@ -128,21 +129,26 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
         coordinator = FederationServer(_federation_config(fed.agency(COORDINATOR.id), workdir))
         await coordinator.start()
         await _searches(running, fed, workdir / "sample" / "links.json", out)
-        gateway, url = await _start_gateway(running[0].agency)
-        await _gateway_search(running[0].agency, url, workdir / "sample" / "links.json", out)
+        urls: dict[str, str] = {}
+        for item in running:  # officer tokens are bound to their agency: a gateway each
+            server, urls[item.agency.id] = await _start_gateway(item.agency)
+            gateways.append(server)
+        first = running[0].agency
+        await _gateway_search(first, urls[first.id], workdir / "sample" / "links.json", out)
         out("\n== audit logs")
         for log in sorted(workdir.glob("federation/*/audit/*.log")):
             report = verify(log)
             state = "chain intact" if report.ok else f"{len(report.problems)} problems"
             out(f"   {log.parent.parent.name}/{log.name}: {report.entries} entries, {state}")
         if keep_running:
-            out(_while_running(running, url, workdir))
+            out(_while_running(running, urls, workdir))
             await _wait_for_signal()
     except (ConfigError, NodeError) as exc:
         raise DemoError(str(exc)) from None
     finally:
-        if gateway is not None:
-            gateway.should_exit = True
+        for server in gateways:
+            server.should_exit = True
+        if gateways:
             await asyncio.sleep(0.2)
         if coordinator is not None:
             await coordinator.stop(1.0)
@@ -154,8 +160,9 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _while_running(running: list[_Running], url: str, workdir: Path) -> str:
-    """How to use the running demo: where to search, and how to add records of one's own.
+def _while_running(running: list[_Running], urls: dict[str, str], workdir: Path) -> str:
+    """How to use the running demo: each agency's web page and an officer token for it (a
+    token works only at its own agency's gateway), and how to add records of one's own.
 
     Writes each agency's node settings to ``<workdir>/<agency>.env`` so that ``cets ingest``
     writes where that agency's node searches (the demo's indexes carry the prefix
@@ -165,19 +172,28 @@ def _while_running(running: list[_Running], url: str, workdir: Path) -> str:
         env = item.agency.node_env(item.url, index_prefix=INDEX_PREFIX)
         lines = [f"{name}={value}" for name, value in sorted(env.items())]
         (workdir / f"{item.agency.id}.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    first = running[0].agency
-    officer = _officer_token(first)
+    last = running[-1].agency
+    url, officer = urls[last.id], _officer_token(last)
+    lines = [
+        "",
+        "Everything is up; Ctrl-C stops it. Each agency has its own gateway: sign in to its",
+        "web page with its officer token (a token works only at its own agency's gateway) to",
+        "see what that agency's officers see.",
+    ]
+    for item in running:
+        at = urls[item.agency.id]
+        lines += [
+            f"  {item.agency.id}: web page {at}/    API docs {at}/docs",
+            f"    officer token: {_officer_token(item.agency)}",
+        ]
     return "\n".join(
         [
-            "",
-            "Everything is up; Ctrl-C stops it.",
-            f"  web page: {url}/    API docs: {url}/docs",
-            f"  an officer token for {first.id}: {officer}",
+            *lines,
             "",
             "Add records of your own to an agency, then search for them (each agency's settings",
             f"are in {workdir}/<agency>.env; its node searches the index "
             f"{INDEX_PREFIX}-<agency>-records):",
-            f"  set -a; . {workdir}/{running[-1].agency.id}.env; set +a",
+            f"  set -a; . {workdir}/{last.id}.env; set +a",
             "  cets ingest my-records.ndjson        # format: docs/records.md",
             f"  CETS_GATEWAY_URL={url} CETS_OFFICER_TOKEN={officer} \\",
             "    cets search --purpose 'trying the demo' --case DEMO-1 WORDS",
