@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from cets.gateway.federation_client import FederationClient, FederationError
-from cets.v1 import federation_pb2_grpc, search_pb2
+from cets.v1 import federation_pb2_grpc, records_pb2, search_pb2, watches_pb2_grpc
 
 EXPECTED = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -101,3 +101,54 @@ def test_a_request_too_large_for_the_federation_service_is_413() -> None:
 
     error = asyncio.run(scenario())
     assert error.status == 413 and "larger than the federation service takes" in str(error)
+
+
+class RefusingWatches(watches_pb2_grpc.FederationWatchesServicer):  # type: ignore[misc]
+    """Refuses every watch with the status named in its purpose, every pull with UNAVAILABLE."""
+
+    async def SetWatch(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode[request.purpose], "watch.selectors[0]: too long")
+
+    async def PullAlerts(self, request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "partners unreachable")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.INTERNAL,
+    ],
+    ids=lambda c: c.name,
+)
+def test_watches_and_alert_pulls_are_mapped_like_searches(code: grpc.StatusCode) -> None:
+    async def scenario() -> tuple[FederationError, FederationError]:
+        server = grpc.aio.server()
+        watches_pb2_grpc.add_FederationWatchesServicer_to_server(RefusingWatches(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        client = FederationClient(f"127.0.0.1:{port}")
+        try:
+            with pytest.raises(FederationError) as watch:
+                await client.set_watch(
+                    [records_pb2.Selector(kind=records_pb2.SELECTOR_KIND_EMAIL, value="a@b.org")],
+                    officer="det-1",
+                    purpose=code.name,
+                    case_reference="C-1",
+                    timeout_s=5,
+                )
+            with pytest.raises(FederationError) as pull:
+                await client.pull_alerts({}, timeout_s=5)
+        finally:
+            await client.close()
+            await server.stop(None)
+        return watch.value, pull.value
+
+    watch, pull = asyncio.run(scenario())
+    assert watch.status == EXPECTED[code]
+    if watch.status == 400:
+        assert str(watch) == "watch.selectors[0]: too long"
+    else:
+        assert "selectors[0]" not in str(watch) and str(watch)
+    assert pull.status == 503 and "unavailable" in str(pull)

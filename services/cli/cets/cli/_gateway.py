@@ -284,14 +284,18 @@ def record(agency: str, record_id: str, url: str, purpose: str, case: str, as_js
     if as_json:
         click.echo(json.dumps(hit, indent=2))
         return
-    click.echo(f"{hit['agency']}/{hit['record_id']}  {hit['type']}  ({hit['disclosure']})")
+    from cets.core.display import plain_text  # a record's text cannot drive the terminal
+
+    click.echo(
+        plain_text(f"{hit['agency']}/{hit['record_id']}  {hit['type']}  ({hit['disclosure']})")
+    )
     for label, value in (("title", hit["title"]), ("created", hit["created"])):
         if value:
-            click.echo(f"  {label}: {value}")
+            click.echo(plain_text(f"  {label}: {value}"))
     if hit["selectors"]:
-        click.echo(f"  identifiers: {', '.join(hit['selectors'])}")
+        click.echo(plain_text(f"  identifiers: {', '.join(hit['selectors'])}"))
     for key, value in _flatten(hit.get("record") or {}):
-        click.echo(f"  {key}: {value}")
+        click.echo(plain_text(f"  {key}: {value}"))
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from cets.core.records import RecordType
 from cets.core.selectors import SelectorKind
 from cets.v1 import records_pb2, search_pb2
 
-__all__ = ["BOLD", "build_query", "format_response", "plain_fragment"]
+__all__ = ["BOLD", "build_query", "format_response", "plain_fragment", "plain_text"]
 
 _TAG = re.compile(r"(</?mark>)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -68,6 +68,12 @@ def plain_fragment(fragment: str, marks: tuple[str, str] = BOLD) -> str:
     if inside:
         out.append(end)
     return "".join(out)
+
+
+def plain_text(text: str) -> str:
+    """A record's text for a terminal: no control characters (they could drive it; line
+    breaks and tabs become spaces)."""
+    return _CONTROL.sub(_blank, text)
 
 
 def _blank(match: re.Match[str]) -> str:

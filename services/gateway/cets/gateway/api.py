@@ -285,7 +285,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                     timeout_s=gateway.timeout_s,
                 )
         except FederationError as exc:
-            if exc.status == 400:  # refused as invalid: the officer's quota is not spent
+            if exc.status in (400, 413):  # invalid, or too large: nothing ran, nothing spent
                 quota.give_back(place)
             searches.labels(outcome=_outcome(exc.status)).inc()
             raise ApiError(exc.status, str(exc)) from None

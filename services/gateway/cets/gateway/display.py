@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cets.core.display import plain_fragment
+from cets.core.display import plain_fragment, plain_text
 
 __all__ = ["card_digits", "format_page", "selector_label"]
 
@@ -14,10 +14,10 @@ def format_page(page: dict[str, Any], *, width: int = 60) -> str:
     digits = card_digits(page.get("results", []))
     for hit in page.get("results", []):
         mark = "*" if hit["exact"] else " "
-        title = (hit["title"] or "(summary only)")[:width]
+        title = plain_text(hit["title"] or "(summary only)")[:width]
         lines.append(
             f"{hit['rank']:>3}{mark} {hit['agency']:<8} {hit['type']:<17} {hit['disclosure']:<11} "
-            f"{hit['record_id']}  {title}"
+            f"{plain_text(hit['record_id'])}  {title}"
         )
         if hit.get("distance") is not None:
             turned = f", {hit['variant']}" if hit.get("variant") not in (None, "original") else ""
