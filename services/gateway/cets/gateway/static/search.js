@@ -4,6 +4,7 @@
 
 import { agencyTag, contactFor, showAgencies } from "./agencies.js";
 import { ApiFailure, post } from "./api.js";
+import { pinButton } from "./case-pin.js";
 import { closeDetail, openDetail, setSearching } from "./detail.js";
 import { $, el, hideAlert, highlightNodes, showAlert } from "./dom.js";
 import { TYPES, typeLabel } from "./format.js";
@@ -170,6 +171,7 @@ function resultItem(hit) {
       hit.created ? el("span", { class: "created", text: hit.created.slice(0, 10) }) : null,
     ),
     open,
+    pinButton(hit),
   );
   const distance = distanceText(hit);
   if (distance) {
