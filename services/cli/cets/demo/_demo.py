@@ -397,7 +397,8 @@ async def _investigation(
 
         variant = _written_another_way(email)
         out(f"\n== later, {later.sample.id} ingests a tip naming {variant}")
-        summary = await asyncio.to_thread(_ingest_later, later, variant, workdir)
+        tip_id = f"{later.sample.id}-later-tip-{int(time.time())}"  # new at every run
+        summary = await asyncio.to_thread(_ingest_later, later, tip_id, variant, workdir)
         whom = ", ".join(f"{a} ({n})" for a, n in sorted(summary.watchers.items())) or "nobody"
         out(
             f"   {later.sample.id}'s ingest: {summary.watched_records} new record matches "
@@ -409,6 +410,8 @@ async def _investigation(
         alerts: list[dict[str, Any]] = []
         while time.monotonic() - started < 4 * ALERT_POLL_S + 10:
             alerts = (await client.get(f"{url}/v1/alerts", params={"case": CASE})).json()
+            # (a cluster reused from an earlier run may still hold that run's alerts)
+            alerts = [a for a in alerts if a["record_id"] in (tip_id, None)]
             if alerts:
                 break
             await asyncio.sleep(0.5)
@@ -434,11 +437,11 @@ def _written_another_way(email: str) -> str:
     return f"{local.upper()}@{domain.upper()}"
 
 
-def _ingest_later(item: _Running, email: str, workdir: Path) -> IngestSummary:
+def _ingest_later(item: _Running, tip_id: str, email: str, workdir: Path) -> IngestSummary:
     """A tip naming ``email``, ingested as ``cets ingest`` does: matched against the watches
     partners hold at this node."""
     tip = {
-        "id": f"{item.sample.id}-later-tip",
+        "id": tip_id,
         "type": "tip",
         "created": "2026-12-01",
         "text": "Report received after the case was opened",
