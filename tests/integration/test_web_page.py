@@ -116,7 +116,8 @@ running = three_agencies_fixture(records, index_prefix="web", name="running")
 
 @pytest.fixture(scope="module")
 def stack(running: Stack) -> Iterator[dict[str, Any]]:
-    with running.serve_gateway() as http:
+    # with a case store, as every gateway has one: the page asks it for alerts
+    with running.serve_gateway(cases=running.case_store("web-cases"), alert_poll_s=5.0) as http:
         yield {
             "url": str(http.base_url).rstrip("/"),
             "http": http,
@@ -275,7 +276,7 @@ def test_more_results_adds_the_next_page(page: Any, stack: dict[str, Any]) -> No
 
 def test_a_search_needs_a_purpose(page: Any, stack: dict[str, Any], tmp_path: Path) -> None:
     searches: list[str] = []
-    page.on("request", lambda r: searches.append(r.url) if "/v1/" in r.url else None)
+    page.on("request", lambda r: searches.append(r.url) if "/v1/search" in r.url else None)
     sign_in(page, stack["token"])
     fill_search(page, selectors=SEARCHED, purpose="")
     submit(page)

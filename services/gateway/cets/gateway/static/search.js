@@ -4,7 +4,12 @@
 
 import { agencyTag, contactFor, showAgencies } from "./agencies.js";
 import { ApiFailure, post } from "./api.js";
+<<<<<<< HEAD
 import { closeDetail, openDetail, pivotSelectors, setSearching } from "./detail.js";
+=======
+import { pinButton } from "./case-pin.js";
+import { closeDetail, openDetail, setSearching } from "./detail.js";
+>>>>>>> web12
 import { $, el, hideAlert, highlightNodes, showAlert } from "./dom.js";
 import { TYPES, cardDigits, selectorLabel, selectorTitle, typeLabel } from "./format.js";
 import { showLinks } from "./graph.js";
@@ -173,6 +178,7 @@ function resultItem(hit) {
       hit.created ? el("span", { class: "created", text: hit.created.slice(0, 10) }) : null,
     ),
     open,
+    pinButton(hit),
   );
   const distance = distanceText(hit);
   if (distance) {
