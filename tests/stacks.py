@@ -15,6 +15,7 @@ makes that a module-scoped fixture, so that its servers start once per test modu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -27,14 +28,19 @@ from fastapi import FastAPI
 
 from cets.common.audit import AuditLog
 from cets.common.background import BackgroundService
-from cets.common.keys import generate_private_key
+from cets.common.keys import generate_private_key, load_private_key
+from cets.core.records import IngestContext
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
 from cets.gateway.api import Gateway, create_app
+from cets.gateway.cases.store import CaseStore, migrate
+from cets.gateway.cases.store import connect as connect_cases
 from cets.gateway.tokens import issue_token
 from cets.search.background import BackgroundNode
 from cets.search.config import NodeConfig
+from cets.search.ingest import IngestSummary, ingest_file
 from cets.search.store import connect
+from cets.search.watches import WatchIndexNames, WatchMatcher, watch_key
 from helpers import ServedApp, ingest
 
 OPEN = 'contact = "{name}"\n[defaults]\nmember = "full"\ncoordinator = "summary"\n'
@@ -129,6 +135,26 @@ class Stack:
         for agency, rows in records.items():
             ingest(self.opensearch_url, self.fed.agency(agency), self.node_config(agency), rows)
 
+    def ingest_watched(self, agency: str, rows: Records, name: str = "later") -> IngestSummary:
+        """Ingest ``rows`` at ``agency`` as ``cets ingest`` does: every record matched against
+        partners' watches held there (alerts raised); the summary says whom they concern."""
+        holder = self.fed.agency(agency)
+        config = self.node_config(agency)
+        path = self.root / f"{agency}-{name}.ndjson"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        client = connect(self.opensearch_url)
+        try:
+            key = watch_key(load_private_key(holder.directory / "agency.key"))
+            return ingest_file(
+                path,
+                client=client,
+                names=config.index,
+                ctx=IngestContext(holder.id, holder.card_key, holder.spec.region),
+                watches=WatchMatcher(client, WatchIndexNames(config.index), key),
+            )
+        finally:
+            client.close()
+
     def start_node(
         self,
         agency: str,
@@ -153,16 +179,30 @@ class Stack:
         return service
 
     def gateway_app(
-        self, *, agency: str = "tps", rate_limit: str = "1000/minute", audit: str = "gateway"
+        self,
+        *,
+        agency: str = "tps",
+        rate_limit: str = "1000/minute",
+        audit: str = "gateway",
+        **options: Any,
     ) -> FastAPI:
-        """``agency``'s gateway in front of its federation service; audit log ``root/audit``."""
+        """``agency``'s gateway in front of its federation service; audit log ``root/audit``;
+        ``options``: the rest of :class:`Gateway` (``metrics_token``, a case store, the alert poll
+        interval, ...)."""
         return gateway_app(
             agency,
             self.issuer,
             self.federations[agency],
             self.root / f"{audit}.log",
             rate_limit=rate_limit,
+            **options,
         )
+
+    def case_store(self, name: str = "cases") -> CaseStore:
+        """A case store on a SQLite file ``root/name.db``, migrated to the newest schema."""
+        store = CaseStore(connect_cases(f"sqlite:///{self.root / name}.db"))
+        migrate(store.engine)
+        return store
 
     def serve_gateway(self, **options: Any) -> ServedApp:
         """:meth:`gateway_app` served on a loopback port; entering it gives an HTTP client."""

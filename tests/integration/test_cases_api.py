@@ -208,3 +208,34 @@ def test_stale_edits_and_bad_input_get_clear_errors(stack: Stack, gateway: Http)
     assert no_selectors.status_code == 400
     assert gateway.get("/v1/cases", headers={}).status_code == 401
     assert gateway.get("/v1/cases/TPS-EDIT", headers=auth(stack, agency="rcmp")).status_code == 401
+
+
+def test_the_case_routes_keep_the_gateways_body_and_selector_rules(
+    stack: Stack, gateway: Http
+) -> None:
+    me = auth(stack)
+    made = gateway.post("/v1/cases", json={"reference": "TPS-RULES", "title": "t"}, headers=me)
+    assert made.status_code == 201, made.text
+    headers = {**me, "Content-Type": "application/json"}
+    broken = gateway.post("/v1/cases/TPS-RULES/notes", content=b'{"text": "a",, }', headers=headers)
+    assert broken.status_code == 400, broken.text
+    error = broken.json()["error"]
+    assert error.startswith("the request body is not valid JSON:") and "at character 13" in error
+    huge = json.dumps({"text": "x" * (2 * 1024 * 1024)}).encode()
+    capped = gateway.post("/v1/cases/TPS-RULES/notes", content=huge, headers=headers)
+    assert capped.status_code == 413 and "longer than 1024 KiB" in capped.json()["error"]
+    long_value = gateway.post(
+        "/v1/cases/TPS-RULES/leads",
+        json={"kind": "selector", "selector": "username:" + "u" * 513},
+        headers=me,
+    )
+    assert long_value.status_code == 400, long_value.text
+    assert "selector" in long_value.json()["error"] and "512" in long_value.json()["error"]
+    longest = gateway.post(
+        "/v1/cases/TPS-RULES/leads",
+        json={"kind": "selector", "selector": "username:" + "u" * 512},
+        headers=me,
+    )
+    assert longest.status_code == 201, longest.text
+    notes = gateway.get("/v1/cases/TPS-RULES", headers=me).json()["notes"]
+    assert notes == []  # neither refused note was kept

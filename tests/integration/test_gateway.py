@@ -49,8 +49,13 @@ def records(agency: str) -> list[dict[str, Any]]:
 stack = three_agencies_fixture(records, index_prefix="gw")
 
 
+METRICS_TOKEN = "metrics-scraper-token-0123456789"
+
+
 def make_client(stack: Stack, *, rate_limit: str = "100/minute", name: str = "g") -> ServedApp:
-    return stack.serve_gateway(rate_limit=rate_limit, audit=f"gateway-{name}")
+    return stack.serve_gateway(
+        rate_limit=rate_limit, audit=f"gateway-{name}", metrics_token=METRICS_TOKEN
+    )
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +197,8 @@ def test_searches_are_rate_limited_per_officer(stack: Stack) -> None:
 
 def test_operations_endpoints_and_the_published_schema(api: Http) -> None:
     assert api.get("/v1/health").json() == {"status": "ok"}
-    assert "cets_gateway_searches" in api.get("/metrics").text
+    metrics = api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert "cets_gateway_searches" in metrics.text
     schema = api.get("/openapi.json").json()
     assert {"/v1/search", "/v1/pivot", "/v1/health"} <= set(schema["paths"])
 
@@ -249,3 +255,164 @@ def test_officers_can_search_from_the_command_line(
     assert "tps-person" in result.stdout and "rcmp-tip" in result.stdout
     assert "1 cross-agency links:" in result.stdout
     assert "nca      ok" in result.stdout
+
+
+def test_an_oversized_selector_is_a_400_naming_it_checked_at_the_gateway(
+    api: Http, stack: Stack
+) -> None:
+    one_huge = search(api, stack, {"query": {"selectors": ["username:" + "a" * 70_000]}})
+    assert one_huge.status_code == 400, one_huge.text
+    assert "selectors[0]" in one_huge.json()["error"]
+    assert "longer than 512 characters" in one_huge.json()["error"]
+    many_long = [f"username:{i}" + "b" * 1100 for i in range(64)]
+    reply = search(api, stack, {"query": {"selectors": many_long}})
+    assert reply.status_code == 400 and "selectors[0]" in reply.json()["error"], reply.text
+    pivot = api.post(
+        "/v1/pivot",
+        headers=token(stack),
+        json={"selectors": many_long, "purpose": "pivot check", "case_reference": "C-1"},
+    )
+    assert pivot.status_code == 400 and "selectors[0]" in pivot.json()["error"], pivot.text
+    long_target = search(api, stack, {"query": {"text": "x"}, "targets": ["t" * 1000] * 100})
+    assert long_target.status_code == 422 and "targets" in long_target.json()["error"]
+    schema = api.get("/openapi.json").json()["components"]["schemas"]
+    for model, field in (("QueryIn", "selectors"), ("PivotIn", "selectors")):
+        assert schema[model]["properties"][field]["items"]["maxLength"] == len("username:") + 512
+
+
+def test_the_largest_valid_search_reaches_every_agency(api: Http, stack: Stack) -> None:
+    # every field at its longest, in four-byte characters: refused for what it says, not its size
+    wide = "\U0001f600"
+    body = {
+        "query": {
+            "text": wide * 1000,
+            "name": wide * 200,
+            "selectors": [f"username:{i:02d}" + wide * 510 for i in range(64)],
+        },
+        "purpose": wide * 512,
+        "case_reference": wide * 128,
+    }
+    reply = search(api, stack, body)
+    assert reply.status_code in (200, 400), reply.text
+    assert "larger than" not in reply.text and "failed" not in reply.text
+
+
+def test_request_bodies_are_capped(api: Http, stack: Stack) -> None:
+    huge = b'{"query": {"text": "' + b"x" * (10 * 1024 * 1024) + b'"}}'
+    headers = {**token(stack), "Content-Type": "application/json"}
+    declared = api.post("/v1/search", content=huge, headers=headers)
+    assert declared.status_code == 413, declared.text
+    assert "longer than 1024 KiB" in declared.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for start in range(0, len(huge), 64 * 1024):
+            yield huge[start : start + 64 * 1024]
+
+    streamed = api.post("/v1/search", content=chunks(), headers=headers)
+    assert streamed.status_code == 413, streamed.text
+
+
+def test_a_body_that_is_not_json_says_where_and_why(api: Http, stack: Stack) -> None:
+    headers = {**token(stack), "Content-Type": "application/json"}
+    reply = api.post("/v1/search", content=b'{"query": {"text": "x"},, }', headers=headers)
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert error.startswith("the request body is not valid JSON:"), error
+    assert "at character 24" in error
+
+
+def test_searches_refused_as_invalid_do_not_use_up_the_quota(stack: Stack) -> None:
+    with make_client(stack, rate_limit="2/minute", name="quota") as client:
+        refused = [
+            search(client, stack, {"query": {}}),  # the gateway's own check
+            search(client, stack, {"query": {"selectors": ["email:nope"]}}),  # the federation's
+            search(client, stack, {"query": {"text": "x"}, "targets": ["interpol-x"]}),
+            search(client, stack, {"query": {"text": "x"}, "cursor": "not-a-cursor"}),
+            search(client, stack, {"query": {"text": "x"}, "purpose": ""}),  # 422
+        ]
+        assert [r.status_code for r in refused] == [400, 400, 400, 400, 422]
+        codes = [search(client, stack, {"query": {"text": "x"}}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        limited = search(client, stack, {"query": {"text": "x"}})
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    counted = {
+        line.split('outcome="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.text.splitlines()
+        if line.startswith("cets_gateway_searches_total{")
+    }
+    assert counted == {"refused": 4.0, "ok": 2.0, "limited": 2.0}
+
+
+def test_metrics_are_for_the_holder_of_the_metrics_token_only(api: Http, stack: Stack) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, token(stack)):
+        reply = api.get("/metrics", headers=headers)
+        assert reply.status_code == 401, reply.text
+        assert "metrics token" in reply.json()["error"]
+        assert "cets_gateway" not in reply.text
+    with ServedApp(stack.gateway_app(audit="gateway-nometrics")) as closed:
+        off = closed.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert off.status_code == 403 and "CETS_GATEWAY_METRICS_TOKEN_FILE" in off.json()["error"]
+
+
+def test_released_records_use_the_apis_words_not_protobuf_enum_names(
+    api: Http, stack: Stack
+) -> None:
+    params = {"purpose": "record words check", "case_reference": "TPS-2026-00042"}
+    reply = api.get("/v1/records/tps/tps-person", params=params, headers=token(stack))
+    assert reply.status_code == 200, reply.text
+    envelope = reply.json()["record"]["envelope"]
+    assert envelope["type"] == "person"
+    assert envelope["handling"] in {"clear", "green", "amber", "amber+strict", "red"}
+    assert "HANDLING_" not in reply.text and "RECORD_TYPE_" not in reply.text
+
+
+def test_the_command_line_has_types_dates_paging_pivot_and_record_detail(
+    api: Http, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from click.testing import CliRunner
+
+    from cets.cli import cli
+
+    monkeypatch.setenv("CETS_OFFICER_TOKEN", token(stack)["Authorization"].removeprefix("Bearer "))
+    monkeypatch.setenv("CETS_GATEWAY_URL", str(api.base_url))
+    why = ["--purpose", "command line check", "--case", "TPS-2026-00042"]
+
+    def cets(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    typed = cets("search", "--selector", "email:darkangel77@gmail.com", "--type", "tip", *why)
+    assert "tps-tip" in typed and "tps-person" not in typed
+    assert "* holds an identifier you searched for" in typed  # what the * after a rank means
+    dated = cets(
+        "search", "hosting", "link", "--created-from", "2025-03-15", "--agency", "tps", *why
+    )
+    assert "tps-chat-" in dated and "tps-tip" not in dated
+    before = cets(
+        "search", "hosting", "link", "--created-to", "2025-03-15", "--agency", "tps", *why
+    )
+    assert "tps-tip" in before and "tps-chat-" not in before
+
+    first = cets("search", "hosting", "link", "--agency", "tps", "--page-size", "5", *why)
+    (cursor,) = re.findall(r"--cursor (\S+)", first)
+    second = cets(
+        "search", "hosting", "link", "--agency", "tps", "--page-size", "5", "--cursor", cursor, *why
+    )
+    ranks = re.findall(r"^\s+(\d+)[ *] tps", second, re.M)
+    assert ranks[0] == "6"
+
+    pivoted = cets("pivot", "phone:+14165550142", *why)
+    assert "rcmp-phone" in pivoted and "tps-phone" in pivoted
+
+    detail = cets("record", "tps", "tps-person", *why)
+    assert "tps/tps-person  person  (full)" in detail and "Dale Angelo" in detail
+    refused = CliRunner().invoke(cli, ["record", "rcmp", "rcmp-person", *why])
+    assert refused.exit_code == 1 and "does not release this record in full" in refused.output
+
+    highlighted = cets("search", "hosting", "link", "--agency", "tps", *why)
+    assert "[hosting]" not in highlighted and "[link]" not in highlighted
+    assert "\x1b" not in highlighted  # bold only on a terminal

@@ -147,6 +147,29 @@ def test_what_cannot_be_hashed_is_refused(
     assert reply.status_code == status and message in reply.json()["error"]
 
 
+def test_an_image_larger_than_the_json_body_cap_is_still_hashed(api: Http, stack: Stack) -> None:
+    # every other body is capped at 1 MiB; an image to hash has its own cap, 32 MiB
+    large = scenes.encode(scenes.draw_scene(SEED).resize((1024, 768)), "BMP")
+    assert len(large) > 2 * 1024 * 1024
+    reply = api.post("/v1/images/hash", content=large, headers=_auth(stack))
+    assert reply.status_code == 200, reply.text
+    assert pdq.hamming(reply.json()["pdq"], hash_image(_original()).pdq) <= 31
+
+
+def test_what_cannot_be_hashed_leaves_the_officers_quota_alone(stack: Stack) -> None:
+    with stack.serve_gateway(rate_limit="2/minute", audit="gateway-images-quota") as client:
+        refused = [
+            client.post("/v1/images/hash", content=body, headers=_auth(stack)).status_code
+            for body in (b"", b"%PDF-1.4 a document", b"GIF89a broken")
+        ]
+        assert refused == [400, 400, 400]
+        hashed = [
+            client.post("/v1/images/hash", content=_original(), headers=_auth(stack)).status_code
+            for _ in range(3)
+        ]
+    assert hashed == [200, 200, 429]
+
+
 def test_hashing_needs_an_officer_token(api: Http) -> None:
     assert api.post("/v1/images/hash", content=_original()).status_code == 401
 

@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
 ]
 SEARCHED = "email:darkangel77@gmail.com"
 HOSTILE = '<img src=x id="injected"> swapped files & <b id="bold">links</b>'
+CARD = "4111 1111 1111 1111"
 PURPOSE = "online luring investigation"
 CASE = "TPS-2026-00042"
 
@@ -76,7 +77,28 @@ def records(agency: str) -> list[dict[str, Any]]:
             }
             for i in range(24)
         ]
+        rows.append(
+            {
+                "id": "tps-card",
+                "type": "payment_card",
+                "card_number": CARD,
+                "holder_name": "K. Trader",
+                "created": "2025-05-01",
+            }
+        )
     if agency == "rcmp":
+        rows.append(  # released to tps as a summary: its identifiers are not listed
+            {
+                "id": "rcmp-payment",
+                "type": "card_transaction",
+                "card_number": CARD,
+                "merchant": "Hosting Co",
+                "amount": 12.5,
+                "currency": "CAD",
+                "email": "trader.k@example.org",
+                "created": "2025-05-02",
+            }
+        )
         rows.append(
             {
                 "id": "rcmp-phone",
@@ -94,7 +116,8 @@ running = three_agencies_fixture(records, index_prefix="web", name="running")
 
 @pytest.fixture(scope="module")
 def stack(running: Stack) -> Iterator[dict[str, Any]]:
-    with running.serve_gateway() as http:
+    # with a case store, as every gateway has one: the page asks it for alerts
+    with running.serve_gateway(cases=running.case_store("web-cases"), alert_poll_s=5.0) as http:
         yield {
             "url": str(http.base_url).rstrip("/"),
             "http": http,
@@ -253,7 +276,7 @@ def test_more_results_adds_the_next_page(page: Any, stack: dict[str, Any]) -> No
 
 def test_a_search_needs_a_purpose(page: Any, stack: dict[str, Any], tmp_path: Path) -> None:
     searches: list[str] = []
-    page.on("request", lambda r: searches.append(r.url) if "/v1/" in r.url else None)
+    page.on("request", lambda r: searches.append(r.url) if "/v1/search" in r.url else None)
     sign_in(page, stack["token"])
     fill_search(page, selectors=SEARCHED, purpose="")
     submit(page)
@@ -344,3 +367,42 @@ def test_a_dropped_image_is_hashed_at_the_gateway_and_its_copies_found(
     page.get_by_role("button", name="Remove image").click()
     assert page.locator("#image-status").inner_text() == ""
     assert problems == []
+
+
+def test_a_summary_record_pivots_on_what_it_matched_and_cards_read_as_cards(
+    page: Any, stack: dict[str, Any], problems: list[str]
+) -> None:
+    sign_in(page, stack["token"])
+    fill_search(page, selectors=f"card:{CARD}")
+    submit(page)
+    summary = page.locator('.result[data-record="rcmp-payment"]')
+    summary.wait_for()
+    assert summary.locator(".badge").inner_text().lower() == "summary"
+    matched = summary.locator(".matched code")
+    assert matched.all_inner_texts() == ["card ending 1111"]  # tps released the card in full
+    assert "never stored or shared" in (matched.first.get_attribute("title") or "")
+
+    summary.locator(".result-title").click()
+    page.locator("#detail").wait_for()
+    pivot = page.get_by_role("button", name="Pivot")
+    assert pivot.is_enabled()
+    assert page.locator("#pivot-note").is_hidden()
+    pivot.click()
+    page.locator("#pivot-banner").wait_for()
+    banner = page.locator("#pivot-banner").inner_text()
+    assert "rcmp/rcmp-payment" in banner and "card ending 1111" in banner
+    page.locator('.result[data-record="tps-card"]').wait_for()
+    assert problems == []
+
+
+def test_a_card_no_released_record_explains_is_labelled_by_a_short_fingerprint(
+    page: Any, stack: dict[str, Any]
+) -> None:
+    sign_in(page, stack["token"])
+    fill_search(page, selectors=f"card:{CARD}")
+    page.locator("#types input[value='card_transaction']").check()  # only rcmp's summary
+    submit(page)
+    row = page.locator('.result[data-record="rcmp-payment"]')
+    row.wait_for()
+    (label,) = row.locator(".matched code").all_inner_texts()
+    assert re.fullmatch(r"card \(fingerprint [0-9a-f]{8}…\)", label), label

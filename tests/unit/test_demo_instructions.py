@@ -26,7 +26,8 @@ def test_the_printed_settings_ingest_where_the_demo_node_searches(tmp_path: Path
         for i, s in enumerate(samples)
     ]
 
-    text = _demo._while_running(running, "http://127.0.0.1:8080", tmp_path)
+    urls = {item.agency.id: f"http://127.0.0.1:{8080 + i}" for i, item in enumerate(running)}
+    text = _demo._while_running(running, urls, tmp_path)
 
     for item in running:
         env_file = tmp_path / f"{item.agency.id}.env"
@@ -39,3 +40,31 @@ def test_the_printed_settings_ingest_where_the_demo_node_searches(tmp_path: Path
     assert f". {tmp_path}/{running[-1].agency.id}.env" in text
     assert "cets ingest" in text and "cets search" in text
     assert "http://127.0.0.1:8080/" in text  # the web page, not only the API docs
+
+
+def test_every_agency_gets_its_web_page_and_an_officer_token_it_accepts(tmp_path: Path) -> None:
+    import re
+
+    from cets.common.keys import load_public_key
+    from cets.gateway.tokens import verify_token
+
+    samples = list(DEMO_AGENCIES[:3])
+    fed = build_local_federation(
+        tmp_path / "federation", [AgencySpec(s.id, s.name, s.region) for s in samples]
+    )
+    running = [_demo._Running(fed.agency(s.id), s, url="http://127.0.0.1:9200") for s in samples]
+    urls = {item.agency.id: f"http://127.0.0.1:{8080 + i}" for i, item in enumerate(running)}
+
+    text = _demo._while_running(running, urls, tmp_path)
+
+    for item in running:
+        agency = item.agency
+        block = re.search(
+            rf"^  {agency.id}: web page (\S+)/ .*\n    officer token: (\S+)$", text, re.M
+        )
+        assert block, text
+        assert block.group(1) == urls[agency.id]
+        officer = verify_token(
+            block.group(2), load_public_key(agency.directory / "officer.pub"), agency=agency.id
+        )
+        assert officer.agency == agency.id

@@ -259,3 +259,32 @@ def test_an_empty_answer() -> None:
     assert result.hits == ()
     assert result.total == 0
     assert result.total_is_lower_bound is False
+
+
+def test_highlights_for_a_terminal_are_bold_and_never_carry_control_characters() -> None:
+    from cets.core.display import BOLD, plain_fragment
+
+    fragment = "a <mark>word</mark> &lt;mark&gt; red\x1b[31m &#27;[2J\nend"
+    shown = plain_fragment(fragment)
+    assert shown == f"a {BOLD[0]}word{BOLD[1]} <mark> red[31m [2J end"
+    assert "[word]" not in shown
+    assert plain_fragment("<mark>open", ("<", ">")) == "<open>"
+
+
+def test_a_page_for_a_terminal_carries_no_control_characters_from_titles_or_ids() -> None:
+    from cets.gateway.display import format_page
+
+    hit = {
+        "rank": 1,
+        "exact": False,
+        "agency": "rcmp",
+        "type": "tip",
+        "disclosure": "full",
+        "record_id": "tip-\x1b]0;owned\x07-1",
+        "title": "Report\x1b[2J\x1b[31m about\nuploads",
+        "matched_selectors": [],
+        "highlights": {},
+    }
+    shown = format_page({"results": [hit], "agencies": [], "links": []})
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "tip-]0;owned-1  Report[2J[31m about uploads" in shown

@@ -68,3 +68,40 @@ def test_the_gateway_refuses_a_rate_it_cannot_apply(text: str) -> None:
 
     with pytest.raises(ConfigError, match="CETS_GATEWAY_RATE_LIMIT must look like 30/minute"):
         GatewayConfig("tps", Path("officer.pub"), Path("audit.log"), rate_limit=text)
+
+
+def test_the_officers_quota_gives_back_a_refused_search_and_forgets_old_ones() -> None:
+    from cets.gateway.quota import Quota
+
+    now = [1000.0]
+    quota = Quota("2/minute", clock=lambda: now[0])
+    first = quota.take("det-1")
+    assert first is not None and quota.take("det-1") is not None
+    assert quota.take("det-1") is None and quota.take("det-2") is not None
+    assert quota.retry_after_s("det-1") == 60
+    quota.give_back(first)  # refused as invalid: it did not count
+    assert quota.take("det-1") is not None
+    now[0] += 61
+    assert quota.take("det-1") is not None and quota.take("det-1") is not None
+
+
+def test_the_metrics_token_comes_from_a_file_and_must_be_long_enough(tmp_path: Path) -> None:
+    from cets.common.settings import ConfigError
+    from cets.gateway.config import GatewayConfig
+
+    env = {
+        "CETS_AGENCY_ID": "tps",
+        "CETS_OFFICER_KEY_FILE": "officer.pub",
+        "CETS_GATEWAY_AUDIT_LOG": "audit.log",
+    }
+    assert GatewayConfig.from_env(env).metrics_token is None  # off unless set
+    token = tmp_path / "metrics.token"
+    token.write_text("s3cret-scraper-token-42\n")
+    config = GatewayConfig.from_env({**env, "CETS_GATEWAY_METRICS_TOKEN_FILE": str(token)})
+    assert config.metrics_token == "s3cret-scraper-token-42"
+    assert "s3cret" not in repr(config)
+    token.write_text("short")
+    with pytest.raises(ConfigError, match="at least 16 printable"):
+        GatewayConfig.from_env({**env, "CETS_GATEWAY_METRICS_TOKEN_FILE": str(token)})
+    with pytest.raises(ConfigError, match="cannot read the metrics token"):
+        GatewayConfig.from_env({**env, "CETS_GATEWAY_METRICS_TOKEN_FILE": str(tmp_path / "no")})

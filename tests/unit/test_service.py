@@ -315,3 +315,37 @@ def test_bytes_that_are_no_request_are_invalid_argument_and_audited(data: bytes)
     assert searcher.queries == []
     assert len(entries) == 1 and entries[0]["outcome"] == "invalid_argument"
     assert entries[0]["request_bytes"] == len(data) and entries[0]["verified"] is False
+
+
+def test_the_federation_service_takes_the_largest_request_the_field_limits_allow() -> None:
+    from cets.core.convert import MAX_SELECTOR_CHARS
+    from cets.core.query import MAX_NAME, MAX_RECORD_IDS, MAX_SELECTORS, MAX_TEXT
+    from cets.federation.server import MAX_REQUEST_BYTES
+    from cets.federation.service import MAX_TARGETS
+    from cets.v1 import federation_pb2, records_pb2, search_pb2
+
+    wide = "\U0001f600"  # four bytes in UTF-8
+    query = search_pb2.Query(
+        text=wide * MAX_TEXT,
+        name=wide * MAX_NAME,
+        selectors=[
+            records_pb2.Selector(
+                kind=records_pb2.SELECTOR_KIND_USERNAME, value=wide * MAX_SELECTOR_CHARS
+            )
+            for _ in range(MAX_SELECTORS)
+        ],
+        types=list(range(1, 11)),
+        handling=list(range(1, 6)),
+        record_ids=[wide * 128] * MAX_RECORD_IDS,
+        limit=100,
+    )
+    query.created_from.GetCurrentTime()
+    query.created_to.GetCurrentTime()
+    request = federation_pb2.FederatedSearchRequest(
+        query=query,
+        officer_id=wide * 128,
+        purpose=wide * 512,
+        case_reference=wide * 128,
+        targets=["a" * 48] * MAX_TARGETS,
+    )
+    assert request.ByteSize() <= MAX_REQUEST_BYTES

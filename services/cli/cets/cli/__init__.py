@@ -17,7 +17,7 @@ from cets.cli._audit import audit
 from cets.cli._certs import certs
 from cets.cli._demo import demo
 from cets.cli._federation import federation
-from cets.cli._gateway import gateway, search, tokens
+from cets.cli._gateway import gateway, pivot, record, search, tokens
 from cets.cli._hash import hash_images
 from cets.cli._import import import_
 from cets.cli._ingest import ingest
@@ -63,6 +63,8 @@ for _command in (
     gateway,
     tokens,
     search,
+    pivot,
+    record,
     hash_images,
     ingest,
     import_,

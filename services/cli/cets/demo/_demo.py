@@ -7,10 +7,14 @@ service, talking mutual TLS, each with its own sharing policy.
 2. starts one OpenSearch per agency (or uses ``OPENSEARCH_URL_<AGENCY>`` / ``OPENSEARCH_URL``);
 3. writes synthetic investigations with planted cross-agency links and ingests each agency's
    share into its own OpenSearch;
-4. starts every agency's search node and federation service, plus a coordinator's;
+4. starts every agency's search node, federation service and gateway (the officers' REST API
+   and web page), plus a coordinator's federation service;
 5. runs federated searches for a planted suspect — as an officer of the first agency, then as
    the coordinator — printing every agency's status and what its policy released;
-6. verifies every audit log.
+6. opens a case at the first agency's gateway, searches under it, pins a hit and watches the
+   suspect's e-mail at every partner; a second agency then ingests a tip naming the address
+   written another way, its ingest says whom to contact, and the alert reaches the case;
+7. verifies every audit log.
 """
 
 from __future__ import annotations
@@ -55,12 +59,15 @@ from cets.search.ingest import IngestSummary, ingest_file
 from cets.search.sample_data import DEMO_AGENCIES, SampleAgency, write_sample
 from cets.search.server import NodeServer
 from cets.search.store import connect
+from cets.search.watches import WatchIndexNames, WatchMatcher, watch_key
 from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
 
 __all__ = ["DemoError", "run_demo"]
 
 _log = logging.getLogger(__name__)
 INDEX_PREFIX = "cets-demo"
+CASE = "DEMO-2026-0001"
+ALERT_POLL_S = 5.0
 COORDINATOR = AgencySpec(
     "icse",
     "International child sexual exploitation desk",
@@ -96,7 +103,7 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
     engines: list[eo.EmbeddedOpenSearch] = []
     running: list[_Running] = []
     coordinator: FederationServer | None = None
-    gateway: uvicorn.Server | None = None
+    gateways: list[uvicorn.Server] = []
     try:
         fed = _federation(workdir, chosen)
         running = [_Running(fed.agency(s.id), s) for s in chosen]
@@ -128,21 +135,31 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
         coordinator = FederationServer(_federation_config(fed.agency(COORDINATOR.id), workdir))
         await coordinator.start()
         await _searches(running, fed, workdir / "sample" / "links.json", out)
-        gateway, url = await _start_gateway(running[0].agency)
-        await _gateway_search(running[0].agency, url, workdir / "sample" / "links.json", out)
+        urls: dict[str, str] = {}
+        for item in running:  # officer tokens are bound to their agency: a gateway each
+            server, urls[item.agency.id] = await _start_gateway(item.agency)
+            gateways.append(server)
+        first = running[0].agency
+        url = urls[first.id]
+        links = workdir / "sample" / "links.json"
+        case = await _open_case(first, url, out) if len(running) > 1 else None
+        answer = await _gateway_search(first, url, links, out)
+        if case is not None and answer is not None:
+            await _investigation(running, url, answer, links, workdir, out)
         out("\n== audit logs")
         for log in sorted(workdir.glob("federation/*/audit/*.log")):
             report = verify(log)
             state = "chain intact" if report.ok else f"{len(report.problems)} problems"
             out(f"   {log.parent.parent.name}/{log.name}: {report.entries} entries, {state}")
         if keep_running:
-            out(_while_running(running, url, workdir))
+            out(_while_running(running, urls, workdir))
             await _wait_for_signal()
     except (ConfigError, NodeError) as exc:
         raise DemoError(str(exc)) from None
     finally:
-        if gateway is not None:
-            gateway.should_exit = True
+        for server in gateways:
+            server.should_exit = True
+        if gateways:
             await asyncio.sleep(0.2)
         if coordinator is not None:
             await coordinator.stop(1.0)
@@ -154,8 +171,9 @@ async def run_demo(*, agencies: int, records: int, keep_running: bool, out: Out)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _while_running(running: list[_Running], url: str, workdir: Path) -> str:
-    """How to use the running demo: where to search, and how to add records of one's own.
+def _while_running(running: list[_Running], urls: dict[str, str], workdir: Path) -> str:
+    """How to use the running demo: each agency's web page and an officer token for it (a
+    token works only at its own agency's gateway), and how to add records of one's own.
 
     Writes each agency's node settings to ``<workdir>/<agency>.env`` so that ``cets ingest``
     writes where that agency's node searches (the demo's indexes carry the prefix
@@ -165,19 +183,30 @@ def _while_running(running: list[_Running], url: str, workdir: Path) -> str:
         env = item.agency.node_env(item.url, index_prefix=INDEX_PREFIX)
         lines = [f"{name}={value}" for name, value in sorted(env.items())]
         (workdir / f"{item.agency.id}.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    first = running[0].agency
-    officer = _officer_token(first)
+    last = running[-1].agency
+    url, officer = urls[last.id], _officer_token(last)
+    lines = [
+        "",
+        "Everything is up; Ctrl-C stops it. Each agency has its own gateway: sign in to its",
+        "web page with its officer token (a token works only at its own agency's gateway) to",
+        "see what that agency's officers see.",
+    ]
+    for item in running:
+        at = urls[item.agency.id]
+        lines += [
+            f"  {item.agency.id}: web page {at}/    API docs {at}/docs",
+            f"    officer token: {_officer_token(item.agency)}",
+        ]
     return "\n".join(
         [
-            "",
-            "Everything is up; Ctrl-C stops it.",
-            f"  web page: {url}/    API docs: {url}/docs",
-            f"  an officer token for {first.id}: {officer}",
+            *lines,
+            f"  At {running[0].agency.id}, under Cases: {CASE}, with its pinned hit, its watch",
+            "  and the partner's alert.",
             "",
             "Add records of your own to an agency, then search for them (each agency's settings",
             f"are in {workdir}/<agency>.env; its node searches the index "
             f"{INDEX_PREFIX}-<agency>-records):",
-            f"  set -a; . {workdir}/{running[-1].agency.id}.env; set +a",
+            f"  set -a; . {workdir}/{last.id}.env; set +a",
             "  cets ingest my-records.ndjson        # format: docs/records.md",
             f"  CETS_GATEWAY_URL={url} CETS_OFFICER_TOKEN={officer} \\",
             "    cets search --purpose 'trying the demo' --case DEMO-1 WORDS",
@@ -293,7 +322,9 @@ async def _searches(running: list[_Running], fed: LocalFederation, links: Path, 
 
 
 async def _start_gateway(agency: LocalAgency) -> tuple[uvicorn.Server, str]:
-    app = build_app(agency.gateway_config())
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the case store's migrations
+    # alerts are collected every ALERT_POLL_S (the fastest allowed), so the demo need not wait
+    app = build_app(agency.gateway_config(alert_poll_s=ALERT_POLL_S))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     asyncio.get_running_loop().create_task(server.serve())
     for _ in range(200):
@@ -309,24 +340,148 @@ def _officer_token(agency: LocalAgency) -> str:
     return issue_token(key, officer="det-4521", agency=agency.id, roles=["officer"])
 
 
-async def _gateway_search(agency: LocalAgency, url: str, links: Path, out: Out) -> None:
+async def _gateway_search(
+    agency: LocalAgency, url: str, links: Path, out: Out
+) -> dict[str, Any] | None:
     plan: dict[str, Any] = json.loads(links.read_text())
     if not plan.get("links"):
-        return
+        return None
     email = next(iter(plan["links"][0]["agencies"].values()))["email"]
     out(f"\n== the gateway at {url}: one merged, linked list for e-mail {email}")
     body = {
         "query": {"selectors": [f"email:{email}"]},
         "purpose": "demo: online luring investigation",
-        "case_reference": "DEMO-2026-0001",
+        "case_reference": CASE,
     }
     headers = {"Authorization": f"Bearer {_officer_token(agency)}"}
     async with httpx.AsyncClient(timeout=10) as client:
         reply = await client.post(f"{url}/v1/search", json=body, headers=headers)
     if reply.status_code != 200:
         out(f"   {reply.status_code}: {reply.text}")
-        return
-    out(format_page(reply.json()))
+        return None
+    answer: dict[str, Any] = reply.json()
+    out(format_page(answer))
+    return answer
+
+
+async def _open_case(agency: LocalAgency, url: str, out: Out) -> dict[str, Any] | None:
+    """The case the gateway search below runs under (and is listed on)."""
+    headers = {"Authorization": f"Bearer {_officer_token(agency)}"}
+    body = {"reference": CASE, "title": "Planted suspect: online luring", "members": ["det-7"]}
+    async with httpx.AsyncClient(timeout=10) as client:
+        reply = await client.post(f"{url}/v1/cases", json=body, headers=headers)
+    if reply.status_code != 201:
+        out(f"   the case was not opened: {reply.status_code} {reply.text}")
+        return None
+    out(f"\n== a case at {agency.id}: {CASE}, opened by det-4521 (det-7 is a member)")
+    case: dict[str, Any] = reply.json()
+    return case
+
+
+async def _investigation(
+    running: list[_Running],
+    url: str,
+    answer: dict[str, Any],
+    links: Path,
+    workdir: Path,
+    out: Out,
+) -> None:
+    """Pin a hit, watch the suspect's e-mail at every partner; a partner later records it
+    written another way, and the alert reaches the case."""
+    first, later = running[0], running[1]
+    plan: dict[str, Any] = json.loads(links.read_text())
+    email = next(iter(plan["links"][0]["agencies"].values()))["email"]
+    headers = {"Authorization": f"Bearer {_officer_token(first.agency)}"}
+    path = f"{url}/v1/cases/{CASE}"
+    out(f"\n== the investigation: {CASE} at {first.sample.id}'s gateway")
+    out("   the search above was run under it, so it is on the case's timeline")
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
+        hits = answer.get("results") or []
+        if hits:
+            hit = hits[0]
+            lead = {"kind": "hit", "agency": hit["agency"], "record_id": hit["record_id"]}
+            await client.post(f"{path}/leads", json={**lead, "content": hit})
+            out(f"   pinned {hit['agency']}/{hit['record_id']} ({hit['disclosure']})")
+        selector = f"email:{email}"
+        await client.post(f"{path}/leads", json={"kind": "selector", "selector": selector})
+        reply = await client.post(
+            f"{path}/watch", json={"purpose": "demo: new reports on the suspect"}
+        )
+        if reply.status_code != 200:
+            out(f"   the watch was not set: {reply.status_code} {reply.text}")
+            return
+        statuses = ", ".join(f"{a} {s['status']}" for a, s in reply.json()["agencies"].items())
+        out(f"   watching {selector} at every partner: {statuses}")
+
+        variant = _written_another_way(email)
+        out(f"\n== later, {later.sample.id} ingests a tip naming {variant}")
+        tip_id = f"{later.sample.id}-later-tip-{int(time.time())}"  # new at every run
+        summary = await asyncio.to_thread(_ingest_later, later, tip_id, variant, workdir)
+        whom = ", ".join(f"{a} ({n})" for a, n in sorted(summary.watchers.items())) or "nobody"
+        out(
+            f"   {later.sample.id}'s ingest: {summary.watched_records} new record matches "
+            f"partners' watches; contact: {whom}"
+        )
+
+        out(f"== the alert reaches {CASE} (the gateway collects every {ALERT_POLL_S:.0f} s)")
+        started = time.monotonic()
+        alerts: list[dict[str, Any]] = []
+        while time.monotonic() - started < 4 * ALERT_POLL_S + 10:
+            alerts = (await client.get(f"{url}/v1/alerts", params={"case": CASE})).json()
+            # (a cluster reused from an earlier run may still hold that run's alerts)
+            alerts = [a for a in alerts if a["record_id"] in (tip_id, None)]
+            if alerts:
+                break
+            await asyncio.sleep(0.5)
+        if not alerts:
+            out("   no alert arrived (see the gateway's log)")
+            return
+        for alert in alerts:
+            record = alert["record_id"] or f"a record (ask {alert['agency']})"
+            out(
+                f"   after {time.monotonic() - started:.1f} s: {alert['agency']} holds {record}, "
+                f"released at {alert['disclosure']} level"
+            )
+        case = (await client.get(path)).json()
+        whats = [event["what"] for event in case["timeline"]]
+        out(f"   the case's timeline: {', '.join(whats)}")
+
+
+def _written_another_way(email: str) -> str:
+    """The same mailbox as another agency might write it (case; a tag where one is allowed)."""
+    local, _, domain = email.partition("@")
+    if domain.lower() in {"gmail.com", "googlemail.com"}:
+        return f"{local.capitalize()}+later@GoogleMail.com"
+    return f"{local.upper()}@{domain.upper()}"
+
+
+def _ingest_later(item: _Running, tip_id: str, email: str, workdir: Path) -> IngestSummary:
+    """A tip naming ``email``, ingested as ``cets ingest`` does: matched against the watches
+    partners hold at this node."""
+    tip = {
+        "id": tip_id,
+        "type": "tip",
+        "created": "2026-12-01",
+        "text": "Report received after the case was opened",
+        "emails": [email],
+    }
+    path = workdir / "later-tip.ndjson"
+    path.write_text(json.dumps(tip) + "\n", encoding="utf-8")
+    config = item.agency.node_config(item.url, index_prefix=INDEX_PREFIX)
+    client = connect(item.url)
+    try:
+        key = watch_key(load_private_key(item.agency.directory / "agency.key"))
+        return ingest_file(
+            path,
+            client=client,
+            names=config.index,
+            ctx=IngestContext(config.agency_id, config.card_key, config.default_region),
+            watches=WatchMatcher(client, WatchIndexNames(config.index), key),
+        )
+    except NodeError as exc:
+        raise DemoError(f"{item.sample.id}: {exc}") from None
+    finally:
+        client.close()
 
 
 async def _federated(target: str, query: search_pb2.Query) -> str:
@@ -334,7 +489,7 @@ async def _federated(target: str, query: search_pb2.Query) -> str:
         query=query,
         officer_id="det-4521",
         purpose="demo: online luring investigation",
-        case_reference="DEMO-2026-0001",
+        case_reference=CASE,
     )
     async with grpc.aio.insecure_channel(target) as channel:
         try:

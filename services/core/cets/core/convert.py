@@ -41,6 +41,7 @@ from cets.core.selectors import (
 from cets.v1 import records_pb2, search_pb2
 
 __all__ = [
+    "MAX_SELECTOR_CHARS",
     "check_size",
     "disclosure_from_proto",
     "disclosure_to_proto",
@@ -134,8 +135,11 @@ def check_size(query: search_pb2.Query) -> None:
         raise InvalidQuery(f"a release id is longer than {MAX_RELEASE_ID} characters")
     if any(len(r) > 128 for r in query.record_ids):
         raise InvalidQuery("a record id is longer than 128 characters")
-    if any(len(s.value) > MAX_SELECTOR_CHARS for s in query.selectors):
-        raise InvalidQuery(f"a selector is longer than {MAX_SELECTOR_CHARS} characters")
+    for index, selector in enumerate(query.selectors):
+        if len(selector.value) > MAX_SELECTOR_CHARS:
+            raise InvalidQuery(
+                f"a selector is longer than {MAX_SELECTOR_CHARS} characters: selectors[{index}]"
+            )
     image = query.image
     if len(image.pdq) > pdq.MAX_QUERY_HASHES:
         raise InvalidQuery(f"image.pdq: more than {pdq.MAX_QUERY_HASHES} hashes")

@@ -15,9 +15,13 @@ from cets.core.records import RecordType
 from cets.core.selectors import SelectorKind
 from cets.v1 import records_pb2, search_pb2
 
-__all__ = ["build_query", "format_response", "plain_fragment"]
+__all__ = ["BOLD", "build_query", "format_response", "plain_fragment", "plain_text"]
 
-_MARK = re.compile(r"</?mark>")
+_TAG = re.compile(r"(</?mark>)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+BOLD = ("\x1b[1m", "\x1b[22m")
+"""Terminal bold on and off: what :func:`plain_fragment` marks matches with by default
+(``click.echo`` drops them when the output is not a terminal)."""
 
 
 def build_query(
@@ -48,9 +52,32 @@ def build_query(
     return query
 
 
-def plain_fragment(fragment: str) -> str:
-    """A highlight fragment for a terminal: matches in [brackets], HTML entities decoded."""
-    return html.unescape(_MARK.sub(lambda m: "]" if m.group().startswith("</") else "[", fragment))
+def plain_fragment(fragment: str, marks: tuple[str, str] = BOLD) -> str:
+    """A highlight fragment for a terminal: matches between ``marks`` (bold by default), HTML
+    entities decoded, and no control characters from the record's text (they could drive the
+    terminal; line breaks become spaces)."""
+    start, end = marks
+    out: list[str] = []
+    inside = False
+    for index, part in enumerate(_TAG.split(fragment)):
+        if index % 2:  # a <mark> or </mark> the node put in
+            inside = not part.startswith("</")
+            out.append(start if inside else end)
+        else:
+            out.append(_CONTROL.sub(_blank, html.unescape(part)))
+    if inside:
+        out.append(end)
+    return "".join(out)
+
+
+def plain_text(text: str) -> str:
+    """A record's text for a terminal: no control characters (they could drive it; line
+    breaks and tabs become spaces)."""
+    return _CONTROL.sub(_blank, text)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " if match.group() in "\t\n\r" else ""
 
 
 def format_response(response: search_pb2.SearchResponse, *, max_hits: int = 10) -> str:

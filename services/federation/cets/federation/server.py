@@ -28,6 +28,10 @@ __all__ = ["FederationServer", "serve"]
 
 _log = logging.getLogger(__name__)
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_REQUEST_BYTES = 256 * 1024
+"""Room for the largest request the query's limits allow (every field at its longest, in
+four-byte characters), so a search is refused by its field limits, naming the field, never
+by its size in bytes."""
 """Largest federated answer sent; callers must accept as much."""
 SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
 
@@ -50,7 +54,7 @@ class FederationServer:
         self._audit = loaded.audit
         self._server = grpc.aio.server(
             options=[
-                ("grpc.max_receive_message_length", 64 * 1024),
+                ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
                 ("grpc.max_send_message_length", MAX_ANSWER_BYTES),
             ]
         )

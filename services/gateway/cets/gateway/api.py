@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import mimetypes
 import time
@@ -28,9 +29,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from google.protobuf import json_format
-from limits import parse as parse_limit
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -45,8 +43,11 @@ from cets.common.audit import AuditLog
 from cets.common.imagehash import ImageError, hash_image
 from cets.common.tls import ClientTls
 from cets.core import pdq
+from cets.core.convert import check_size
 from cets.core.display import build_query
+from cets.core.errors import InvalidQuery
 from cets.gateway.alerts import AlertCollector, Collector
+from cets.gateway.bodies import BodyLimit
 from cets.gateway.cases.routes import CaseApiError, case_routes
 from cets.gateway.cases.store import CaseError, CaseStore
 from cets.gateway.federation_client import FederationClient, FederationError
@@ -78,6 +79,7 @@ from cets.gateway.present import (
     hit_out,
     link_out,
 )
+from cets.gateway.quota import Place, Quota
 from cets.gateway.release_routes import DecisionSink, release_routes
 from cets.gateway.releases import ReleaseBook, ReleaseNotFound
 from cets.gateway.tokens import Officer, TokenError, verify_token
@@ -99,7 +101,7 @@ _STATIC = Path(__file__).parent / "static"
 # unless the system's mime.types says otherwise (slim images have none); say text/javascript.
 mimetypes.add_type("text/javascript", ".js")
 _SEARCH_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 422, 429, 502, 503, 504)
+    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 413, 422, 429, 502, 503, 504)
 }
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'; "
@@ -137,16 +139,30 @@ class Gateway:
     """The agency's own node, for its administrators' decisions on release requests; empty:
     they decide with ``cets releases`` only."""
     node_tls: ClientTls | None = None
+    metrics_token: str | None = None
+    """Who may read ``/metrics``: a caller with ``Authorization: Bearer <this>``; None: nobody."""
+
+
+def _outcome(status: int) -> str:
+    """The ``outcome`` label of a search answered with HTTP ``status``."""
+    if status == 429:
+        return "limited"
+    if status < 500:
+        return "refused"  # the search as asked cannot run: the officer's to fix
+    return {503: "unavailable", 504: "timeout"}.get(status, "failed")
 
 
 def create_app(gateway: Gateway) -> FastAPI:
     registry = CollectorRegistry()
     searches = Counter(
-        "cets_gateway_searches", "Federated searches", ["outcome"], registry=registry
+        "cets_gateway_searches",
+        "Searches and record fetches, by outcome: ok; refused (4xx: invalid, not allowed, too "
+        "large); limited (429); failed (502), unavailable (503) or timeout (504)",
+        ["outcome"],
+        registry=registry,
     )
     latency = Histogram("cets_gateway_search_seconds", "Search latency", registry=registry)
-    limiter = MovingWindowRateLimiter(MemoryStorage())
-    limit = parse_limit(gateway.rate_limit)
+    quota = Quota(gateway.rate_limit)
 
     clients: list[FederationClient] = []
     nodes: list[NodeAdminClient] = []
@@ -186,6 +202,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         description="Federated search across partner agencies, for officers.",
         lifespan=lifespan,
     )
+    # every body is a small JSON object, but an image to hash: that endpoint caps its own
+    app.add_middleware(BodyLimit, own_limit={"/v1/images/hash"})
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -205,6 +223,14 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        for e in exc.errors():
+            if e.get("type") == "json_invalid":
+                where = e["loc"][-1] if len(e["loc"]) > 1 else 0
+                reason = (e.get("ctx") or {}).get("error", "it does not parse")
+                return JSONResponse(
+                    {"error": f"the request body is not valid JSON: {reason} at character {where}"},
+                    status_code=400,
+                )
         problems = [
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors()
         ]
@@ -218,7 +244,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         return JSONResponse({"error": "the gateway failed; the failure is logged"}, status_code=500)
 
     async def token_officer(authorization: Annotated[str | None, Header()] = None) -> Officer:
-        """A verified officer, for the case routes (which do not spend the search quota)."""
+        """A verified officer (verifying spends nothing: searches take a place in the quota
+        once checked, and the case routes take none)."""
         if not authorization or not authorization.startswith("Bearer "):
             raise ApiError(
                 401,
@@ -234,17 +261,9 @@ def create_app(gateway: Gateway) -> FastAPI:
         except TokenError as exc:
             raise ApiError(401, str(exc), {"WWW-Authenticate": "Bearer"}) from None
 
-    async def officer(authorization: Annotated[str | None, Header()] = None) -> Officer:
-        who = await token_officer(authorization)
-        if not await limiter.hit(limit, gateway.agency_id, who.id):
-            raise ApiError(
-                429,
-                f"too many searches: the limit is {gateway.rate_limit} per officer",
-                {"Retry-After": "60"},
-            )
-        return who
-
-    as_officer = Depends(officer)  # every search endpoint needs a verified officer
+    # every search endpoint needs a verified officer; a search takes its place in the officer's
+    # quota only once the gateway has checked it (take_place)
+    as_officer = Depends(token_officer)
 
     if gateway.cases is not None:
         app.include_router(
@@ -269,6 +288,44 @@ def create_app(gateway: Gateway) -> FastAPI:
             )
         )
 
+    def take_place(who: Officer) -> Place:
+        """A place in the officer's quota, for a search the gateway has checked."""
+        place = quota.take(who.id)
+        if place is None:
+            searches.labels(outcome="limited").inc()
+            raise ApiError(
+                429,
+                f"too many searches: the limit is {gateway.rate_limit} per officer",
+                {"Retry-After": str(quota.retry_after_s(who.id))},
+            )
+        return place
+
+    async def federated(
+        query: search_pb2.Query,
+        place: Place,
+        *,
+        who: Officer,
+        purpose: str,
+        case_reference: str,
+        targets: list[str],
+    ) -> Any:
+        """The federation service's answer; its refusals become ApiErrors, counted by outcome."""
+        try:
+            with latency.time():
+                return await clients[0].search(
+                    query,
+                    officer=who.id,
+                    purpose=purpose,
+                    case_reference=case_reference,
+                    targets=targets,
+                    timeout_s=gateway.timeout_s,
+                )
+        except FederationError as exc:
+            if exc.status in (400, 413):  # invalid, or too large: nothing ran, nothing spent
+                quota.give_back(place)
+            searches.labels(outcome=_outcome(exc.status)).inc()
+            raise ApiError(exc.status, str(exc)) from None
+
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -289,13 +346,29 @@ def create_app(gateway: Gateway) -> FastAPI:
         return {"status": "ready"}
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+        """Prometheus metrics, for a scraper holding the metrics token only."""
+        if gateway.metrics_token is None:
+            raise ApiError(
+                403, "metrics are off: set CETS_GATEWAY_METRICS_TOKEN_FILE to serve them"
+            )
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not (
+            authorization
+            and authorization.startswith("Bearer ")
+            and hmac.compare_digest(given.encode(), gateway.metrics_token.encode())
+        ):
+            raise ApiError(
+                401,
+                "the metrics token is required (Authorization: Bearer ...)",
+                {"WWW-Authenticate": "Bearer"},
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/v1/search", response_model=SearchOut, tags=["search"], responses=_SEARCH_ERRORS)
     async def search(body: SearchIn, who: Officer = as_officer) -> SearchOut:
         """Search every partner agency (or ``targets``) at once."""
-        return await run(_query(body.query), body, who)
+        return await run(checked(body.query), body, who)
 
     @app.post(
         "/v1/images/hash",
@@ -316,14 +389,20 @@ def create_app(gateway: Gateway) -> FastAPI:
         query. Send the file's bytes as the body (JPEG, PNG, GIF, WebP, BMP or TIFF, up to 32
         MiB). The image is hashed in memory at this gateway and discarded: it is never stored,
         logged, or sent to any agency; only its hashes are, when you search with them."""
-        del who  # a verified officer, counted against the search rate limit
-        data = await _read_capped(request, MAX_IMAGE_BYTES)
+        place = take_place(who)  # hashing counts against the search rate limit
         try:
-            hashes = await asyncio.to_thread(hash_image, data, dihedral=True)
-        except ImageError as exc:
+            data = await _read_capped(request, MAX_IMAGE_BYTES)
+            try:
+                hashes = await asyncio.to_thread(hash_image, data, dihedral=True)
+            finally:
+                del data
+        except ImageError as exc:  # not an image: the officer's quota is not spent
+            quota.give_back(place)
             raise ApiError(400, f"image: {exc}") from None
-        finally:
-            del data
+        except ApiError as exc:  # no body, or one too large: likewise
+            if exc.status < 500:
+                quota.give_back(place)
+            raise
         return ImageHashOut(
             md5=hashes.md5,
             sha1=hashes.sha1,
@@ -340,7 +419,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     @app.post("/v1/pivot", response_model=SearchOut, tags=["search"], responses=_SEARCH_ERRORS)
     async def pivot(body: PivotIn, who: Officer = as_officer) -> SearchOut:
         """Search every partner for the identifiers of one record (one hop out)."""
-        return await run(_query(QueryIn(selectors=body.selectors)), body, who)
+        return await run(checked(QueryIn(selectors=body.selectors)), body, who)
 
     @app.get(
         "/v1/records/{agency}/{record_id}",
@@ -379,17 +458,15 @@ def create_app(gateway: Gateway) -> FastAPI:
             raise RequestValidationError(
                 [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
             ) from None
-        try:
-            response = await clients[0].search(
-                query,
-                officer=who.id,
-                purpose=body.purpose,
-                case_reference=body.case_reference,
-                targets=[agency],
-                timeout_s=gateway.timeout_s,
-            )
-        except FederationError as exc:
-            raise ApiError(exc.status, str(exc)) from None
+        place = take_place(who)
+        response = await federated(
+            query,
+            place,
+            who=who,
+            purpose=body.purpose,
+            case_reference=body.case_reference,
+            targets=[agency],
+        )
         (answer,) = response.answers
         if answer.status.code != search_pb2.AgencyStatus.CODE_OK:
             http = _DETAIL_STATUS.get(answer.status.code, 502)
@@ -399,6 +476,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                     _release_fetch(who, agency, record_id, release_id, purpose, case_reference)
                     | {"outcome": "refused by the owner", "reason": answer.status.reason}
                 )
+            searches.labels(outcome=_outcome(http)).inc()
             raise ApiError(http, f"{agency}: {state}: {answer.status.reason}")
         hits = [h for h in answer.response.hits if h.record_id == record_id]
         result = SearchOut(
@@ -410,6 +488,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         )
         if not hits:
             await gateway.audit.append_async(audit_entry(who, body, query, result))
+            searches.labels(outcome="ok").inc()
             contact = answer.response.contact or agency
             raise ApiError(404, f"{agency} does not release this record in full; ask {contact}")
         merged = MergedHit(
@@ -418,6 +497,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         hit = hit_out(merged, 1)
         result.results.append(hit)
         await gateway.audit.append_async(audit_entry(who, body, query, result))
+        searches.labels(outcome="ok").inc()
         if release_id:
             await gateway.audit.append_async(
                 _release_fetch(who, agency, record_id, release_id, purpose, case_reference)
@@ -451,25 +531,32 @@ def create_app(gateway: Gateway) -> FastAPI:
             await gateway.audit.append_async(entry | {"outcome": "refused", "reason": problem})
             raise ApiError(status, problem)
 
+    def checked(body: QueryIn) -> search_pb2.Query:
+        try:
+            return _query(body)
+        except ApiError:
+            searches.labels(outcome="refused").inc()
+            raise
+
     async def run(query: search_pb2.Query, body: SearchIn | PivotIn, who: Officer) -> SearchOut:
         started = time.monotonic()
         digest = query_digest(query, body.targets)
-        shown = _shown(body.cursor, digest, gateway.cursor_key)
+        try:
+            shown = _shown(body.cursor, digest, gateway.cursor_key)
+        except ApiError:
+            searches.labels(outcome="refused").inc()
+            raise
         asked = wanted(shown, body.page_size, cap=MAX_PER_AGENCY)
         query.limit = max([*asked.values(), body.page_size])
-        try:
-            with latency.time():
-                response = await clients[0].search(
-                    query,
-                    officer=who.id,
-                    purpose=body.purpose,
-                    case_reference=body.case_reference,
-                    targets=body.targets,
-                    timeout_s=gateway.timeout_s,
-                )
-        except FederationError as exc:
-            searches.labels(outcome="failed").inc()
-            raise ApiError(exc.status, str(exc)) from None
+        place = take_place(who)
+        response = await federated(
+            query,
+            place,
+            who=who,
+            purpose=body.purpose,
+            case_reference=body.case_reference,
+            targets=body.targets,
+        )
         lists = {
             a.status.agency: list(a.response.hits)
             for a in response.answers
@@ -554,7 +641,7 @@ def _query(body: QueryIn) -> search_pb2.Query:
         query = build_query(
             text=body.text, selectors=body.selectors, name=body.name, types=body.types, limit=20
         )
-    except ValueError as exc:
+    except (ValueError, InvalidQuery) as exc:
         raise ApiError(400, str(exc)) from None
     if body.image is not None:
         image = body.image
@@ -565,6 +652,10 @@ def _query(body: QueryIn) -> search_pb2.Query:
                 pdq=image.pdq, max_distance=image.max_distance, md5=image.md5, sha1=image.sha1
             )
         )
+    try:
+        check_size(query)  # the core's limits, before anything is sent
+    except InvalidQuery as exc:
+        raise ApiError(400, str(exc)) from None
     if not (body.text.strip() or body.selectors or body.name.strip() or body.image):
         raise ApiError(400, "give at least one of: text, selectors, name, image")
     for field, value in (("created_from", body.created_from), ("created_to", body.created_to)):

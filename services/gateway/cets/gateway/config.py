@@ -39,6 +39,9 @@ class GatewayConfig:
     """Searches per officer (``CETS_GATEWAY_RATE_LIMIT``), e.g. ``30/minute``."""
     timeout_s: float = 5.0
     """Deadline of a federated search (``CETS_GATEWAY_TIMEOUT_S``)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """The bearer token a Prometheus scraper must send for ``/metrics``
+    (``CETS_GATEWAY_METRICS_TOKEN_FILE``); none: ``/metrics`` is refused to everyone."""
     database_url: str = ""
     """The case store (``CETS_GATEWAY_DATABASE_URL``), a SQLAlchemy URL such as
     ``postgresql+psycopg://cets@db/cases``; empty: a SQLite file ``cases.db`` beside the audit
@@ -86,6 +89,17 @@ class GatewayConfig:
                 values["cursor_key"] = bytes.fromhex(path.read_text().strip())
             except (OSError, ValueError):
                 raise ConfigError(f"cannot read a hex key from {path}") from None
+        if env.get("CETS_GATEWAY_METRICS_TOKEN_FILE"):
+            path = Path(env["CETS_GATEWAY_METRICS_TOKEN_FILE"])
+            try:
+                token = path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                raise ConfigError(f"cannot read the metrics token from {path}") from None
+            if len(token) < 16 or not token.isascii() or not token.isprintable():
+                raise ConfigError(
+                    f"the metrics token in {path} must be at least 16 printable ASCII characters"
+                )
+            values["metrics_token"] = token
         try:
             values["federation_tls"] = client_from_env("CETS_GATEWAY", env)
             values["node_tls"] = client_from_env("CETS_GATEWAY_NODE", env)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from cets.core.display import plain_fragment
+from cets.core.display import plain_fragment, plain_text
 
-__all__ = ["format_page"]
+__all__ = ["card_digits", "format_page", "selector_label"]
 
 
 def format_page(page: dict[str, Any], *, width: int = 60) -> str:
     lines = ["  #  agency   type              disclosure  record / title"]
+    digits = card_digits(page.get("results", []))
     for hit in page.get("results", []):
         mark = "*" if hit["exact"] else " "
-        title = (hit["title"] or "(summary only)")[:width]
+        title = plain_text(hit["title"] or "(summary only)")[:width]
         lines.append(
             f"{hit['rank']:>3}{mark} {hit['agency']:<8} {hit['type']:<17} {hit['disclosure']:<11} "
-            f"{hit['record_id']}  {title}"
+            f"{plain_text(hit['record_id'])}  {title}"
         )
         if hit.get("distance") is not None:
             turned = f", {hit['variant']}" if hit.get("variant") not in (None, "original") else ""
@@ -25,11 +26,14 @@ def format_page(page: dict[str, Any], *, width: int = 60) -> str:
                 f"({hit['similarity']:.0%} similar{turned})"
             )
         if hit["matched_selectors"]:
-            lines.append(f"        matched: {', '.join(hit['matched_selectors'])}")
+            matched = ", ".join(selector_label(s, digits) for s in hit["matched_selectors"])
+            lines.append(f"        matched: {matched}")
         for field, fragments in list(hit["highlights"].items())[:1]:
             lines.append(f"        {field}: {plain_fragment(fragments[0])[: width * 2]}")
     if not page.get("results"):
         lines.append("  (no records released)")
+    elif any(hit["exact"] for hit in page["results"]):
+        lines.append("  * holds an identifier you searched for (an exact match)")
     lines.append("")
     lines.append("  agency   status       ms   matches  withheld  level")
     for agency in page.get("agencies", []):
@@ -47,5 +51,33 @@ def format_page(page: dict[str, Any], *, width: int = 60) -> str:
         lines.append(f"  - {', '.join(entity['selectors'])}")
         lines.append(f"      across {', '.join(entity['agencies'])}: {records}")
     if page.get("next_cursor"):
-        lines.append("\n  more results: pass the cursor to see the next page")
+        lines.append(f"\n  more results: search again with --cursor {page['next_cursor']}")
     return "\n".join(lines)
+
+
+def card_digits(hits: list[dict[str, Any]]) -> dict[str, str]:
+    """Card fingerprint -> last four digits, from the records released in ``hits``."""
+    digits: dict[str, str] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            fingerprint, last4 = value.get("card_fingerprint"), value.get("card_last4")
+            if isinstance(fingerprint, str) and isinstance(last4, str):
+                digits[fingerprint] = last4
+            for inner in value.values():
+                walk(inner)
+
+    for hit in hits:
+        walk(hit.get("record"))
+    return digits
+
+
+def selector_label(key: str, digits: dict[str, str]) -> str:
+    """A selector as an officer reads it: a card (a keyed fingerprint of its number, never the
+    number) by its last four digits when a released record gives them."""
+    if not key.startswith("card:"):
+        return key
+    fingerprint = key.removeprefix("card:")
+    if fingerprint in digits:
+        return f"card ending {digits[fingerprint]}"
+    return f"card (fingerprint {fingerprint[:8]}…)"

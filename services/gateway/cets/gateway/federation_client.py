@@ -21,7 +21,7 @@ from cets.v1 import (
     watches_pb2_grpc,
 )
 
-__all__ = ["FederationClient", "FederationError"]
+__all__ = ["FederationClient", "FederationError", "http_status"]
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
@@ -34,12 +34,49 @@ class FederationError(Exception):
         self.status = status
 
 
-_HTTP = {
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.PERMISSION_DENIED: 403,
-    grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+_FAILED = "the federation service failed"
+_BUSY = "the federation service is unavailable or too slow; try again"
+# Every status the federation service (or gRPC on its behalf) can answer, and what it means to
+# an officer. 4xx: the search as asked cannot run; 5xx: this agency's services failed.
+_HTTP: dict[grpc.StatusCode, tuple[int, str | None]] = {
+    # None: the federation service's own reason, which names the field at fault
+    grpc.StatusCode.INVALID_ARGUMENT: (400, None),
+    grpc.StatusCode.OUT_OF_RANGE: (400, None),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (
+        413,
+        "the request is larger than the federation service takes: "
+        "use fewer or shorter selectors or targets",
+    ),
+    grpc.StatusCode.PERMISSION_DENIED: (
+        403,
+        "the federation service does not let this gateway search; ask an operator",
+    ),
+    grpc.StatusCode.UNAUTHENTICATED: (
+        502,
+        "the federation service did not accept this gateway's credentials; ask an operator",
+    ),
+    grpc.StatusCode.UNAVAILABLE: (503, _BUSY),
+    grpc.StatusCode.CANCELLED: (503, _BUSY),
+    grpc.StatusCode.ABORTED: (503, _BUSY),
+    grpc.StatusCode.FAILED_PRECONDITION: (503, _BUSY),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (504, _BUSY),
+    grpc.StatusCode.UNIMPLEMENTED: (
+        502,
+        "the federation service does not offer this call (a version mismatch?)",
+    ),
+    grpc.StatusCode.NOT_FOUND: (502, _FAILED),
+    grpc.StatusCode.ALREADY_EXISTS: (502, _FAILED),
+    grpc.StatusCode.INTERNAL: (502, _FAILED),
+    grpc.StatusCode.UNKNOWN: (502, _FAILED),
+    grpc.StatusCode.DATA_LOSS: (502, _FAILED),
 }
+
+
+def http_status(code: grpc.StatusCode, details: str | None) -> tuple[int, str]:
+    """The HTTP status and message for a failed call to the federation service (a search,
+    a watch or an alert pull: every call the gateway makes)."""
+    status, message = _HTTP.get(code, (502, _FAILED))
+    return status, message or details or "the federation service refused the request"
 
 
 class FederationClient:
@@ -81,11 +118,7 @@ class FederationClient:
                 request, timeout=timeout_s + 1.0
             )
         except grpc.aio.AioRpcError as exc:
-            status = _HTTP.get(exc.code(), 502)
-            detail = exc.details() if status == 400 else "the federation service failed"
-            if status in (503, 504):
-                detail = "the federation service is unavailable or too slow; try again"
-            raise FederationError(status, detail or "bad request") from None
+            raise FederationError(*http_status(exc.code(), exc.details())) from None
         return response
 
     async def set_watch(
@@ -110,7 +143,7 @@ class FederationClient:
                 request, timeout=timeout_s + 1.0
             )
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise FederationError(*http_status(exc.code(), exc.details())) from None
         return response
 
     async def pull_alerts(
@@ -122,7 +155,7 @@ class FederationClient:
                 watches_pb2.FederatedAlertPull(cursors=dict(cursors)), timeout=timeout_s
             )
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise FederationError(*http_status(exc.code(), exc.details())) from None
         return response
 
     async def request_release(
@@ -148,7 +181,7 @@ class FederationClient:
                 request, timeout=timeout_s + 1.0
             )
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise FederationError(*http_status(exc.code(), exc.details())) from None
         return response
 
     async def pull_decisions(
@@ -161,7 +194,7 @@ class FederationClient:
                 releases_pb2.FederatedDecisionPull(cursors=dict(cursors)), timeout=timeout_s
             )
         except grpc.aio.AioRpcError as exc:
-            raise _failed(exc) from None
+            raise FederationError(*http_status(exc.code(), exc.details())) from None
         return response
 
     async def ready(self) -> bool:
@@ -175,11 +208,3 @@ class FederationClient:
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
-
-
-def _failed(exc: grpc.aio.AioRpcError) -> FederationError:
-    status = _HTTP.get(exc.code(), 502)
-    detail = exc.details() if status == 400 else "the federation service failed"
-    if status in (503, 504):
-        detail = "the federation service is unavailable or too slow; try again"
-    return FederationError(status, detail or "bad request")

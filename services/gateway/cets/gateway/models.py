@@ -6,6 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from cets.core.convert import MAX_SELECTOR_CHARS
 
 __all__ = [
     "AgencyOut",
@@ -24,6 +27,13 @@ __all__ = [
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+MAX_SELECTOR_KEY = len("username:") + MAX_SELECTOR_CHARS
+"""Longest ``KIND:VALUE`` the gateway takes: the kind, a colon and the core's longest value.
+The gateway checks each value itself (400, naming the selector); the schema documents it."""
+_SELECTOR_ITEMS: JsonDict = {"items": {"type": "string", "maxLength": MAX_SELECTOR_KEY}}
+AgencyId = Annotated[str, Field(min_length=1, max_length=48)]
 
 
 class ImageIn(_In):
@@ -46,6 +56,7 @@ class QueryIn(_In):
         default_factory=list,
         max_length=64,
         description="Exact identifiers as KIND:VALUE, e.g. email:a@b.org, phone:+14165550142.",
+        json_schema_extra=_SELECTOR_ITEMS,
     )
     name: str = Field(
         default="", max_length=200, description="A person's name (fuzzy and phonetic)."
@@ -61,7 +72,7 @@ class QueryIn(_In):
 class _Why(_In):
     purpose: str = Field(min_length=3, max_length=512, description="Why you search (audited).")
     case_reference: str = Field(min_length=1, max_length=128, description="Your case.")
-    targets: list[str] = Field(
+    targets: list[AgencyId] = Field(
         default_factory=list, max_length=500, description="Agency ids; empty: every partner."
     )
     page_size: int = Field(default=20, ge=1, le=50)
@@ -74,7 +85,10 @@ class SearchIn(_Why):
 
 class PivotIn(_Why):
     selectors: list[str] = Field(
-        min_length=1, max_length=64, description="A record's selectors (KIND:VALUE) to search for."
+        min_length=1,
+        max_length=64,
+        description="A record's selectors (KIND:VALUE) to search for.",
+        json_schema_extra=_SELECTOR_ITEMS,
     )
 
 

@@ -6,13 +6,21 @@ the API's models; no I/O. The routes in :mod:`cets.gateway.api` call these.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from cets.core import pdq
-from cets.core.convert import selector_from_proto
+from cets.core.convert import (
+    handling_from_proto,
+    record_type_from_proto,
+    selector_from_proto,
+    selector_kind_from_proto,
+)
+from cets.core.errors import InvalidQuery
 from cets.gateway.linking import LinkedEntity
 from cets.gateway.merge import MergedHit
 from cets.gateway.models import (
@@ -35,6 +43,7 @@ __all__ = [
     "hit_out",
     "level_name",
     "link_out",
+    "record_dict",
     "selector_keys",
 ]
 
@@ -66,6 +75,43 @@ def selector_keys(selectors: Sequence[records_pb2.Selector]) -> list[str]:
     return [selector_from_proto(s).key for s in selectors]
 
 
+# The contract's enums in the API's words: "amber", "person", "email", as everywhere else in it.
+_ENUM_WORDS: dict[str, Any] = {
+    "cets.v1.Handling": handling_from_proto,
+    "cets.v1.RecordType": record_type_from_proto,
+    "cets.v1.SelectorKind": selector_kind_from_proto,
+}
+
+
+def record_dict(record: records_pb2.Record) -> dict[str, Any]:
+    """A released record as JSON, its enum values in the API's words (``"amber"``, not
+    ``"HANDLING_AMBER"``)."""
+    data = json_format.MessageToDict(record, preserving_proto_field_name=True)
+    _words(record, data)
+    return data
+
+
+def _words(message: Message, data: dict[str, Any]) -> None:
+    for field in message.DESCRIPTOR.fields:
+        if field.name not in data:
+            continue
+        value = getattr(message, field.name)
+        repeated = isinstance(data[field.name], list)
+        if field.enum_type is not None and field.enum_type.full_name in _ENUM_WORDS:
+            word = _ENUM_WORDS[field.enum_type.full_name]
+            with contextlib.suppress(InvalidQuery):  # an unspecified or unknown value stays
+                data[field.name] = [str(word(v)) for v in value] if repeated else str(word(value))
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            items = (
+                list(zip(value, data[field.name], strict=False))
+                if repeated
+                else [(value, data[field.name])]
+            )
+            for inner, inner_data in items:
+                if isinstance(inner_data, dict):
+                    _words(inner, inner_data)
+
+
 def hit_out(merged: MergedHit, rank: int, *, query_hashes: int = 0) -> HitOut:
     """``query_hashes``: how many PDQ hashes the query held (8: the dihedral variants, so a
     hit's ``matched_pdq`` says how its copy is turned)."""
@@ -76,7 +122,7 @@ def hit_out(merged: MergedHit, rank: int, *, query_hashes: int = 0) -> HitOut:
         variant = pdq.DIHEDRAL_NAMES[min(hit.matched_pdq, len(pdq.DIHEDRAL_NAMES) - 1)]
     record: dict[str, Any] | None = None
     if hit.HasField("record"):
-        record = json_format.MessageToDict(hit.record, preserving_proto_field_name=True)
+        record = record_dict(hit.record)
     return HitOut(
         agency=merged.agency,
         record_id=merged.record_id,

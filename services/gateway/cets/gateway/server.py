@@ -42,6 +42,7 @@ def build_app(config: GatewayConfig) -> FastAPI:
         alert_poll_s=config.alert_poll_s,
         node_target=config.node_target,
         node_tls=config.node_tls,
+        metrics_token=config.metrics_token,
     )
     return create_app(gateway)
 

@@ -20,7 +20,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cets.common.audit import AuditLog
+from cets.core.convert import MAX_SELECTOR_CHARS, check_size
 from cets.core.display import build_query
+from cets.core.errors import InvalidQuery
 from cets.core.watches import DEFAULT_WATCH_DAYS, MAX_WATCH_DAYS
 from cets.gateway.cases.store import (
     CaseConflict,
@@ -31,6 +33,7 @@ from cets.gateway.cases.store import (
     StoreUnavailable,
 )
 from cets.gateway.federation_client import FederationClient, FederationError
+from cets.gateway.models import MAX_SELECTOR_KEY
 from cets.gateway.present import STATUS_NAMES
 from cets.gateway.tokens import Officer
 
@@ -75,7 +78,9 @@ class LeadIn(_In):
     kind: Literal["hit", "search", "selector"]
     agency: str | None = Field(default=None, max_length=64)
     record_id: str | None = Field(default=None, max_length=128)
-    selector: str | None = Field(default=None, max_length=600, description="KIND:VALUE")
+    selector: str | None = Field(  # its length is checked by the route: 400, naming it
+        default=None, description="KIND:VALUE", json_schema_extra={"maxLength": MAX_SELECTOR_KEY}
+    )
     content: dict[str, Any] = Field(
         default_factory=dict,
         description="A hit as it was released (kind hit), or the saved query (kind search).",
@@ -169,10 +174,18 @@ def case_routes(
         if body.kind == "selector":
             if not body.selector:
                 raise CaseApiError(400, "a selector lead needs selector (KIND:VALUE)")
-            try:
-                build_query(selectors=[body.selector])
+            if len(body.selector) > MAX_SELECTOR_KEY:
+                raise CaseApiError(
+                    400, f"selector: its value is longer than {MAX_SELECTOR_CHARS} characters"
+                )
+            try:  # the selector a watch would send, checked as a search's would be
+                check_size(build_query(selectors=[body.selector]))
             except ValueError as exc:
                 raise CaseApiError(400, str(exc)) from None
+            except InvalidQuery:
+                raise CaseApiError(
+                    400, f"selector: its value is longer than {MAX_SELECTOR_CHARS} characters"
+                ) from None
         case = await run(
             lambda: store.add_lead(
                 reference,

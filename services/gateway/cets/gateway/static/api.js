@@ -26,23 +26,54 @@ export class ApiFailure extends Error {
 }
 
 export async function post(path, body) {
-  return send(path, "application/json", JSON.stringify(body));
+  return send("POST", path, "application/json", JSON.stringify(body));
 }
 
 // A file's bytes as the body (the image to hash at the gateway).
 export async function postFile(path, file) {
-  return send(path, "application/octet-stream", file);
+  return send("POST", path, "application/octet-stream", file);
 }
 
-async function send(path, contentType, body) {
+// Any method, with a JSON body or none (the cases API reads, changes and removes).
+export async function call(method, path, body) {
+  return body === undefined
+    ? send(method, path, null, undefined)
+    : send(method, path, "application/json", JSON.stringify(body));
+}
+
+// A document the gateway makes (the case report as HTML): its text, as a Blob.
+export async function fetchBlob(path) {
   let response;
   try {
     response = await fetch(path, {
-      method: "POST",
-      headers: {
-        "Content-Type": contentType,
-        Authorization: `Bearer ${token() || ""}`,
-      },
+      headers: { Authorization: `Bearer ${token() || ""}` },
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiFailure("The gateway cannot be reached. Check the connection and try again.", 0);
+  }
+  if (!response.ok) {
+    let reason = `the gateway answered with status ${response.status}`;
+    try {
+      const data = await response.json();
+      if (data && typeof data.error === "string") reason = data.error;
+    } catch {
+      // not JSON: the status says enough
+    }
+    throw new ApiFailure(reason, response.status);
+  }
+  return response.blob();
+}
+
+async function send(method, path, contentType, body) {
+  const headers = { Authorization: `Bearer ${token() || ""}` };
+  if (contentType) headers["Content-Type"] = contentType;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
       body,
       credentials: "omit",
       cache: "no-store",

@@ -11,6 +11,12 @@
 //   detail.js   the record panel and the pivot button's state
 //   dom.js      building elements without markup, highlights, the alert line
 //   format.js   labels for record types, field names and enum values
+//   cases.js    the search and cases views, the officer's cases, opening one
+//   case-view.js one case: leads, links, notes, watch, alerts, timeline, changes
+//   case-links.js the links among a case's pinned records (drawn by graph.js)
+//   case-pin.js "add to case" on every result, saving a search to a case
+//   case-report.js the printable case report; cases-api.js paths and messages for cases
+//   alerts.js   the alert badge and list: what partners raised for the officer's watches
 //   releases.js asking owners to release what they showed below full, and their decisions
 //
 // Safety rules kept throughout: every value from the gateway reaches the page as text
@@ -18,6 +24,8 @@
 // handlers or inline styles, so the page runs under a strict Content-Security-Policy; the
 // officer's token lives in sessionStorage only (gone when the tab closes), never in the URL.
 
+import { initSaveSearch } from "./case-pin.js";
+import { initCases } from "./cases.js";
 import { closeDetail, isDetailOpen, selectedRecord } from "./detail.js";
 import { $, hideAlert } from "./dom.js";
 import { clearImage, setUpImageDrop } from "./images.js";
@@ -56,3 +64,5 @@ document.addEventListener("keydown", (event) => {
 });
 setUpReleases();
 showSignedIn();
+initSaveSearch();
+initCases();

@@ -13,10 +13,16 @@ export function selectedRecord() {
   return selected;
 }
 
+// What a pivot searches for: the record's identifiers, or, when only a summary was released,
+// the identifiers it matched (a summary lists no others).
+export function pivotSelectors(hit) {
+  return hit.selectors.length ? hit.selectors : hit.matched_selectors;
+}
+
 // A search started or ended: the pivot button waits for it.
 export function setSearching(busy) {
   searching = busy;
-  $("pivot").disabled = busy || !(selected && selected.selectors.length);
+  $("pivot").disabled = busy || !(selected && pivotSelectors(selected).length);
 }
 
 // A released record as rows of [label, text]: the envelope's fields not shown above, then
@@ -88,7 +94,7 @@ export function openDetail(hit, item) {
     );
   }
   $("detail-body").replaceChildren(...body);
-  const canPivot = hit.selectors.length > 0;
+  const canPivot = pivotSelectors(hit).length > 0;
   $("pivot").disabled = searching || !canPivot;
   $("pivot-note").hidden = canPivot;
   opener = item ? item.querySelector(".result-title") : null;

@@ -9,10 +9,11 @@ import { shorten } from "./format.js";
 
 const MAX_GRAPH_NODES = 80;
 
-// Shows an answer's links; results are the results listed so far, the records one can open.
-export function showLinks(links, results) {
-  drawGraph(links, results);
-  listLinks(links, results);
+// Shows an answer's links; results are the results listed so far, the records one can open;
+// where names the elements to draw in (a case's pinned hits are drawn in its own).
+export function showLinks(links, results, where = { graph: "graph", list: "links" }) {
+  drawGraph(links, results, where.graph);
+  listLinks(links, results, where.list);
 }
 
 function recordKey(agency, id) {
@@ -38,7 +39,7 @@ function resultElement(agency, id) {
   );
 }
 
-function listLinks(links, results) {
+function listLinks(links, results, listId) {
   const items = links.map((link, n) =>
     el(
       "li",
@@ -58,7 +59,7 @@ function listLinks(links, results) {
       ),
     ),
   );
-  $("links").replaceChildren(...items);
+  $(listId).replaceChildren(...items);
 }
 
 function graphModel(links) {
@@ -113,8 +114,8 @@ function layoutColumns(nodes, edges, agencies) {
   return columns;
 }
 
-function drawGraph(links, results) {
-  const box = $("graph");
+function drawGraph(links, results, graphId) {
+  const box = $(graphId);
   box.replaceChildren();
   if (!links.length) {
     box.append(el("p", { class: "hint", text: "No record found here shares an identifier with a record at another agency." }));

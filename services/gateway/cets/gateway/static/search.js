@@ -4,9 +4,14 @@
 
 import { agencyTag, contactFor, showAgencies } from "./agencies.js";
 import { ApiFailure, post } from "./api.js";
+<<<<<<< HEAD
+import { closeDetail, openDetail, pivotSelectors, setSearching } from "./detail.js";
+=======
+import { pinButton } from "./case-pin.js";
 import { closeDetail, openDetail, setSearching } from "./detail.js";
+>>>>>>> web12
 import { $, el, hideAlert, highlightNodes, showAlert } from "./dom.js";
-import { TYPES, typeLabel } from "./format.js";
+import { TYPES, cardDigits, selectorLabel, selectorTitle, typeLabel } from "./format.js";
 import { showLinks } from "./graph.js";
 import { distanceText, imageQuery } from "./images.js";
 import { signOut } from "./session.js";
@@ -14,6 +19,7 @@ import { signOut } from "./session.js";
 let request = null; // {path, body} of the search shown, for "More results" and pivots
 let nextCursor = null;
 let results = [];
+let digits = new Map(); // card fingerprint -> last four digits, from the records released
 let busy = false;
 
 // One checkbox per record type; none ticked searches them all.
@@ -84,11 +90,12 @@ export function more() {
 
 // Searches every agency for the identifiers of one result, for the same purpose and case.
 export function pivot(hit) {
-  if (!hit || !hit.selectors.length || !request) return;
+  const selectors = hit ? pivotSelectors(hit) : [];
+  if (!selectors.length || !request) return;
   const why = request.body;
   run(
     "/v1/pivot",
-    { selectors: hit.selectors, purpose: why.purpose, case_reference: why.case_reference },
+    { selectors, purpose: why.purpose, case_reference: why.case_reference },
     { pivotFrom: hit },
   );
 }
@@ -104,6 +111,7 @@ export function clearAnswer() {
 
 function show(answer, append) {
   results = append ? [...results, ...answer.results] : answer.results;
+  digits = cardDigits(results);
   nextCursor = answer.next_cursor;
   if (!append) closeDetail();
 
@@ -135,7 +143,7 @@ function showPivotBanner(from, body) {
   }
   banner.replaceChildren(
     el("strong", { text: `Pivot from ${from.agency}/${from.record_id}` }),
-    ` — every agency searched for: ${body.selectors.join(", ")}`,
+    ` — every agency searched for: ${body.selectors.map((s) => selectorLabel(s, digits)).join(", ")}`,
   );
   banner.hidden = false;
 }
@@ -171,6 +179,7 @@ function resultItem(hit) {
       hit.created ? el("span", { class: "created", text: hit.created.slice(0, 10) }) : null,
     ),
     open,
+    pinButton(hit),
   );
   const distance = distanceText(hit);
   if (distance) {
@@ -189,7 +198,9 @@ function resultItem(hit) {
         "div",
         { class: "matched" },
         el("span", { class: "label", text: "Matched: " }),
-        ...hit.matched_selectors.map((s) => el("code", { class: "selector", text: s })),
+        ...hit.matched_selectors.map((s) =>
+          el("code", { class: "selector", title: selectorTitle(s), text: selectorLabel(s, digits) }),
+        ),
       ),
     );
   }
