@@ -4,12 +4,8 @@
 
 import { agencyTag, contactFor, showAgencies } from "./agencies.js";
 import { ApiFailure, post } from "./api.js";
-<<<<<<< HEAD
-import { closeDetail, openDetail, pivotSelectors, setSearching } from "./detail.js";
-=======
 import { pinButton } from "./case-pin.js";
-import { closeDetail, openDetail, setSearching } from "./detail.js";
->>>>>>> web12
+import { closeDetail, openDetail, pivotSelectors, setSearching } from "./detail.js";
 import { $, el, hideAlert, highlightNodes, showAlert } from "./dom.js";
 import { TYPES, cardDigits, selectorLabel, selectorTitle, typeLabel } from "./format.js";
 import { showLinks } from "./graph.js";
