@@ -232,6 +232,10 @@ def test_a_counted_record_is_requested_approved_fetched_and_expires(gw: Gateways
         ["nca-tip"],
     )
     assert decision["expires"] and not decision["expired"]
+    case = gw.tps.get(f"/v1/cases/{CASE}", headers=gw.auth()).json()
+    on_case = [(e["what"], e["detail"].get("release")) for e in case["timeline"]]
+    assert ("release requested", release_id) in on_case
+    assert ("release approved", release_id) in on_case
 
     assert gw.fetch("nca-tip", None).status_code == 404  # without the release: a count only
     fetched = gw.fetch("nca-tip", release_id)

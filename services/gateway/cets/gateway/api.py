@@ -176,7 +176,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         collecting: list[asyncio.Task[None]] = []
         if gateway.cases is not None and book is not None:
             alerts = AlertCollector(clients[0], gateway.cases, interval_s=gateway.alert_poll_s)
-            sink = DecisionSink(book, gateway.audit)
+            sink = DecisionSink(book, gateway.audit, gateway.cases)
             decisions: Collector[Any] = Collector(
                 clients[0].pull_decisions,
                 sink,

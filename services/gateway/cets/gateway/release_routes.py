@@ -146,9 +146,10 @@ class DenyIn(_In):
 class DecisionSink:
     """Where the collector stores decisions: the release book, each applied decision audited."""
 
-    def __init__(self, book: ReleaseBook, audit: AuditLog) -> None:
+    def __init__(self, book: ReleaseBook, audit: AuditLog, cases: CaseStore | None = None) -> None:
         self._book = book
         self._audit = audit
+        self._cases = cases
 
     async def cursors(self) -> dict[str, str]:
         return await self._book.cursors()
@@ -173,6 +174,14 @@ class DecisionSink:
                     "reason": r["reason"],
                 }
             )
+            if self._cases is not None and r["case"]:
+                await asyncio.to_thread(
+                    self._cases.happened,
+                    r["case"],
+                    r["officer"],
+                    f"release {r['status']}",
+                    {"agency": agency, "release": r["release_id"], "level": r["level"]},
+                )
         return len(applied)
 
     async def collected(self, done: Collected) -> None:
@@ -294,6 +303,9 @@ def release_routes(
             )
         )
         await audited(who, "requested", **detail, release=receipt.release_id)
+        if body.case:
+            on_case = {"agency": body.agency, "release": receipt.release_id}
+            await run(lambda: cases.happened(reference, who.id, "release requested", on_case))
         return filed
 
     @router.get("/v1/releases", response_model=list[ReleaseOut])

@@ -287,12 +287,17 @@ class CaseStore:
     def searched(self, reference: str, officer: str, detail: Mapping[Any, Any]) -> bool:
         """Put a federated search run for the case on its timeline (False: no such case for
         this officer, which is allowed: a reference need not name a case here)."""
-        with _translated("record the search"), self.engine.begin() as db:
+        return self.happened(reference, officer, "searched", detail)
+
+    def happened(self, reference: str, officer: str, what: str, detail: Mapping[Any, Any]) -> bool:
+        """Put something done for the case elsewhere (a search, a release request or its
+        decision) on its timeline; False when ``officer`` has no such case."""
+        with _translated(f"record '{what}'"), self.engine.begin() as db:
             try:
                 case = self._visible(db, reference, officer)
             except CaseNotFound:
                 return False
-            self._log(db, case["id"], officer, "searched", dict(detail))
+            self._log(db, case["id"], officer, what, dict(detail))
             return True
 
     def set_watched(

@@ -195,6 +195,7 @@ function eventItem(e) {
   if (e.what === "searched" && d.purpose) about = ` (${d.purpose})`;
   else if (e.what === "lead added") about = d.selector ? ` ${d.selector}` : d.agency ? ` ${d.kind} ${d.agency}/${d.record}` : ` ${d.kind}`;
   else if (e.what === "alert") about = ` from ${d.agency}`;
+  else if (e.what.startsWith("release ")) about = ` at ${d.agency}${d.level ? ` (${d.level})` : ""}`;
   else if (e.what === "watch set") about = ` on ${d.selectors} selector${d.selectors === 1 ? "" : "s"}`;
   const who = e.officer === "-" ? "a partner" : e.officer;
   return el("li", { class: "event" }, el("time", { datetime: e.at, text: when(e.at) }), ` ${who}: ${e.what}${about}`);
