@@ -14,7 +14,9 @@ _CODE = {
     search_pb2.AgencyStatus.CODE_UNAVAILABLE: "unavailable",
     search_pb2.AgencyStatus.CODE_REJECTED: "rejected",
     search_pb2.AgencyStatus.CODE_ERROR: "error",
+    search_pb2.AgencyStatus.CODE_PARTIAL: "partial",
 }
+_ANSWERED = (search_pb2.AgencyStatus.CODE_OK, search_pb2.AgencyStatus.CODE_PARTIAL)
 
 
 def _level(value: int) -> str:
@@ -27,11 +29,13 @@ def format_federated(response: federation_pb2.FederatedSearchResponse, *, max_hi
         status = answer.status
         code = _CODE.get(status.code, "error")
         head = f"   {status.agency:<8} {code:<11} {status.latency_ms:>5} ms"
-        if status.code != search_pb2.AgencyStatus.CODE_OK:
+        if status.code not in _ANSWERED:
             lines.append(f"{head}  {status.reason}")
             continue
         reply = answer.response
         head += f"  {_level(reply.disclosure):<7} {reply.total_hits} matches"
+        if status.code == search_pb2.AgencyStatus.CODE_PARTIAL:
+            head += f" (incomplete: {status.reason})"
         if reply.withheld_hits:
             head += f" ({reply.withheld_hits} disclosed only as a count)"
         lines.append(head)

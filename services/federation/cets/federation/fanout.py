@@ -40,6 +40,8 @@ class CallRefused(Exception):
 
 class Status(StrEnum):
     OK = "ok"
+    PARTIAL = "partial"
+    """An answer, but the owner's search was incomplete (its OpenSearch said so)."""
     TIMEOUT = "timeout"
     UNAVAILABLE = "unavailable"
     REJECTED = "rejected"
@@ -195,9 +197,11 @@ class FanOut:
             return outcome(Status.ERROR, f"answer could not be checked: {type(exc).__name__}")
         if problem:
             return outcome(Status.ERROR, problem)
-        return outcome(
-            Status.OK, response=response, digest=hashlib.sha256(signed.answer).hexdigest()
-        )
+        digest = hashlib.sha256(signed.answer).hexdigest()
+        if isinstance(response, search_pb2.SearchResponse) and response.partial:
+            reason = response.partial_reason or "the search was incomplete"
+            return outcome(Status.PARTIAL, reason, response=response, digest=digest)
+        return outcome(Status.OK, response=response, digest=digest)
 
 
 def _check_answer(member: Member, response: Answer, nonce: bytes) -> str:

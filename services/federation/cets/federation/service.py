@@ -46,6 +46,7 @@ _SERVICE = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
 _Context = grpc.aio.ServicerContext[Any, federation_pb2.FederatedSearchResponse]
 STATUS_CODES = {
     Status.OK: search_pb2.AgencyStatus.CODE_OK,
+    Status.PARTIAL: search_pb2.AgencyStatus.CODE_PARTIAL,
     Status.TIMEOUT: search_pb2.AgencyStatus.CODE_TIMEOUT,
     Status.UNAVAILABLE: search_pb2.AgencyStatus.CODE_UNAVAILABLE,
     Status.REJECTED: search_pb2.AgencyStatus.CODE_REJECTED,
@@ -193,6 +194,7 @@ class FederationService(Servicing, federation_pb2_grpc.FederationServicer):  # t
                 "officer": who.officer_id,
                 "targets": len(targets),
                 "ok": sum(o.status is Status.OK for o in outcomes),
+                "partial": sum(o.status is Status.PARTIAL for o in outcomes),
                 "ms": took,
             },
         )

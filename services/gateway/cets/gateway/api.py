@@ -70,6 +70,7 @@ from cets.gateway.pagination import (
     wanted,
 )
 from cets.gateway.present import (
+    ANSWERED,
     STATUS_NAMES,
     agency_out,
     audit_entry,
@@ -343,7 +344,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         except FederationError as exc:
             raise ApiError(exc.status, str(exc)) from None
         (answer,) = response.answers
-        if answer.status.code != search_pb2.AgencyStatus.CODE_OK:
+        if answer.status.code not in ANSWERED:
             http = _DETAIL_STATUS.get(answer.status.code, 502)
             state = STATUS_NAMES.get(answer.status.code, "error")
             raise ApiError(http, f"{agency}: {state}: {answer.status.reason}")
@@ -389,7 +390,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         lists = {
             a.status.agency: list(a.response.hits)
             for a in response.answers
-            if a.status.code == search_pb2.AgencyStatus.CODE_OK
+            if a.status.code in ANSWERED
         }
         # min-max: as good as RRF with equal partners, better when their sizes differ
         # (bench/results/ranking-*.md); each agency's influence stays capped either way

@@ -26,7 +26,7 @@ from cets.core.errors import ConfigError
 from cets.search.config import NodeConfig
 from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.guard import RequestGuard
-from cets.search.index import ensure_index
+from cets.search.index import describe_layout, ensure_index
 from cets.search.policy import SharingPolicy, load_policy
 from cets.search.ratelimit import PeerRateLimit
 from cets.search.release_service import ReleaseNodeService, add_releases_to_server
@@ -196,7 +196,13 @@ class NodeServer:
     async def _prepare_index(self) -> bool:
         admin = connect(self.config.opensearch_url, timeout_s=5.0, retries=0)
         try:
-            await asyncio.to_thread(ensure_index, admin, self.config.index)
+            await asyncio.to_thread(
+                ensure_index, admin, self.config.index, self.config.index_layout
+            )
+            layout = await asyncio.to_thread(describe_layout, admin, self.config.index)
+            _log.info(
+                "index layout", extra={"configured": self.config.index_layout.describe(), **layout}
+            )
             await asyncio.to_thread(ensure_watch_indices, admin, self._watch_names)
             await asyncio.to_thread(ensure_release_index, admin, self._release_names)
             active = [m.id for m in self._membership.members.values() if m.active]
