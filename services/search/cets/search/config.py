@@ -53,6 +53,9 @@ class NodeConfig:
     learn only that there are matches (hit/no-hit)."""
     listen: str = "127.0.0.1:50051"
     """gRPC address to listen on (``CETS_NODE_LISTEN``)."""
+    health_listen: str | None = None
+    """Where a plaintext listener answers only gRPC health checks (``CETS_NODE_HEALTH_LISTEN``),
+    for Kubernetes' gRPC probes: loopback or the pod's own address; none: no such listener."""
     default_region: str | None = None
     """Country for phone numbers without a country code (``CETS_DEFAULT_REGION``), e.g. CA."""
     index_prefix: str = "cets"
@@ -119,6 +122,12 @@ class NodeConfig:
             raise ConfigError("CETS_WAIT_FOR_ACTIVE_SHARDS must be a number from 1 to 9, or all")
         if not re.match(r"^[^\s:]+:\d{1,5}$", self.listen):
             raise ConfigError("CETS_NODE_LISTEN must be host:port, e.g. 127.0.0.1:50051")
+        if self.health_listen is not None and not re.match(
+            r"^[^\s:]+:\d{1,5}$", self.health_listen
+        ):
+            raise ConfigError("CETS_NODE_HEALTH_LISTEN must be host:port, e.g. 0.0.0.0:8081")
+        if self.health_listen is not None and self.health_listen == self.listen:
+            raise ConfigError("CETS_NODE_HEALTH_LISTEN must differ from CETS_NODE_LISTEN")
         if self.default_region is not None and (
             self.default_region not in phonenumbers.SUPPORTED_REGIONS
         ):
@@ -199,6 +208,7 @@ _SETTINGS: tuple[Setting, ...] = (
     ("agency_id", "CETS_AGENCY_ID", str),
     ("opensearch_url", "OPENSEARCH_URL", str),
     ("listen", "CETS_NODE_LISTEN", str),
+    ("health_listen", "CETS_NODE_HEALTH_LISTEN", str),
     ("default_region", "CETS_DEFAULT_REGION", str),
     ("index_prefix", "CETS_INDEX_PREFIX", str),
     ("index_shards", "CETS_INDEX_SHARDS", int),

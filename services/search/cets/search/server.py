@@ -19,7 +19,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from cets.common.audit import AuditError, AuditLog
-from cets.common.grpc_server import add_health_and_reflection, bind
+from cets.common.grpc_server import HealthListener, add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
 from cets.core.errors import ConfigError
@@ -91,6 +91,11 @@ class NodeServer:
         ]
         self._server = grpc.aio.server(options=options)
         self._health = add_health_and_reflection(self._server, SERVICE_NAME)
+        self._health_listener = (
+            HealthListener(self._health, config.health_listen) if config.health_listen else None
+        )
+        self.health_port: int | None = None
+        """The health listener's bound port, once started."""
         self._watch: asyncio.Task[None] | None = None
         parts = load_parts(config)
         self._audit = parts.audit
@@ -160,6 +165,8 @@ class NodeServer:
         port = bind(self._server, self.config.listen, self.config.tls, prefix="CETS_NODE")
         await self._prepare_index()
         await self._server.start()
+        if self._health_listener is not None:
+            self.health_port = await self._health_listener.start()
         await self._set_health(serving=self._index_ready)
         self._watch = asyncio.create_task(self._watch_store())
         _log.info(
@@ -175,6 +182,8 @@ class NodeServer:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
+        if self._health_listener is not None:
+            await self._health_listener.stop(0)
         await self._server.stop(grace)
         await self._store.close()
         await self._watch_client.close()
