@@ -136,9 +136,7 @@ def main() -> int:
         },
         "rounds": args.rounds,
         "search_ms": {
-            setup: {
-                kind: over_rounds([stats(r[kind]) for r in rounds[setup]]) for kind in queries
-            }
+            setup: {kind: over_rounds([stats(r[kind]) for r in rounds[setup]]) for kind in queries}
             for setup in SETUPS
         },
     }
