@@ -14,7 +14,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
-from cets.common.grpc_server import HealthListener
+from cets.common.grpc_server import LIVENESS, HealthListener
 from cets.demo.local import AgencySpec, build_local_federation
 from cets.search.background import BackgroundNode
 from helpers import closed_port_url
@@ -81,6 +81,7 @@ def test_a_node_reports_its_health_on_the_listener(tmp_path: Path) -> None:
         # its OpenSearch is unreachable: the node is up but says NOT_SERVING, on both ports
         assert not kubelet_probe(health_address)
         assert not kubelet_probe(health_address, "cets.v1.SearchNode")
+        assert kubelet_probe(health_address, LIVENESS)  # alive: no restart for an outage
         with grpc.insecure_channel(node.target) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=2

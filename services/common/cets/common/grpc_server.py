@@ -11,9 +11,15 @@ from grpc_reflection.v1alpha import reflection
 from cets.common.settings import ConfigError
 from cets.common.tls import ServerTls, is_loopback, server_credentials
 
-__all__ = ["HealthListener", "add_health_and_reflection", "bind"]
+__all__ = ["LIVENESS", "HealthListener", "add_health_and_reflection", "bind"]
 
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+LIVENESS = "liveness"
+"""The health service name that is SERVING while the process runs (until it shuts down),
+whatever its dependencies: for liveness probes, which must not restart a node whose
+OpenSearch is away (the readiness probe, on service "", takes it out of the Service)."""
 
 
 class HealthListener:
@@ -29,6 +35,7 @@ class HealthListener:
 
     def __init__(self, health: HealthServicer, listen: str) -> None:
         self.listen = listen
+        self._health = health
         self._server = grpc.aio.server(
             options=[("grpc.max_receive_message_length", 1024), ("grpc.max_concurrent_streams", 16)]
         )
@@ -40,6 +47,7 @@ class HealthListener:
         if port == 0:
             raise OSError(f"cannot listen on {self.listen}")
         await self._server.start()
+        await self._health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         return port
 
     async def stop(self, grace_s: float | None = None) -> None:
