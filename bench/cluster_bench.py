@@ -99,6 +99,7 @@ def main() -> int:
                     base_config,
                     opensearch_url=cluster.url,
                     listen=f"127.0.0.1:{fed.agency(agency.id).node_port + 1000}",
+                    audit_log=base / "cluster-node-audit.log",  # each node locks its own
                 )
             ) as three,
         ):

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2
 
+from cets.common import tracing
 from cets.common.audit import AuditError, AuditLog
 from cets.common.grpc_server import HealthListener, add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
@@ -51,10 +52,11 @@ class FederationServer:
         loaded = self._load(config)
         self._audit = loaded.audit
         self._server = grpc.aio.server(
+            interceptors=tracing.server_interceptors(),  # its callers are the agency's own
             options=[
                 ("grpc.max_receive_message_length", 64 * 1024),
                 ("grpc.max_send_message_length", MAX_ANSWER_BYTES),
-            ]
+            ],
         )
         self._health = add_health_and_reflection(self._server, SERVICE_NAME)
         self._health_listener = (

@@ -19,6 +19,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
+from cets.common import tracing
 from cets.common.audit import AuditLog
 from cets.common.membership import Member, Membership, Role
 from cets.core.convert import (
@@ -185,7 +186,15 @@ class FederationService(Servicing, federation_pb2_grpc.FederationServicer):  # t
         deadline = started + timeout
         prepared = self._fanout.prepare(query, who, targets, timeout_s=timeout)
         await self._record(_sent_entry(who, query, prepared), context)
-        outcomes = await self._fanout.send(prepared, deadline=deadline)
+        with tracing.span(
+            "cets.federation.fanout",
+            agency=self._fanout.agency_id,
+            attributes={"cets.targets": len(targets)},
+        ) as current:
+            outcomes = await self._fanout.send(prepared, deadline=deadline)
+            answered = sum(o.status in (Status.OK, Status.PARTIAL) for o in outcomes)
+            current.set_attribute("cets.answered", answered)
+            tracing.outcome(current, "ok")
         await self._record(_answered_entry(who, outcomes), context)
         took = int((time.monotonic() - started) * 1000)
         _log.info(

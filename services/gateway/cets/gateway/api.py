@@ -31,6 +31,7 @@ from google.protobuf import json_format
 from limits import parse as parse_limit
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from opentelemetry import trace
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -41,6 +42,7 @@ from prometheus_client import (
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from cets.common import tracing
 from cets.common.audit import AuditLog
 from cets.common.imagehash import ImageError, hash_image
 from cets.common.tls import ClientTls
@@ -411,12 +413,19 @@ def create_app(gateway: Gateway) -> FastAPI:
             else None,
             took_ms=int((time.monotonic() - started) * 1000),
         )
+        current = trace.get_current_span()  # the request's span, when traces are on
+        current.set_attribute(tracing.AGENCY, gateway.agency_id)
+        current.set_attribute(tracing.STATUS, "ok")
+        current.set_attribute(
+            "cets.answered", sum(a.status.code in ANSWERED for a in response.answers)
+        )
         await gateway.audit.append_async(audit_entry(who, body, query, result))
         searches.labels(outcome="ok").inc()
         if gateway.cases is not None:  # a search run for a case is listed on it
             await _on_case(gateway.cases, who, body, query, result)
         return result
 
+    tracing.instrument_app(app)
     return app
 
 
