@@ -15,9 +15,23 @@ from cets.core.records import RecordType
 from cets.core.selectors import SelectorKind
 from cets.v1 import records_pb2, search_pb2
 
-__all__ = ["build_query", "format_response", "plain_fragment"]
+__all__ = ["build_query", "format_response", "plain_fragment", "visible"]
 
 _MARK = re.compile(r"</?mark>")
+_UNSAFE = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"  # bidi embeddings, overrides, isolates, marks
+    "\x00-\x08\x0b-\x1f\x7f-\x9f]"  # control characters (terminal escapes), not tab or newline
+)
+
+
+def visible(text: str) -> str:
+    """``text`` for display: every bidirectional control (which can make a record read
+    backwards, ``exe.txt`` for ``txt.exe``) and every control character (which can move a
+    terminal's cursor or recolour it) is shown as ``<U+XXXX>`` instead of acting.
+
+    Only what is shown changes: the stored record and its evidence keep every character.
+    """
+    return _UNSAFE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 def build_query(
@@ -66,4 +80,4 @@ def format_response(response: search_pb2.SearchResponse, *, max_hits: int = 10) 
             lines.append(f"      matched: {', '.join(matched)}")
         for highlight in hit.highlights[:1]:
             lines.append(f"      {highlight.field}: {plain_fragment(highlight.fragments[0])}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cets.core.convert import selector_from_proto
-from cets.core.display import plain_fragment
+from cets.core.display import plain_fragment, visible
 from cets.v1 import federation_pb2, records_pb2, search_pb2
 
 __all__ = ["format_federated"]
@@ -57,4 +57,4 @@ def format_federated(response: federation_pb2.FederatedSearchResponse, *, max_hi
         ):
             lines.append(f"         contact: {reply.contact}")
     lines.append(f"   ({len(response.answers)} agencies, {response.took_ms} ms)")
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # shown, not acted on: bidi and control characters

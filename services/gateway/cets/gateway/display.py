@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cets.core.display import plain_fragment
+from cets.core.display import plain_fragment, visible
 
 __all__ = ["format_page"]
 
@@ -48,4 +48,4 @@ def format_page(page: dict[str, Any], *, width: int = 60) -> str:
         lines.append(f"      across {', '.join(entity['agencies'])}: {records}")
     if page.get("next_cursor"):
         lines.append("\n  more results: pass the cursor to see the next page")
-    return "\n".join(lines)
+    return visible("\n".join(lines))  # shown, not acted on: bidi and control characters
