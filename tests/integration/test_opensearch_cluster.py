@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opensearchpy import helpers as os_helpers
 
-from cets.cli import main
+from cets.cli import cli
 from cets.core.display import build_query
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.search.background import BackgroundNode
@@ -118,7 +118,7 @@ def test_a_cluster_keeps_every_acknowledged_record_when_a_data_node_is_killed(
         layout = describe_layout(client, config.index)
         assert (layout["shards"], layout["replicas"]) == (1, 1), layout
         assert (layout["auto_expand_replicas"], layout["data_nodes"]) == ("0-1", 3), layout
-        shown = CliRunner().invoke(main, ["node", "layout"], env=agency.node_env(url))
+        shown = CliRunner().invoke(cli, ["node", "layout"], env=agency.node_env(url))
         assert shown.exit_code == 0, shown.output
         assert "1 shards, 1 replicas (auto 0-1" in shown.output and "3 data nodes" in shown.output
 
