@@ -104,7 +104,7 @@ def test_a_cluster_keeps_every_acknowledged_record_when_a_data_node_is_killed(
     query = build_query(text="hosting link")
     ensure_index(client, config.index, config.index_layout)  # as the node does on start
     # OpenSearch expands the replicas just after creating the index: wait until it has them
-    client.cluster.health(index=config.index.index, wait_for_status="green", timeout="60s")
+    cluster.wait_for_status("green", timeout_s=60)
     outcomes: Counter[str] = Counter()
     during_loss: Counter[str] = Counter()
     lost = threading.Event()
