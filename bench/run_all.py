@@ -31,6 +31,7 @@ FULL = [
     ["load_test.py", "--officers", "20", "--duration", "60"],
     ["watch_bench.py"],
     ["pdq_bench.py", "--hashes", "1000000"],
+    ["cluster_bench.py", "--records", "50000"],
 ]
 SMOKE = [
     ["node_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2", "--starts", "0"],

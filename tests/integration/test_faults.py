@@ -504,3 +504,124 @@ def test_the_federation_killed_under_load_keeps_an_audit_entry_for_every_answer(
         assert len(_events(log, "federation.sent")) == len(sent) + 1
         leftovers = [p.name for p in log.parent.iterdir() if p.name.endswith(".tmp")]
         assert leftovers == []
+
+
+# --- 4. the gateway killed while it writes audit entries --------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_the_gateway_killed_under_load_keeps_an_audit_entry_for_every_answer(
+    tmp_path: Path, opensearch_url: str, agency_id: str
+) -> None:
+    import socket
+
+    import httpx
+
+    from cets.common.keys import load_private_key
+    from cets.gateway.tokens import issue_token
+
+    with _agencies(tmp_path, opensearch_url, agency_id) as stack:
+        stack.start_nodes()
+        tps = stack.fed.agency("tps")
+        stack.start_federation("tps")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log = tps.directory / "audit" / "gateway.log"
+        settings = {
+            "CETS_AGENCY_ID": "tps",
+            "CETS_OFFICER_KEY_FILE": str(tps.directory / "officer.pub"),
+            "CETS_GATEWAY_AUDIT_LOG": str(log),
+            "CETS_FEDERATION_TARGET": stack.federations["tps"],
+            "CETS_GATEWAY_PORT": str(port),
+            "CETS_GATEWAY_RATE_LIMIT": "100000/minute",
+            "CETS_GATEWAY_TIMEOUT_S": "10",
+        }
+        officer_key = load_private_key(tps.directory / "officer.key")
+        headers = {
+            "Authorization": "Bearer " + issue_token(officer_key, officer="kill-gw", agency="tps")
+        }
+        base = f"http://127.0.0.1:{port}"
+
+        def start() -> Cets:
+            gateway = stack.enter_context(
+                Cets(["gateway", "serve"], settings, tmp_path / "gateway.log")
+            )
+
+            def ready() -> bool:
+                assert gateway.process.poll() is None, gateway.output()
+                try:
+                    return httpx.get(f"{base}/v1/ready", timeout=1).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            _wait_for(ready, 60, "the gateway")
+            return gateway
+
+        gateway = start()
+        answered: list[str] = []
+        failed: list[str] = []
+
+        async def officer(client: httpx.AsyncClient, number: int, stop: asyncio.Event) -> None:
+            count = 0
+            while not stop.is_set():
+                case = f"gw-{number}-{count}"
+                count += 1
+                body = {
+                    "query": {"selectors": [f"email:{EMAILS['tps']}"]},
+                    "purpose": "investigation of online luring",
+                    "case_reference": case,
+                }
+                try:
+                    reply = await client.post(f"{base}/v1/search", json=body, headers=headers)
+                except httpx.HTTPError:
+                    failed.append(case)
+                    await asyncio.sleep(0.05)
+                    continue
+                assert reply.status_code == 200, reply.text
+                answered.append(case)
+
+        async def scenario() -> None:
+            stop = asyncio.Event()
+            async with httpx.AsyncClient(timeout=20) as client:
+                tasks = [asyncio.create_task(officer(client, n, stop)) for n in range(12)]
+                deadline = time.monotonic() + 60
+                while len(answered) < 20:
+                    assert time.monotonic() < deadline, "too few searches answered"
+                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(gateway.kill)
+                await asyncio.sleep(0.5)
+                stop.set()
+                await asyncio.gather(*tasks)
+
+        asyncio.run(scenario())
+        assert failed, "the kill cut no search off"
+        _verify(log)  # the chain is intact after SIGKILL
+        entries = _events(log, "gateway.search")
+        recorded = [e["case"] for e in entries]
+        assert len(recorded) == len(set(recorded))
+        # every answer an officer got was recorded before it left, with what was shown
+        assert set(answered) <= set(recorded)
+        for entry in entries:
+            assert entry["officer"] == "kill-gw"
+            assert entry["statuses"] == {a: "ok" for a in AGENCIES}
+        # at most the searches in flight at the kill were recorded but never answered
+        assert len(set(recorded) - set(answered)) <= 12
+
+        # it restarts on the same log and carries on
+        again = start()
+        reply = httpx.post(
+            f"{base}/v1/search",
+            json={
+                "query": {"selectors": [f"email:{EMAILS['tps']}"]},
+                "purpose": "investigation of online luring",
+                "case_reference": "gw-after-restart",
+            },
+            headers=headers,
+            timeout=20,
+        )
+        assert reply.status_code == 200, reply.text
+        # uvicorn ends by raising the SIGTERM it handled again, after its graceful shutdown
+        assert again.stop() in (0, -signal.SIGTERM), again.output()
+        _verify(log)
+        assert [e["case"] for e in _events(log, "gateway.search")][-1] == "gw-after-restart"

@@ -40,6 +40,21 @@ def test_required_settings_and_defaults(env: dict[str, str]) -> None:
     assert config.index.alias == "cets-tps-records"
     assert config.max_request_bytes == 64 * 1024
     assert config.rate_limit == "3000/minute"
+    assert (config.index_shards, config.index_replicas) == (1, "auto")
+    assert config.index_layout.replicas is None  # auto: OpenSearch's auto_expand_replicas
+    assert config.wait_for_active_shards == "1"
+
+
+def test_shards_replicas_and_active_shards_are_read(env: dict[str, str]) -> None:
+    env |= {
+        "CETS_INDEX_SHARDS": "3",
+        "CETS_INDEX_REPLICAS": "2",
+        "CETS_WAIT_FOR_ACTIVE_SHARDS": "all",
+        "OPENSEARCH_URL": "http://os-0:9200, http://os-1:9200,http://os-2:9200",
+    }
+    config = NodeConfig.from_env(env)
+    assert (config.index_layout.shards, config.index_layout.replicas) == (3, 2)
+    assert config.wait_for_active_shards == "all"
 
 
 def test_every_setting_is_read(env: dict[str, str]) -> None:
@@ -96,6 +111,13 @@ def test_a_missing_required_setting_is_named(env: dict[str, str], variable: str)
         ("CETS_AGENCY_ID", "Bad Id", "agency id"),
         ("CETS_INDEX_PREFIX", "Bad_Prefix", "index prefix"),
         ("OPENSEARCH_URL", "localhost:9200", "OPENSEARCH_URL"),
+        ("OPENSEARCH_URL", "http://a:9200,b:9200", "OPENSEARCH_URL"),
+        ("CETS_INDEX_SHARDS", "0", "CETS_INDEX_SHARDS"),
+        ("CETS_INDEX_SHARDS", "many", "CETS_INDEX_SHARDS"),
+        ("CETS_INDEX_REPLICAS", "some", "CETS_INDEX_REPLICAS"),
+        ("CETS_INDEX_REPLICAS", "-1", "CETS_INDEX_REPLICAS"),
+        ("CETS_WAIT_FOR_ACTIVE_SHARDS", "0", "CETS_WAIT_FOR_ACTIVE_SHARDS"),
+        ("CETS_WAIT_FOR_ACTIVE_SHARDS", "most", "CETS_WAIT_FOR_ACTIVE_SHARDS"),
         ("CETS_NODE_TIMEOUT_S", "soon", "CETS_NODE_TIMEOUT_S"),
         ("CETS_NODE_TIMEOUT_S", "0", "CETS_NODE_TIMEOUT_S"),
         ("CETS_NODE_TIMEOUT_S", "-1", "CETS_NODE_TIMEOUT_S"),

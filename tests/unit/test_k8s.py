@@ -274,6 +274,28 @@ def test_every_container_has_requests_limits_and_long_running_ones_probes(
                     assert probe in container, f"{workload['metadata']['name']}: {probe}"
 
 
+def test_cets_services_are_probed_over_grpc_on_their_health_only_listener(
+    objects: list[Obj],
+) -> None:
+    probed = set()
+    for workload, spec in pods(objects):
+        for container in spec["containers"]:
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            listen = [v for k, v in env.items() if k.endswith("_HEALTH_LISTEN")]
+            if not listen:
+                continue
+            port = int(str(listen[0]).rsplit(":", 1)[1])
+            assert {"name": "health", "containerPort": port, "protocol": "TCP"} in container[
+                "ports"
+            ]
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                assert container[probe]["grpc"]["port"] == port, (workload["metadata"], probe)
+            assert container["readinessProbe"]["grpc"].get("service", "") == ""
+            assert container["livenessProbe"]["grpc"]["service"] == "liveness"
+            probed.add(workload["metadata"]["name"])
+    assert "cets-federation" in probed  # and cets-node, where an agency runs one
+
+
 def test_pods_have_time_to_finish_in_flight_requests(objects: list[Obj]) -> None:
     defaults: dict[str, float] = {
         "node": inspect.signature(node_config.NodeConfig).parameters["grace_s"].default,

@@ -68,3 +68,30 @@ def test_a_card_key_file_that_holds_another_key_is_refused(
         fed.agency("tps").federation_config().to_env()  # it has a card key: where is it?
     without = fed.agency("tps").federation_config(card_key=None).to_env()
     assert "CETS_CARD_KEY_FILE" not in without
+
+
+def test_the_federations_receive_limit_and_health_listener_are_settings(
+    fed: LocalFederation,
+) -> None:
+    from cets.core.errors import ConfigError
+    from cets.federation.peers import GrpcCaller
+    from cets.federation.server import FederationServer
+
+    agency = fed.agency("tps")
+    assert agency.federation_config().max_answer_bytes == 4 * 1024 * 1024  # as before
+    env = agency.federation_env() | {
+        "CETS_FEDERATION_MAX_ANSWER_BYTES": "16777216",
+        "CETS_FEDERATION_HEALTH_LISTEN": "127.0.0.1:8081",
+    }
+    config = FederationConfig.from_env(env)
+    assert (config.max_answer_bytes, config.health_listen) == (16 * 1024 * 1024, "127.0.0.1:8081")
+    assert FederationConfig.from_env(config.to_env(card_key_file=fed.root / "card.key")) == config
+    server = FederationServer(config)
+    assert isinstance(server._caller, GrpcCaller)
+    assert server._caller._max_message == 16 * 1024 * 1024  # what the peers' channels take
+    server._audit.close()
+    for bad in ("512", "many"):
+        with pytest.raises(ConfigError, match="CETS_FEDERATION_MAX_ANSWER_BYTES"):
+            FederationConfig.from_env(env | {"CETS_FEDERATION_MAX_ANSWER_BYTES": bad})
+    with pytest.raises(ConfigError, match="CETS_FEDERATION_HEALTH_LISTEN"):
+        FederationConfig.from_env(env | {"CETS_FEDERATION_HEALTH_LISTEN": config.listen})

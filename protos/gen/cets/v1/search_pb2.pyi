@@ -131,7 +131,7 @@ class Hit(_message.Message):
     def __init__(self, agency: _Optional[str] = ..., record_id: _Optional[str] = ..., type: _Optional[_Union[_records_pb2.RecordType, str]] = ..., score: _Optional[float] = ..., title: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., highlights: _Optional[_Iterable[_Union[Highlight, _Mapping]]] = ..., matched_selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., record: _Optional[_Union[_records_pb2.Record, _Mapping]] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., distance: _Optional[int] = ..., matched_pdq: _Optional[int] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("agency", "hits", "total_hits", "total_is_lower_bound", "disclosure", "took_ms", "request_nonce", "withheld_hits", "contact")
+    __slots__ = ("agency", "hits", "total_hits", "total_is_lower_bound", "disclosure", "took_ms", "request_nonce", "withheld_hits", "contact", "partial", "partial_reason")
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_HITS_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +141,8 @@ class SearchResponse(_message.Message):
     REQUEST_NONCE_FIELD_NUMBER: _ClassVar[int]
     WITHHELD_HITS_FIELD_NUMBER: _ClassVar[int]
     CONTACT_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_REASON_FIELD_NUMBER: _ClassVar[int]
     agency: str
     hits: _containers.RepeatedCompositeFieldContainer[Hit]
     total_hits: int
@@ -150,7 +152,9 @@ class SearchResponse(_message.Message):
     request_nonce: bytes
     withheld_hits: int
     contact: str
-    def __init__(self, agency: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total_hits: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., took_ms: _Optional[int] = ..., request_nonce: _Optional[bytes] = ..., withheld_hits: _Optional[int] = ..., contact: _Optional[str] = ...) -> None: ...
+    partial: bool
+    partial_reason: str
+    def __init__(self, agency: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., total_hits: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., disclosure: _Optional[_Union[DisclosureLevel, str]] = ..., took_ms: _Optional[int] = ..., request_nonce: _Optional[bytes] = ..., withheld_hits: _Optional[int] = ..., contact: _Optional[str] = ..., partial: _Optional[bool] = ..., partial_reason: _Optional[str] = ...) -> None: ...
 
 class SignedAnswer(_message.Message):
     __slots__ = ("answer", "signature")
@@ -170,12 +174,14 @@ class AgencyStatus(_message.Message):
         CODE_UNAVAILABLE: _ClassVar[AgencyStatus.Code]
         CODE_REJECTED: _ClassVar[AgencyStatus.Code]
         CODE_ERROR: _ClassVar[AgencyStatus.Code]
+        CODE_PARTIAL: _ClassVar[AgencyStatus.Code]
     CODE_UNSPECIFIED: AgencyStatus.Code
     CODE_OK: AgencyStatus.Code
     CODE_TIMEOUT: AgencyStatus.Code
     CODE_UNAVAILABLE: AgencyStatus.Code
     CODE_REJECTED: AgencyStatus.Code
     CODE_ERROR: AgencyStatus.Code
+    CODE_PARTIAL: AgencyStatus.Code
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]

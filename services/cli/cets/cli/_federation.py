@@ -263,10 +263,12 @@ def federation_serve() -> None:
     """
     import asyncio
 
+    from cets.common import tracing
     from cets.core.errors import ConfigError
     from cets.federation.config import FederationConfig
     from cets.federation.server import serve
 
+    tracing.setup("federation")  # only with OTEL_* settings
     try:
         asyncio.run(serve(FederationConfig.from_env()))
     except ConfigError as exc:

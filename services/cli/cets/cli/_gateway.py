@@ -29,10 +29,12 @@ def gateway_serve() -> None:
     Settings come from the environment: CETS_AGENCY_ID, CETS_OFFICER_KEY_FILE,
     CETS_GATEWAY_AUDIT_LOG, CETS_FEDERATION_TARGET and the others in docs/configuration.md.
     """
+    from cets.common import tracing
     from cets.core.errors import ConfigError
     from cets.gateway.config import GatewayConfig
     from cets.gateway.server import serve
 
+    tracing.setup("gateway")  # only with OTEL_* settings
     try:
         serve(GatewayConfig.from_env())
     except ConfigError as exc:

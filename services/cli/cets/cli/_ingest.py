@@ -103,6 +103,8 @@ def ingest(
                 on_reject=on_reject,
                 on_progress=on_progress,
                 watches=matcher,
+                layout=config.index_layout,
+                wait_for_active_shards=config.wait_for_active_shards,
             )
         except NodeError as exc:
             raise fail(f"{exc}. Records acknowledged so far are kept; re-run to finish.") from None

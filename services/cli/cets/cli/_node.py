@@ -30,17 +30,53 @@ def node() -> None:
 @click.option("--listen", default=None, help="host:port to serve gRPC on [env CETS_NODE_LISTEN].")
 def node_serve(**options: Any) -> None:
     """Serve this agency's records over gRPC until SIGTERM or Ctrl-C."""
+    from cets.common import tracing
     from cets.core.errors import ConfigError
     from cets.search.errors import NodeError
     from cets.search.server import serve
 
     config = node_config(**options)
+    tracing.setup("node")  # only with OTEL_* settings; each search is a trace of its own
     try:
         asyncio.run(serve(config))
     except ConfigError as exc:
         raise fail(f"configuration: {exc}") from None
     except NodeError as exc:
         raise fail(str(exc)) from None
+
+
+@node.command("layout")
+@node_options
+@click.option("--apply", is_flag=True, help="Give the index the configured replicas first.")
+def node_layout(apply: bool, **options: Any) -> None:
+    """Show the index's shards and replicas, the cluster's data nodes and the index's health.
+
+    With ``CETS_INDEX_REPLICAS=auto`` (the default) OpenSearch itself keeps one replica while
+    the cluster has two data nodes or more, none on one. ``--apply`` gives an existing index
+    the configured replicas now (as the node does on start), with no re-ingest.
+    """
+    from cets.search.errors import NodeError
+    from cets.search.index import describe_layout, ensure_index
+    from cets.search.store import connect
+
+    config = node_config(**options)
+    client = connect(config.opensearch_url)
+    try:
+        if apply:
+            ensure_index(client, config.index, config.index_layout)
+        found = describe_layout(client, config.index)
+    except NodeError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        client.close()
+    auto = found["auto_expand_replicas"]
+    click.echo(
+        f"{found['index']}: {found['shards']} shards, {found['replicas']} replicas"
+        + (f" (auto {auto}: set by OpenSearch from the data nodes)" if auto else " (fixed)")
+        + f"; {found['data_nodes']} data nodes; health {found['health']}, "
+        f"{found['active_shards']} shard copies active, {found['unassigned_shards']} unassigned"
+    )
+    click.echo(f"configured: {config.index_layout.describe()}")
 
 
 @node.command("search")

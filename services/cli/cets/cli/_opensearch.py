@@ -32,7 +32,19 @@ def opensearch_fetch(version: str | None) -> None:
 @opensearch.command("start")
 @click.argument("name")
 @click.option("--port", type=int, default=0, show_default=True, help="HTTP port (0: any free).")
-@click.option("--heap-mb", type=int, default=512, show_default=True, help="JVM heap.")
+@click.option(
+    "--heap-mb",
+    type=int,
+    default=None,
+    help="JVM heap per node [default: 512, 256 per node of a cluster].",
+)
+@click.option(
+    "--nodes",
+    type=click.IntRange(1, 9),
+    default=1,
+    show_default=True,
+    help="Nodes: more than one starts a local cluster on loopback (every node holds data).",
+)
 @click.option(
     "--dir",
     "base_dir",
@@ -40,11 +52,20 @@ def opensearch_fetch(version: str | None) -> None:
     default=None,
     help="Where config, data and logs go (default: a new temporary directory).",
 )
-def opensearch_start(name: str, port: int, heap_mb: int, base_dir: Path | None) -> None:
-    """Start a single-node OpenSearch called NAME on 127.0.0.1 and run until Ctrl-C."""
+def opensearch_start(
+    name: str, port: int, heap_mb: int | None, nodes: int, base_dir: Path | None
+) -> None:
+    """Start an OpenSearch called NAME on 127.0.0.1 and run until Ctrl-C: one node, or a
+    cluster of several (``--nodes 3``)."""
     from cets.search import embedded_opensearch as eo
 
     stopped = _stop_signals()  # before starting: a stop during the start stops it after
+    if nodes > 1:
+        if port:
+            raise click.BadParameter("a cluster's nodes pick their own ports", param_hint="--port")
+        _run_cluster(name, nodes, heap_mb or 256, base_dir, stopped)
+        return
+    heap_mb = heap_mb or 512
     try:
         settings = eo.OpenSearchSettings(
             cluster_name=name, http_port=port, heap_mb=heap_mb, base_dir=base_dir
@@ -59,6 +80,27 @@ def opensearch_start(name: str, port: int, heap_mb: int, base_dir: Path | None) 
             pass
     finally:
         node.stop()
+
+
+def _run_cluster(
+    name: str, nodes: int, heap_mb: int, base_dir: Path | None, stopped: threading.Event
+) -> None:
+    from cets.search import embedded_opensearch as eo
+
+    try:
+        cluster = eo.EmbeddedCluster(name, nodes=nodes, heap_mb=heap_mb, base_dir=base_dir)
+        url = cluster.start()
+    except (ValueError, eo.EmbeddedOpenSearchError) as exc:
+        raise fail(str(exc)) from None
+    try:
+        click.echo(f"OpenSearch cluster {name} of {nodes} nodes is up; Ctrl-C stops it.")
+        for node in cluster.nodes:
+            click.echo(f"  {node.name}: {node.url} (logs: {node.log_path})")
+        click.echo(f"OPENSEARCH_URL={url}")
+        while not stopped.wait(0.5):
+            pass
+    finally:
+        cluster.stop()
 
 
 def _stop_signals() -> threading.Event:

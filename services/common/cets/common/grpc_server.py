@@ -11,9 +11,47 @@ from grpc_reflection.v1alpha import reflection
 from cets.common.settings import ConfigError
 from cets.common.tls import ServerTls, is_loopback, server_credentials
 
-__all__ = ["add_health_and_reflection", "bind"]
+__all__ = ["LIVENESS", "HealthListener", "add_health_and_reflection", "bind"]
 
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+LIVENESS = "liveness"
+"""The health service name that is SERVING while the process runs (until it shuts down),
+whatever its dependencies: for liveness probes, which must not restart a node whose
+OpenSearch is away (the readiness probe, on service "", takes it out of the Service)."""
+
+
+class HealthListener:
+    """A second gRPC server, plaintext, that answers only the health protocol.
+
+    Kubernetes' gRPC probes (like TCP probes) come from the kubelet without a client
+    certificate, so they cannot reach a port that requires mutual TLS. This listener shares
+    the main server's :class:`HealthServicer` (the same SERVING / NOT_SERVING) and serves
+    nothing else: no records, no reflection, requests of at most 1 KiB. Bind it to loopback,
+    or to the pod's own address for the kubelet (a NetworkPolicy keeps others out); it is
+    plaintext on purpose, and says only whether the service is up.
+    """
+
+    def __init__(self, health: HealthServicer, listen: str) -> None:
+        self.listen = listen
+        self._health = health
+        self._server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", 1024), ("grpc.max_concurrent_streams", 16)]
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(health, self._server)
+
+    async def start(self) -> int:
+        """Bind and serve; the bound port."""
+        port = self._server.add_insecure_port(self.listen)
+        if port == 0:
+            raise OSError(f"cannot listen on {self.listen}")
+        await self._server.start()
+        await self._health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        return port
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        await self._server.stop(grace_s)
 
 
 def add_health_and_reflection(server: grpc.aio.Server, service_name: str) -> HealthServicer:

@@ -392,4 +392,6 @@ def result_to_proto(
         took_ms=result.took_ms,
         withheld_hits=withheld,
         contact=contact,
+        partial=bool(result.partial),
+        partial_reason=result.partial[:200],
     )

@@ -15,13 +15,34 @@ from cets.core.records import RecordType
 from cets.core.selectors import SelectorKind
 from cets.v1 import records_pb2, search_pb2
 
-__all__ = ["BOLD", "build_query", "format_response", "plain_fragment", "plain_text"]
+__all__ = ["BOLD", "build_query", "format_response", "plain_fragment", "plain_text", "visible"]
 
 _TAG = re.compile(r"(</?mark>)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+"""Bidirectional embeddings, overrides, isolates and marks: they can make a record read
+backwards (``exe.txt`` for ``txt.exe``)."""
+_UNSAFE = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"  # bidirectional controls
+    "\x00-\x08\x0b-\x1f\x7f-\x9f]"  # control characters (terminal escapes), not tab or newline
+)
 BOLD = ("\x1b[1m", "\x1b[22m")
 """Terminal bold on and off: what :func:`plain_fragment` marks matches with by default
 (``click.echo`` drops them when the output is not a terminal)."""
+
+
+def visible(text: str) -> str:
+    """``text`` for display: every bidirectional control and every control character (which
+    can move a terminal's cursor or recolour it) but tab and newline is shown as ``<U+XXXX>``
+    instead of acting.
+
+    Only what is shown changes: the stored record and its evidence keep every character.
+    """
+    return _UNSAFE.sub(_code_point, text)
+
+
+def _code_point(match: re.Match[str]) -> str:
+    return f"<U+{ord(match.group()):04X}>"
 
 
 def build_query(
@@ -64,7 +85,7 @@ def plain_fragment(fragment: str, marks: tuple[str, str] = BOLD) -> str:
             inside = not part.startswith("</")
             out.append(start if inside else end)
         else:
-            out.append(_CONTROL.sub(_blank, html.unescape(part)))
+            out.append(plain_text(html.unescape(part)))
     if inside:
         out.append(end)
     return "".join(out)
@@ -72,8 +93,8 @@ def plain_fragment(fragment: str, marks: tuple[str, str] = BOLD) -> str:
 
 def plain_text(text: str) -> str:
     """A record's text for a terminal: no control characters (they could drive it; line
-    breaks and tabs become spaces)."""
-    return _CONTROL.sub(_blank, text)
+    breaks and tabs become spaces), bidirectional controls shown as ``<U+XXXX>``."""
+    return _CONTROL.sub(_blank, _BIDI.sub(_code_point, text))
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -85,12 +106,13 @@ def format_response(response: search_pb2.SearchResponse, *, max_hits: int = 10) 
     lines = [f"{response.agency}: {total} matches in {response.took_ms} ms"]
     for rank, hit in enumerate(response.hits[:max_hits], start=1):
         kind = records_pb2.RecordType.Name(hit.type).removeprefix("RECORD_TYPE_").lower()
-        lines.append(f"  {rank:>2}. [{kind}] {hit.title}  ({hit.record_id}, score {hit.score:.2f})")
+        title, record = plain_text(hit.title), plain_text(hit.record_id)
+        lines.append(f"  {rank:>2}. [{kind}] {title}  ({record}, score {hit.score:.2f})")
         if hit.HasField("distance"):
             lines.append(f"      image: {hit.distance} bits apart")
         matched = [selector_from_proto(s).key for s in hit.matched_selectors]
         if matched:
-            lines.append(f"      matched: {', '.join(matched)}")
+            lines.append(f"      matched: {plain_text(', '.join(matched))}")
         for highlight in hit.highlights[:1]:
             lines.append(f"      {highlight.field}: {plain_fragment(highlight.fragments[0])}")
-    return "\n".join(lines)
+    return "\n".join(lines)  # record text went through plain_text: shown, never obeyed

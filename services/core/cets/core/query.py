@@ -155,3 +155,6 @@ class SearchResult:
     took_ms: int
     withheld: int = 0
     """Matches that may only be counted (records the policy releases only as a count)."""
+    partial: str = ""
+    """Why OpenSearch's answer is incomplete (shards failed, or it timed out); empty when it
+    is complete."""

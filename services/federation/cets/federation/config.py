@@ -61,6 +61,13 @@ class FederationConfig:
     ``CETS_PEER_TLS_KEY``, ``CETS_PEER_TLS_SERVER_NAME``); none: plaintext, loopback only."""
     grace_s: float = 10.0
     """How long in-flight searches may finish on shutdown (``CETS_FEDERATION_GRACE_S``)."""
+    max_answer_bytes: int = 4 * 1024 * 1024
+    """Largest answer accepted from one partner's node (``CETS_FEDERATION_MAX_ANSWER_BYTES``,
+    1024 to 2147483647): a larger one is that agency's error, saying by how much. Keep it at
+    least the partners' ``CETS_NODE_MAX_MESSAGE_BYTES``."""
+    health_listen: str | None = None
+    """A plaintext listener answering only gRPC health checks (``CETS_FEDERATION_HEALTH_LISTEN``),
+    for Kubernetes' gRPC probes; none: no such listener."""
     allowed_clients: frozenset[str] = frozenset()
     """Common names of the client certificates (this agency's gateways) that may search
     (``CETS_FEDERATION_ALLOWED_CLIENTS``, comma-separated); empty: any client the TLS client
@@ -79,6 +86,17 @@ class FederationConfig:
                 raise ConfigError(f"{name} must be a positive number")
         if self.default_timeout_s > self.max_timeout_s:
             raise ConfigError("CETS_FEDERATION_TIMEOUT_S exceeds CETS_FEDERATION_MAX_TIMEOUT_S")
+        if not 1024 <= self.max_answer_bytes <= 2**31 - 1:
+            raise ConfigError(
+                "CETS_FEDERATION_MAX_ANSWER_BYTES must be between 1024 and 2147483647"
+            )
+        if self.health_listen is not None and (
+            not re.match(r"^[^\s:]+:\d{1,5}$", self.health_listen)
+            or self.health_listen == self.listen
+        ):
+            raise ConfigError(
+                "CETS_FEDERATION_HEALTH_LISTEN must be host:port, other than CETS_FEDERATION_LISTEN"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FederationConfig:
@@ -123,5 +141,7 @@ _SETTINGS: tuple[Setting, ...] = (
     ("max_timeout_s", "CETS_FEDERATION_MAX_TIMEOUT_S", float),
     ("request_validity_s", "CETS_REQUEST_VALIDITY_S", float),
     ("grace_s", "CETS_FEDERATION_GRACE_S", float),
+    ("max_answer_bytes", "CETS_FEDERATION_MAX_ANSWER_BYTES", int),
+    ("health_listen", "CETS_FEDERATION_HEALTH_LISTEN", str),
     ("allowed_clients", "CETS_FEDERATION_ALLOWED_CLIENTS", _names),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cets.core.convert import selector_from_proto
-from cets.core.display import plain_fragment
+from cets.core.display import plain_fragment, plain_text
 from cets.v1 import federation_pb2, records_pb2, search_pb2
 
 __all__ = ["format_federated"]
@@ -14,7 +14,9 @@ _CODE = {
     search_pb2.AgencyStatus.CODE_UNAVAILABLE: "unavailable",
     search_pb2.AgencyStatus.CODE_REJECTED: "rejected",
     search_pb2.AgencyStatus.CODE_ERROR: "error",
+    search_pb2.AgencyStatus.CODE_PARTIAL: "partial",
 }
+_ANSWERED = (search_pb2.AgencyStatus.CODE_OK, search_pb2.AgencyStatus.CODE_PARTIAL)
 
 
 def _level(value: int) -> str:
@@ -27,23 +29,24 @@ def format_federated(response: federation_pb2.FederatedSearchResponse, *, max_hi
         status = answer.status
         code = _CODE.get(status.code, "error")
         head = f"   {status.agency:<8} {code:<11} {status.latency_ms:>5} ms"
-        if status.code != search_pb2.AgencyStatus.CODE_OK:
-            lines.append(f"{head}  {status.reason}")
+        if status.code not in _ANSWERED:
+            lines.append(f"{head}  {plain_text(status.reason)}")
             continue
         reply = answer.response
         head += f"  {_level(reply.disclosure):<7} {reply.total_hits} matches"
+        if status.code == search_pb2.AgencyStatus.CODE_PARTIAL:
+            head += f" (incomplete: {plain_text(status.reason)})"
         if reply.withheld_hits:
             head += f" ({reply.withheld_hits} disclosed only as a count)"
         lines.append(head)
         for rank, hit in enumerate(reply.hits[:max_hits], start=1):
             kind = records_pb2.RecordType.Name(hit.type).removeprefix("RECORD_TYPE_").lower()
-            title = hit.title or "(summary only)"
-            lines.append(
-                f"      {rank}. [{kind}] {title}  ({hit.record_id}, {_level(hit.disclosure)})"
-            )
+            title = plain_text(hit.title or "(summary only)")
+            record = plain_text(hit.record_id)
+            lines.append(f"      {rank}. [{kind}] {title}  ({record}, {_level(hit.disclosure)})")
             matched = [selector_from_proto(s).key for s in hit.matched_selectors]
             if matched:
-                lines.append(f"         matched: {', '.join(matched)}")
+                lines.append(f"         matched: {plain_text(', '.join(matched))}")
             for highlight in hit.highlights[:1]:
                 lines.append(
                     f"         {highlight.field}: {plain_fragment(highlight.fragments[0])}"
@@ -51,6 +54,6 @@ def format_federated(response: federation_pb2.FederatedSearchResponse, *, max_hi
         if reply.contact and (
             reply.withheld_hits or any(not h.HasField("record") for h in reply.hits)
         ):
-            lines.append(f"         contact: {reply.contact}")
+            lines.append(f"         contact: {plain_text(reply.contact)}")
     lines.append(f"   ({len(response.answers)} agencies, {response.took_ms} ms)")
-    return "\n".join(lines)
+    return "\n".join(lines)  # partners' text went through plain_text: shown, never obeyed

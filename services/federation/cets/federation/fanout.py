@@ -23,7 +23,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from opentelemetry.trace import SpanKind
 
+from cets.common import tracing
 from cets.common.membership import Member
 from cets.common.signing import Answer, BadAnswer, Body, RequestSigner, SignedRequest, open_answer
 from cets.v1 import releases_pb2, search_pb2, watches_pb2
@@ -40,6 +42,8 @@ class CallRefused(Exception):
 
 class Status(StrEnum):
     OK = "ok"
+    PARTIAL = "partial"
+    """An answer, but the owner's search was incomplete (its OpenSearch said so)."""
     TIMEOUT = "timeout"
     UNAVAILABLE = "unavailable"
     REJECTED = "rejected"
@@ -120,6 +124,11 @@ class FanOut:
         self._validity = validity_s
         self._clock = clock
 
+    @property
+    def agency_id(self) -> str:
+        """The agency this fan-out signs for."""
+        return self._me
+
     def prepare(
         self, body: Body, who: Who, targets: Sequence[Member], *, timeout_s: float
     ) -> list[tuple[Member, Any]]:
@@ -153,6 +162,21 @@ class FanOut:
         return list(await asyncio.gather(*(self._ask(m, r, deadline) for m, r in prepared)))
 
     async def _ask(self, member: Member, request: SignedRequest, deadline: float) -> Outcome[Any]:
+        # One span per partner, in this agency's trace only: the call itself carries no trace
+        # context (the partner's node starts its own trace; cets.common.tracing says why).
+        with tracing.span(
+            "cets.partner.call",
+            agency=member.id,
+            kind=SpanKind.CLIENT,
+            attributes={"rpc.method": _rpc(request)},
+        ) as current:
+            result = await self._ask_untraced(member, request, deadline)
+            tracing.outcome(current, result.status.value, result.reason)
+            return result
+
+    async def _ask_untraced(
+        self, member: Member, request: SignedRequest, deadline: float
+    ) -> Outcome[Any]:
         started = time.monotonic()
         nonce = request.context.nonce
         kind = _ANSWERS[request.DESCRIPTOR.full_name]
@@ -186,18 +210,26 @@ class FanOut:
         # grpc.aio hands back None, not an error, when the answer's bytes do not parse
         if not isinstance(signed, search_pb2.SignedAnswer):
             return outcome(Status.ERROR, "unreadable answer")
-        try:
-            response = open_answer(signed, member.public_key, kind)
-            problem = _check_answer(member, response, nonce)
-        except BadAnswer as exc:
-            return outcome(Status.ERROR, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a malformed answer is that peer's outcome
-            return outcome(Status.ERROR, f"answer could not be checked: {type(exc).__name__}")
+        with tracing.span("cets.partner.answer_check", agency=member.id) as check:
+            try:
+                response = open_answer(signed, member.public_key, kind)
+                problem = _check_answer(member, response, nonce)
+            except BadAnswer as exc:
+                problem = str(exc) or "bad answer"
+            except Exception as exc:  # noqa: BLE001 - a malformed answer is that peer's outcome
+                problem = f"answer could not be checked: {type(exc).__name__}"
+            tracing.outcome(check, "error" if problem else "ok", problem)
         if problem:
             return outcome(Status.ERROR, problem)
-        return outcome(
-            Status.OK, response=response, digest=hashlib.sha256(signed.answer).hexdigest()
-        )
+        digest = hashlib.sha256(signed.answer).hexdigest()
+        if isinstance(response, search_pb2.SearchResponse) and response.partial:
+            reason = response.partial_reason or "the search was incomplete"
+            return outcome(Status.PARTIAL, reason, response=response, digest=digest)
+        return outcome(Status.OK, response=response, digest=digest)
+
+
+def _rpc(request: SignedRequest) -> str:
+    return str(request.DESCRIPTOR.full_name).removeprefix("cets.v1.")
 
 
 def _check_answer(member: Member, response: Answer, nonce: bytes) -> str:

@@ -11,8 +11,9 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2
 
+from cets.common import tracing
 from cets.common.audit import AuditError, AuditLog
-from cets.common.grpc_server import add_health_and_reflection, bind
+from cets.common.grpc_server import HealthListener, add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
 from cets.core.errors import ConfigError
@@ -49,16 +50,22 @@ class FederationServer:
     def __init__(self, config: FederationConfig, *, caller: Caller | None = None) -> None:
         """``caller`` replaces the gRPC peer caller (to put fakes that crash or stall in tests)."""
         self.config = config
-        self._caller = caller or GrpcCaller(config.peer_tls)
+        self._caller = caller or GrpcCaller(
+            config.peer_tls, max_message_bytes=config.max_answer_bytes
+        )
         loaded = self._load(config)
         self._audit = loaded.audit
         self._server = grpc.aio.server(
+            interceptors=tracing.server_interceptors(),  # its callers are the agency's own
             options=[
                 ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
                 ("grpc.max_send_message_length", MAX_ANSWER_BYTES),
-            ]
+            ],
         )
         self._health = add_health_and_reflection(self._server, SERVICE_NAME)
+        self._health_listener = (
+            HealthListener(self._health, config.health_listen) if config.health_listen else None
+        )
         parts: dict[str, Any] = {
             "fanout": loaded.fanout,
             "membership": lambda: loaded.membership,
@@ -96,6 +103,8 @@ class FederationServer:
             self._server, self.config.listen, self.config.tls, prefix="CETS_FEDERATION", mutual=True
         )
         await self._server.start()
+        if self._health_listener is not None:
+            await self._health_listener.start()
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         _log.info(
@@ -105,6 +114,8 @@ class FederationServer:
 
     async def stop(self, grace_s: float | None = None) -> None:
         await self._health.enter_graceful_shutdown()
+        if self._health_listener is not None:
+            await self._health_listener.stop(0)
         await self._server.stop(self.config.grace_s if grace_s is None else grace_s)
         if isinstance(self._caller, GrpcCaller):
             await self._caller.close()

@@ -19,6 +19,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
+from cets.common import tracing
 from cets.common.audit import AuditLog
 from cets.common.membership import Member, Membership, Role
 from cets.core.convert import (
@@ -46,6 +47,7 @@ _SERVICE = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
 _Context = grpc.aio.ServicerContext[Any, federation_pb2.FederatedSearchResponse]
 STATUS_CODES = {
     Status.OK: search_pb2.AgencyStatus.CODE_OK,
+    Status.PARTIAL: search_pb2.AgencyStatus.CODE_PARTIAL,
     Status.TIMEOUT: search_pb2.AgencyStatus.CODE_TIMEOUT,
     Status.UNAVAILABLE: search_pb2.AgencyStatus.CODE_UNAVAILABLE,
     Status.REJECTED: search_pb2.AgencyStatus.CODE_REJECTED,
@@ -184,7 +186,15 @@ class FederationService(Servicing, federation_pb2_grpc.FederationServicer):  # t
         deadline = started + timeout
         prepared = self._fanout.prepare(query, who, targets, timeout_s=timeout)
         await self._record(_sent_entry(who, query, prepared), context)
-        outcomes = await self._fanout.send(prepared, deadline=deadline)
+        with tracing.span(
+            "cets.federation.fanout",
+            agency=self._fanout.agency_id,
+            attributes={"cets.targets": len(targets)},
+        ) as current:
+            outcomes = await self._fanout.send(prepared, deadline=deadline)
+            answered = sum(o.status in (Status.OK, Status.PARTIAL) for o in outcomes)
+            current.set_attribute("cets.answered", answered)
+            tracing.outcome(current, "ok")
         await self._record(_answered_entry(who, outcomes), context)
         took = int((time.monotonic() - started) * 1000)
         _log.info(
@@ -193,6 +203,7 @@ class FederationService(Servicing, federation_pb2_grpc.FederationServicer):  # t
                 "officer": who.officer_id,
                 "targets": len(targets),
                 "ok": sum(o.status is Status.OK for o in outcomes),
+                "partial": sum(o.status is Status.PARTIAL for o in outcomes),
                 "ms": took,
             },
         )

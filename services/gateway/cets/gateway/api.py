@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from google.protobuf import json_format
+from opentelemetry import trace
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -39,6 +40,7 @@ from prometheus_client import (
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from cets.common import tracing
 from cets.common.audit import AuditLog
 from cets.common.imagehash import ImageError, hash_image
 from cets.common.tls import ClientTls
@@ -72,6 +74,7 @@ from cets.gateway.pagination import (
     wanted,
 )
 from cets.gateway.present import (
+    ANSWERED,
     STATUS_NAMES,
     agency_out,
     audit_entry,
@@ -468,7 +471,7 @@ def create_app(gateway: Gateway) -> FastAPI:
             targets=[agency],
         )
         (answer,) = response.answers
-        if answer.status.code != search_pb2.AgencyStatus.CODE_OK:
+        if answer.status.code not in ANSWERED:
             http = _DETAIL_STATUS.get(answer.status.code, 502)
             state = STATUS_NAMES.get(answer.status.code, "error")
             if release_id:  # the owner refused a fetch under its approval: on the record
@@ -560,7 +563,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         lists = {
             a.status.agency: list(a.response.hits)
             for a in response.answers
-            if a.status.code == search_pb2.AgencyStatus.CODE_OK
+            if a.status.code in ANSWERED
         }
         # min-max: as good as RRF with equal partners, better when their sizes differ
         # (bench/results/ranking-*.md); each agency's influence stays capped either way
@@ -581,12 +584,19 @@ def create_app(gateway: Gateway) -> FastAPI:
             else None,
             took_ms=int((time.monotonic() - started) * 1000),
         )
+        current = trace.get_current_span()  # the request's span, when traces are on
+        current.set_attribute(tracing.AGENCY, gateway.agency_id)
+        current.set_attribute(tracing.STATUS, "ok")
+        current.set_attribute(
+            "cets.answered", sum(a.status.code in ANSWERED for a in response.answers)
+        )
         await gateway.audit.append_async(audit_entry(who, body, query, result))
         searches.labels(outcome="ok").inc()
         if gateway.cases is not None:  # a search run for a case is listed on it
             await _on_case(gateway.cases, who, body, query, result)
         return result
 
+    tracing.instrument_app(app)
     return app
 
 

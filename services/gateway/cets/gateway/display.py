@@ -27,7 +27,7 @@ def format_page(page: dict[str, Any], *, width: int = 60) -> str:
             )
         if hit["matched_selectors"]:
             matched = ", ".join(selector_label(s, digits) for s in hit["matched_selectors"])
-            lines.append(f"        matched: {matched}")
+            lines.append(f"        matched: {plain_text(matched)}")
         for field, fragments in list(hit["highlights"].items())[:1]:
             lines.append(f"        {field}: {plain_fragment(fragments[0])[: width * 2]}")
     if not page.get("results"):
@@ -41,15 +41,15 @@ def format_page(page: dict[str, Any], *, width: int = 60) -> str:
         lines.append(
             f"  {agency['agency']:<8} {agency['status']:<11} {agency['latency_ms']:>5} "
             f"{agency['total_hits']:>8} {agency['withheld_hits']:>9}  {agency['disclosure']:<8} "
-            f"{detail}"
+            f"{plain_text(detail or '')}"
         )
     links = page.get("links", [])
     lines.append("")
     lines.append(f"  {len(links)} cross-agency links" + (":" if links else ""))
     for entity in links:
         records = ", ".join(f"{a}/{r}" for a, r in entity["records"])
-        lines.append(f"  - {', '.join(entity['selectors'])}")
-        lines.append(f"      across {', '.join(entity['agencies'])}: {records}")
+        lines.append(f"  - {plain_text(', '.join(entity['selectors']))}")
+        lines.append(f"      across {', '.join(entity['agencies'])}: {plain_text(records)}")
     if page.get("next_cursor"):
         lines.append(f"\n  more results: search again with --cursor {page['next_cursor']}")
     return "\n".join(lines)

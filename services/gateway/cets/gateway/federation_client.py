@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cets.common import tracing
 from cets.common.channels import RECONNECT_OPTIONS
 from cets.common.tls import ClientTls, channel_credentials, channel_options
 from cets.v1 import (
@@ -85,12 +86,16 @@ class FederationClient:
             ("grpc.max_receive_message_length", MAX_ANSWER_BYTES),
             *RECONNECT_OPTIONS,  # a restarted federation service is reached within seconds
         ]
+        # the federation service is this agency's own: the trace goes on there (not beyond)
+        interceptors = tracing.client_interceptors()
         if tls is None:
-            self._channel = grpc.aio.insecure_channel(target, options=options)
+            self._channel = grpc.aio.insecure_channel(
+                target, options=options, interceptors=interceptors
+            )
         else:
             options.extend(channel_options(tls))
             self._channel = grpc.aio.secure_channel(
-                target, channel_credentials(tls), options=options
+                target, channel_credentials(tls), options=options, interceptors=interceptors
             )
         self._stub = federation_pb2_grpc.FederationStub(self._channel)
         self._watches = watches_pb2_grpc.FederationWatchesStub(self._channel)

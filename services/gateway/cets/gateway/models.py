@@ -143,7 +143,10 @@ class ImageHashOut(BaseModel):
 
 class AgencyOut(BaseModel):
     agency: str
-    status: str = Field(description="ok, timeout, unavailable, rejected or error.")
+    status: str = Field(
+        description="ok, partial (answered, but its search was incomplete: see reason), "
+        "timeout, unavailable, rejected or error."
+    )
     reason: str
     latency_ms: int
     total_hits: int

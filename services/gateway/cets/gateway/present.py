@@ -36,6 +36,7 @@ from cets.gateway.tokens import Officer
 from cets.v1 import federation_pb2, records_pb2, search_pb2
 
 __all__ = [
+    "ANSWERED",
     "STATUS_NAMES",
     "agency_out",
     "audit_entry",
@@ -53,7 +54,10 @@ STATUS_NAMES = {
     search_pb2.AgencyStatus.CODE_UNAVAILABLE: "unavailable",
     search_pb2.AgencyStatus.CODE_REJECTED: "rejected",
     search_pb2.AgencyStatus.CODE_ERROR: "error",
+    search_pb2.AgencyStatus.CODE_PARTIAL: "partial",
 }
+ANSWERED = frozenset({search_pb2.AgencyStatus.CODE_OK, search_pb2.AgencyStatus.CODE_PARTIAL})
+"""Statuses that come with an answer: a partial one holds real hits, perhaps not all."""
 
 
 def has_more(
@@ -61,7 +65,7 @@ def has_more(
 ) -> bool:
     """Whether some agency that answered holds more hits (up to ``cap``) than were shown."""
     return any(
-        a.status.code == search_pb2.AgencyStatus.CODE_OK
+        a.status.code in ANSWERED
         and min(a.response.total_hits, cap) > shown.get(a.status.agency, 0)
         for a in response.answers
     )

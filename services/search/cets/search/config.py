@@ -21,7 +21,7 @@ from cets.common.tls import ServerTls, TlsError
 from cets.common.tls import from_env as server_tls_from_env
 from cets.common.tls import to_env as server_tls_to_env
 from cets.core.selectors import MIN_CARD_KEY_BYTES
-from cets.search.index import IndexNames
+from cets.search.index import IndexLayout, IndexNames
 
 __all__ = ["NodeConfig"]
 
@@ -35,7 +35,8 @@ class NodeConfig:
     agency_id: str
     """This agency's id in the federation (``CETS_AGENCY_ID``), e.g. ``tps``."""
     opensearch_url: str
-    """The agency's own OpenSearch (``OPENSEARCH_URL``)."""
+    """The agency's own OpenSearch (``OPENSEARCH_URL``): one URL, or the URLs of several
+    nodes of its cluster separated by commas."""
     card_key: bytes = field(repr=False)
     """Key for card fingerprints, read from the file named by ``CETS_CARD_KEY_FILE``."""
     agency_key_file: Path | None = None
@@ -52,10 +53,22 @@ class NodeConfig:
     learn only that there are matches (hit/no-hit)."""
     listen: str = "127.0.0.1:50051"
     """gRPC address to listen on (``CETS_NODE_LISTEN``)."""
+    health_listen: str | None = None
+    """Where a plaintext listener answers only gRPC health checks (``CETS_NODE_HEALTH_LISTEN``),
+    for Kubernetes' gRPC probes: loopback or the pod's own address; none: no such listener."""
     default_region: str | None = None
     """Country for phone numbers without a country code (``CETS_DEFAULT_REGION``), e.g. CA."""
     index_prefix: str = "cets"
     """Prefix of this node's index names (``CETS_INDEX_PREFIX``)."""
+    index_shards: int = 1
+    """Primary shards of the index, fixed when it is created (``CETS_INDEX_SHARDS``)."""
+    index_replicas: str = "auto"
+    """Copies of each shard (``CETS_INDEX_REPLICAS``): ``auto`` (one replica when the
+    cluster has two data nodes or more, none on one node; OpenSearch's
+    ``auto_expand_replicas: 0-1``) or a number; changed on a live index on the next start."""
+    wait_for_active_shards: str = "1"
+    """Copies of a shard that must be active before a write goes ahead
+    (``CETS_WAIT_FOR_ACTIVE_SHARDS``): a number, or ``all``."""
     default_timeout_s: float = 10.0
     """Time a search may take when the caller sets no deadline (``CETS_NODE_TIMEOUT_S``)."""
     grace_s: float = 10.0
@@ -100,10 +113,26 @@ class NodeConfig:
             IndexNames(self.index_prefix, self.agency_id)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        if not re.match(r"^https?://[^\s/]+", self.opensearch_url):
-            raise ConfigError("OPENSEARCH_URL must look like http://host:9200")
+        urls = [part.strip() for part in self.opensearch_url.split(",")]
+        if not all(re.match(r"^https?://[^\s/,]+", url) for url in urls):
+            raise ConfigError(
+                "OPENSEARCH_URL must look like http://host:9200 (or several such URLs of one "
+                "cluster's nodes, separated by commas)"
+            )
+        try:
+            IndexLayout.parse(self.index_shards, self.index_replicas)
+        except ValueError as exc:
+            raise ConfigError(f"CETS_INDEX_SHARDS / CETS_INDEX_REPLICAS: {exc}") from None
+        if not re.fullmatch(r"all|[1-9]", self.wait_for_active_shards):
+            raise ConfigError("CETS_WAIT_FOR_ACTIVE_SHARDS must be a number from 1 to 9, or all")
         if not re.match(r"^[^\s:]+:\d{1,5}$", self.listen):
             raise ConfigError("CETS_NODE_LISTEN must be host:port, e.g. 127.0.0.1:50051")
+        if self.health_listen is not None and not re.match(
+            r"^[^\s:]+:\d{1,5}$", self.health_listen
+        ):
+            raise ConfigError("CETS_NODE_HEALTH_LISTEN must be host:port, e.g. 0.0.0.0:8081")
+        if self.health_listen is not None and self.health_listen == self.listen:
+            raise ConfigError("CETS_NODE_HEALTH_LISTEN must differ from CETS_NODE_LISTEN")
         if self.default_region is not None and (
             self.default_region not in phonenumbers.SUPPORTED_REGIONS
         ):
@@ -137,6 +166,10 @@ class NodeConfig:
     @property
     def index(self) -> IndexNames:
         return IndexNames(self.index_prefix, self.agency_id)
+
+    @property
+    def index_layout(self) -> IndexLayout:
+        return IndexLayout.parse(self.index_shards, self.index_replicas)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> NodeConfig:
@@ -180,8 +213,12 @@ _SETTINGS: tuple[Setting, ...] = (
     ("agency_id", "CETS_AGENCY_ID", str),
     ("opensearch_url", "OPENSEARCH_URL", str),
     ("listen", "CETS_NODE_LISTEN", str),
+    ("health_listen", "CETS_NODE_HEALTH_LISTEN", str),
     ("default_region", "CETS_DEFAULT_REGION", str),
     ("index_prefix", "CETS_INDEX_PREFIX", str),
+    ("index_shards", "CETS_INDEX_SHARDS", int),
+    ("index_replicas", "CETS_INDEX_REPLICAS", str),
+    ("wait_for_active_shards", "CETS_WAIT_FOR_ACTIVE_SHARDS", str),
     ("default_timeout_s", "CETS_NODE_TIMEOUT_S", float),
     ("grace_s", "CETS_NODE_GRACE_S", float),
     ("max_message_bytes", "CETS_NODE_MAX_MESSAGE_BYTES", int),

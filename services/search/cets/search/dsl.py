@@ -19,7 +19,7 @@ from cets.core.records import RecordType
 from cets.core.selectors import Selector
 from cets.search.images import image_clause, image_filter, squashed
 
-__all__ = ["Scope", "build_body", "parse_response"]
+__all__ = ["Scope", "build_body", "parse_response", "partial_reason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +167,28 @@ def parse_response(query: SearchQuery, raw: dict[str, Any]) -> SearchResult:
         withheld=int(
             raw.get("aggregations", {}).get("withheld", {}).get("matched", {}).get("doc_count", 0)
         ),
+        partial=partial_reason(raw),
     )
+
+
+def partial_reason(raw: dict[str, Any]) -> str:
+    """Why OpenSearch's answer is incomplete, or "" when it is complete.
+
+    OpenSearch answers 200 with what it found when some shards fail (a data node lost, a
+    copy still recovering) or when it stops at the body's ``timeout``; the answer says so in
+    ``_shards`` and ``timed_out``. Such an answer is passed on, marked partial, never as
+    complete. Only counts are given: OpenSearch's failure reasons can quote the query.
+    """
+    reasons = []
+    shards = raw.get("_shards") or {}
+    total, failed = int(shards.get("total") or 0), int(shards.get("failed") or 0)
+    if failed:
+        reasons.append(f"{failed} of {total} shards failed")
+    elif total and int(shards.get("successful") or 0) + int(shards.get("skipped") or 0) < total:
+        reasons.append(f"{total - int(shards.get('successful') or 0)} of {total} shards missing")
+    if raw.get("timed_out"):
+        reasons.append("OpenSearch stopped at its timeout")
+    return "; ".join(reasons)
 
 
 def _distance(query: SearchQuery, keys: list[str]) -> tuple[int | None, int]:

@@ -27,7 +27,7 @@ from opensearchpy.helpers import streaming_bulk
 
 from cets.core.records import IngestContext, RecordError, prepare
 from cets.search.images import index_fields
-from cets.search.index import IndexNames, ensure_index
+from cets.search.index import IndexLayout, IndexNames, ensure_index
 from cets.search.readers import Format, Item, Reject, raw_text, read_records
 from cets.search.store import translate_errors
 from cets.search.watches import WatchMatcher
@@ -80,15 +80,20 @@ def ingest_file(
     on_reject: Callable[[Reject], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     watches: WatchMatcher | None = None,
+    layout: IndexLayout | None = None,
+    wait_for_active_shards: str = "1",
 ) -> IngestSummary:
     """Ingest one file into the agency's index and return the counts.
 
     ``on_reject`` sees every rejected line; ``on_progress`` gets the bytes read so far;
     ``watches`` matches every acknowledged record against partners' watches (in batches) and
-    raises their alerts.
+    raises their alerts. ``layout``: the index's shards and replicas, if it is created here.
+    ``wait_for_active_shards``: copies of the shard that must be active before each bulk
+    request is written (a number or ``all``); OpenSearch acknowledges a record only once
+    every active copy holds it.
     """
     fmt = fmt or Format.for_path(path)
-    ensure_index(client, names)
+    ensure_index(client, names, layout)
     summary = IngestSummary()
     started = time.monotonic()
     with path.open("rb") as stream:
@@ -103,6 +108,7 @@ def ingest_file(
                 max_retries=5,
                 initial_backoff=1,
                 raise_on_error=False,
+                wait_for_active_shards=wait_for_active_shards,
             ):
                 tracker.acknowledge(ok, item)
             if tracker.watches is not None:

@@ -20,14 +20,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc_health.v1 import health_pb2
 
 from cets.common.audit import AuditError, AuditLog
-from cets.common.grpc_server import add_health_and_reflection, bind
+from cets.common.grpc_server import HealthListener, add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
 from cets.core.errors import ConfigError
 from cets.search.config import NodeConfig
 from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.guard import RequestGuard
-from cets.search.index import ensure_index
+from cets.search.index import describe_layout, ensure_index
 from cets.search.policy import SharingPolicy, load_policy
 from cets.search.ratelimit import PeerRateLimit
 from cets.search.release_admin import ReleaseAdminService, add_release_admin_to_server
@@ -102,6 +102,11 @@ class NodeServer:
         ]
         self._server = grpc.aio.server(options=options)
         self._health = add_health_and_reflection(self._server, SERVICE_NAME)
+        self._health_listener = (
+            HealthListener(self._health, config.health_listen) if config.health_listen else None
+        )
+        self.health_port: int | None = None
+        """The health listener's bound port, once started."""
         self._watch: asyncio.Task[None] | None = None
         parts = load_parts(config)
         self._audit = parts.audit
@@ -182,6 +187,8 @@ class NodeServer:
         port = bind(self._server, self.config.listen, self.config.tls, prefix="CETS_NODE")
         await self._prepare_index()
         await self._server.start()
+        if self._health_listener is not None:
+            self.health_port = await self._health_listener.start()
         await self._set_health(serving=self._index_ready)
         self._watch = asyncio.create_task(self._watch_store())
         _log.info(
@@ -197,6 +204,8 @@ class NodeServer:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
+        if self._health_listener is not None:
+            await self._health_listener.stop(0)
         await self._server.stop(grace)
         await self._store.close()
         await self._watch_client.close()
@@ -219,7 +228,13 @@ class NodeServer:
     async def _prepare_index(self) -> bool:
         admin = connect(self.config.opensearch_url, timeout_s=5.0, retries=0)
         try:
-            await asyncio.to_thread(ensure_index, admin, self.config.index)
+            await asyncio.to_thread(
+                ensure_index, admin, self.config.index, self.config.index_layout
+            )
+            layout = await asyncio.to_thread(describe_layout, admin, self.config.index)
+            _log.info(
+                "index layout", extra={"configured": self.config.index_layout.describe(), **layout}
+            )
             await asyncio.to_thread(ensure_watch_indices, admin, self._watch_names)
             await asyncio.to_thread(ensure_release_index, admin, self._release_names)
             active = [m.id for m in self._membership.members.values() if m.active]

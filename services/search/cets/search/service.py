@@ -29,7 +29,9 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
+from opentelemetry.trace import SpanKind
 
+from cets.common import tracing
 from cets.common.audit import AuditLog
 from cets.common.signing import sign_answer
 from cets.core.convert import query_from_proto, result_to_proto
@@ -171,7 +173,22 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
         return signed
 
     async def search_bytes(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
-        """:meth:`Search` for a request still in its wire form, refusing bytes that do not parse."""
+        """:meth:`Search` for a request still in its wire form, refusing bytes that do not parse.
+
+        With traces on, each search is a trace of its own (a new root): a caller's trace
+        context is never continued, as partners' calls carry none (cets.common.tracing)."""
+        with tracing.span(
+            "cets.node.search", agency=self._me.agency_id, kind=SpanKind.SERVER
+        ) as current:
+            try:
+                answer = await self._search_bytes(data, context)
+            except BaseException:
+                tracing.outcome(current, "refused")
+                raise
+            tracing.outcome(current, "ok")
+            return answer
+
+    async def _search_bytes(self, data: bytes, context: _Context) -> search_pb2.SignedAnswer:
         try:
             request = search_pb2.SearchRequest.FromString(data)
         except DecodeError:

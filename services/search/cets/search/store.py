@@ -23,7 +23,7 @@ from opensearchpy import (
 
 from cets.search.errors import StoreError, StoreTimeout, StoreUnavailable
 
-__all__ = ["RecordStore", "connect", "connect_async", "translate_errors"]
+__all__ = ["RecordStore", "connect", "connect_async", "hosts_of", "translate_errors"]
 
 _log = logging.getLogger(__name__)
 _OVERLOADED = {429, 503}
@@ -48,14 +48,31 @@ def translate_errors(action: str) -> Iterator[None]:
         raise StoreError(f"OpenSearch refused to {action}: {kind} ({status})") from None
 
 
+def hosts_of(url: str) -> list[str]:
+    """The OpenSearch nodes named by ``OPENSEARCH_URL``: one URL, or several separated by
+    commas (nodes of one cluster; a request that cannot reach one goes to the next)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 def connect(url: str, *, timeout_s: float = 30.0, retries: int = 2) -> OpenSearch:
-    """A synchronous client, for ingest and administration."""
-    return OpenSearch(hosts=[url], timeout=timeout_s, max_retries=retries, retry_on_timeout=False)
+    """A synchronous client, for ingest and administration. With several nodes, a request
+    whose node is unreachable is tried on each of the others."""
+    hosts = hosts_of(url)
+    return OpenSearch(
+        hosts=hosts,
+        timeout=timeout_s,
+        max_retries=max(retries, len(hosts) - 1),
+        retry_on_timeout=False,
+    )
 
 
 def connect_async(url: str, *, timeout_s: float = 10.0) -> AsyncOpenSearch:
-    """An asynchronous client, for the gRPC server. No retries: the caller's deadline rules."""
-    return AsyncOpenSearch(hosts=[url], timeout=timeout_s, max_retries=0, retry_on_timeout=False)
+    """An asynchronous client, for the gRPC server. No retries on one node (the caller's
+    deadline rules); with several, an unreachable node's request goes to the next one."""
+    hosts = hosts_of(url)
+    return AsyncOpenSearch(
+        hosts=hosts, timeout=timeout_s, max_retries=len(hosts) - 1, retry_on_timeout=False
+    )
 
 
 class RecordStore:

@@ -155,13 +155,17 @@ def iso(moment: datetime) -> str:
 
 def create_index(client: OpenSearch, name: str, mapping: dict[str, Any]) -> None:
     """Create a small single-shard index of the node's own when missing (safe from several
-    processes at once)."""
+    processes at once), with a replica as soon as the cluster has a second data node."""
     if not client.indices.exists(index=name):
         try:
             client.indices.create(
                 index=name,
                 body={
-                    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                    "settings": {
+                        "number_of_shards": 1,
+                        "number_of_replicas": 0,
+                        "auto_expand_replicas": "0-1",
+                    },
                     "mappings": mapping,
                 },
             )

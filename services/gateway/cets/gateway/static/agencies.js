@@ -3,7 +3,7 @@
 
 import { $, el } from "./dom.js";
 
-const STATUS_ICON = { ok: "✓", timeout: "⏱", unavailable: "✕", rejected: "⊘", error: "!" };
+const STATUS_ICON = { ok: "✓", partial: "◐", timeout: "⏱", unavailable: "✕", rejected: "⊘", error: "!" };
 // Colours told apart by most colour-blind readers (Okabe and Ito); text always says the same.
 const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#666666"];
 
@@ -53,9 +53,10 @@ function chip(a) {
     el("span", { class: "chip-agency", text: a.agency }),
     el("span", { class: "chip-status", text: a.status }),
   );
-  if (a.status === "ok") {
+  if (a.status === "ok" || a.status === "partial") {
     item.append(el("span", { class: "chip-count", text: `${a.total_hits} found` }));
-  } else if (a.reason) {
+  }
+  if (a.status !== "ok" && a.reason) {
     item.append(el("span", { class: "chip-reason", text: a.reason }));
   }
   if (a.withheld_hits) {

@@ -2,7 +2,7 @@
 // the pivot button's state, and giving focus back to the result it was opened from.
 
 import { contactFor } from "./agencies.js";
-import { $, el } from "./dom.js";
+import { $, el, visible } from "./dom.js";
 import { humanKey, readable, typeLabel } from "./format.js";
 
 let selected = null; // the result shown in the panel
@@ -72,7 +72,7 @@ export function openDetail(hit, item) {
   selected = hit;
   for (const other of document.querySelectorAll(".result.selected")) other.classList.remove("selected");
   if (item) item.classList.add("selected");
-  $("detail-title").textContent = `${hit.agency}/${hit.record_id}`;
+  $("detail-title").textContent = visible(`${hit.agency}/${hit.record_id}`);
   const about = [
     ["Agency", hit.agency],
     ["Record id", hit.record_id],

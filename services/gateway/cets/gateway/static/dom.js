@@ -4,19 +4,36 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
+// Bidirectional controls (embeddings, overrides, isolates, marks) would make a record's text
+// read in another order than it is stored ("exe.txt" shown for "txt.exe"); control
+// characters are invisible. Both are shown as <U+XXXX> instead of acting. Only the page
+// changes: the stored record, the evidence, keeps every character.
+const UNSAFE = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+export function visible(text) {
+  return String(text).replace(
+    UNSAFE,
+    (c) => `<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}>`,
+  );
+}
+
+function shown(child) {
+  return typeof child === "string" ? visible(child) : child;
+}
+
 export const $ = (id) => document.getElementById(id);
 
 export function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   setAttrs(node, attrs);
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false).map(shown));
   return node;
 }
 
 export function svgEl(tag, attrs, ...children) {
   const node = document.createElementNS(SVG_NS, tag);
   setAttrs(node, attrs);
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false).map(shown));
   return node;
 }
 
@@ -24,8 +41,8 @@ function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "class") node.setAttribute("class", value);
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : String(value));
+    else if (name === "text") node.textContent = visible(value);
+    else node.setAttribute(name, value === true ? "" : visible(value));
   }
 }
 
@@ -57,7 +74,7 @@ export function highlightNodes(fragment) {
     } else if (part === "</mark>") {
       mark = null;
     } else if (part) {
-      (mark || out).append(document.createTextNode(decodeEntities(part)));
+      (mark || out).append(document.createTextNode(visible(decodeEntities(part))));
     }
   }
   return out;

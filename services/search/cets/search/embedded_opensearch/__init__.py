@@ -7,7 +7,8 @@ shared cache directory.
 :class:`EmbeddedOpenSearch` then runs one node from it with its own config, data and logs
 directories, bound to 127.0.0.1 only, with no authentication: it is meant for a demo or a
 test on one machine, never for real records on a shared network. :func:`start_many` starts
-several nodes at once, one per agency.
+several single-node engines at once, one per agency; :class:`EmbeddedCluster` starts one
+cluster of several nodes on loopback (``cets opensearch start NAME --nodes 3``).
 
 OpenSearch refuses to run as root; when started by root, the node runs as an unprivileged
 system user (``cets-opensearch`` by default), created on first use.
@@ -26,6 +27,7 @@ Invalid :class:`OpenSearchSettings` raise :class:`ValueError` naming the setting
 
 from __future__ import annotations
 
+from cets.search.embedded_opensearch._cluster import EmbeddedCluster
 from cets.search.embedded_opensearch._distribution import (
     DEFAULT_VERSION,
     default_cache_dir,
@@ -59,6 +61,7 @@ __all__ = [
     "MAX_JAVA_MAJOR",
     "MIN_JAVA_MAJOR",
     "DistributionError",
+    "EmbeddedCluster",
     "EmbeddedOpenSearch",
     "EmbeddedOpenSearchError",
     "JavaInfo",

@@ -81,7 +81,12 @@ class EmbeddedOpenSearch:
         self._url: str | None = None
 
     def __repr__(self) -> str:
-        return f"EmbeddedOpenSearch({self.settings.cluster_name!r}, url={self._url!r})"
+        return f"EmbeddedOpenSearch({self.name!r}, url={self._url!r})"
+
+    @property
+    def name(self) -> str:
+        """The node's name (its cluster's, for a single node)."""
+        return self.settings.node_name or self.settings.cluster_name
 
     @property
     def url(self) -> str:
@@ -135,21 +140,28 @@ class EmbeddedOpenSearch:
             self._write_config(home, layout, http_port, settings.transport_port or _free_port())
             if user is not None:
                 _hand_over(layout.base, [home, java.home], user)
-            log.info("starting OpenSearch %r on port %d", settings.cluster_name, http_port)
+            log.info("starting OpenSearch %r on port %d", self.name, http_port)
             self._launch(home, java, layout, user)
             self._url = f"http://127.0.0.1:{http_port}"
             self._wait_until_healthy(started + settings.startup_timeout_s)
-            self._configure_cluster()
+            if not settings.clustered:
+                self._configure_cluster()
         except BaseException:
             self._terminate(grace_s=5)
             if not layout.console_log.exists():
                 self.stop()  # nothing ran, so there is no log worth keeping
             raise
         elapsed = time.monotonic() - started
-        log.info(
-            "OpenSearch %r is up at %s after %.1f s", settings.cluster_name, self._url, elapsed
-        )
+        log.info("OpenSearch %r is up at %s after %.1f s", self.name, self._url, elapsed)
         return self._url
+
+    def kill(self) -> None:
+        """End the node at once with SIGKILL, as a crash would; its files are kept, so
+        :meth:`start` brings it back with its data (for tests of losing a node)."""
+        process, self._process, self._url = self._process, None, None
+        if process is not None:
+            _signal_group(process.pid, signal.SIGKILL)
+            _wait_for_group(process, 10)
 
     def stop(self, grace_s: float = 20.0) -> None:
         """Stop the node: SIGTERM, then SIGKILL after ``grace_s`` seconds. Idempotent."""
@@ -165,7 +177,7 @@ class EmbeddedOpenSearch:
         elif self._owns_base_dir and self._layout is not None:
             base = self._layout.base
         else:
-            prefix = f"cets-opensearch-{self.settings.cluster_name}-"
+            prefix = f"cets-opensearch-{self.name}-"
             base = Path(tempfile.mkdtemp(prefix=prefix))
             self._owns_base_dir = True
         self._layout = _Layout(base)
@@ -178,19 +190,31 @@ class EmbeddedOpenSearch:
             directory.mkdir(exist_ok=True)
         jvm_options = render_jvm_options(self.settings.heap_mb, layout.logs)
         (layout.config / "jvm.options").write_text(jvm_options)
-        name = self.settings.cluster_name
-        node_settings: dict[str, str | int | bool] = {
-            "cluster.name": name,
-            "node.name": name,
-            "discovery.type": "single-node",
-            "network.host": "127.0.0.1",
-            "http.port": http_port,
-            "transport.port": port,
-            "path.data": str(layout.data),
-            "path.logs": str(layout.logs),
-            # A nearly full disk must not make a demo node read-only.
-            "cluster.routing.allocation.disk.threshold_enabled": False,
+        settings = self.settings
+        node_settings: dict[str, str | int | bool | list[str]] = {
+            "cluster.name": settings.cluster_name,
+            "node.name": self.name,
         }
+        if settings.clustered:
+            node_settings["discovery.seed_hosts"] = [
+                f"127.0.0.1:{seed}" for seed in settings.seed_transport_ports
+            ]
+            node_settings["cluster.initial_cluster_manager_nodes"] = list(
+                settings.initial_cluster_managers
+            )
+        else:
+            node_settings["discovery.type"] = "single-node"
+        node_settings.update(
+            {
+                "network.host": "127.0.0.1",
+                "http.port": http_port,
+                "transport.port": port,
+                "path.data": str(layout.data),
+                "path.logs": str(layout.logs),
+                # A nearly full disk must not make a demo node read-only.
+                "cluster.routing.allocation.disk.threshold_enabled": False,
+            }
+        )
         (layout.config / "opensearch.yml").write_text(render_opensearch_yml(node_settings))
 
     def _launch(

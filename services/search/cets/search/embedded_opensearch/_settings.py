@@ -29,6 +29,11 @@ class OpenSearchSettings:
         startup_timeout_s: How long to wait for the node to report yellow or green health.
         run_as_user: System user that runs the node when started by root (created if
             missing); ignored otherwise.
+        node_name: This node's name (default: the cluster name).
+        seed_transport_ports: For a node of a local cluster: the transport ports (on
+            127.0.0.1) of every node, its own included. Empty: a single-node cluster.
+        initial_cluster_managers: For a node of a new local cluster: the names of the nodes
+            that elect the first cluster manager (every node's, usually).
     """
 
     cluster_name: str
@@ -40,6 +45,14 @@ class OpenSearchSettings:
     cache_dir: Path | None = None
     startup_timeout_s: float = 120.0
     run_as_user: str = "cets-opensearch"
+    node_name: str = ""
+    seed_transport_ports: tuple[int, ...] = ()
+    initial_cluster_managers: tuple[str, ...] = ()
+
+    @property
+    def clustered(self) -> bool:
+        """Whether this node is one of several (discovering its peers on loopback)."""
+        return bool(self.seed_transport_ports)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", self.cluster_name):
@@ -60,6 +73,14 @@ class OpenSearchSettings:
             raise ValueError(f"startup_timeout_s {self.startup_timeout_s} must be positive")
         if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", self.run_as_user):
             raise ValueError(f"run_as_user {self.run_as_user!r} is not a valid user name")
+        for name in (self.node_name, *self.initial_cluster_managers):
+            if name and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+                raise ValueError(f"node name {name!r} is invalid: use a-z, 0-9, '_' and '-'")
+        if self.seed_transport_ports:
+            if self.transport_port not in self.seed_transport_ports:
+                raise ValueError("a clustered node's transport_port must be one of its seeds")
+            if any(not 1024 <= port <= 65535 for port in self.seed_transport_ports):
+                raise ValueError("seed_transport_ports must be between 1024 and 65535")
 
 
 def render_jvm_options(heap_mb: int, logs_dir: Path) -> str:
@@ -79,6 +100,6 @@ def render_jvm_options(heap_mb: int, logs_dir: Path) -> str:
     )
 
 
-def render_opensearch_yml(values: Mapping[str, str | int | bool]) -> str:
+def render_opensearch_yml(values: Mapping[str, str | int | bool | list[str]]) -> str:
     """``opensearch.yml`` with one ``key: value`` line each (JSON scalars are valid YAML)."""
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in values.items())
