@@ -4,6 +4,7 @@ processes with exactly the configuration it would use in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -86,7 +87,11 @@ def test_the_federations_receive_limit_and_health_listener_are_settings(
     config = FederationConfig.from_env(env)
     assert (config.max_answer_bytes, config.health_listen) == (16 * 1024 * 1024, "127.0.0.1:8081")
     assert FederationConfig.from_env(config.to_env(card_key_file=fed.root / "card.key")) == config
-    server = FederationServer(config)
+
+    async def built() -> FederationServer:  # a gRPC aio server is made inside an event loop
+        return FederationServer(config)
+
+    server = asyncio.run(built())
     assert isinstance(server._caller, GrpcCaller)
     assert server._caller._max_message == 16 * 1024 * 1024  # what the peers' channels take
     server._audit.close()
