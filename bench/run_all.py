@@ -25,6 +25,8 @@ FULL = [
     ["node_bench.py", "--records", "100000", "--starts", "3", "--ingest-runs", "3"],
     ["node_bench.py", "--records", "1000000", "--starts", "1"],
     ["ingest_bench.py", "--records", "100000", "--rounds", "3"],
+    ["audit_bench.py"],
+    ["crypto_bench.py"],
     ["federation_bench.py", "--records", "30000"],
     ["scale_bench.py"],
     ["profile_federation.py"],
@@ -124,6 +126,21 @@ def _summary(results: Path) -> None:
                 label = f"baseline {ingest['baseline']}" if kind == "baseline" else kind
                 cpu = f"{_fig(sides['python'])} / {_fig(sides['opensearch'])}"
                 add(name, f"{label}: CPU µs/record, Python / OpenSearch", cpu, ingest)
+    audit = _newest(results, "audit-*.json")
+    if audit:
+        for kind, by_writers in audit["results"].items():
+            label = "this commit" if kind == "this" else f"baseline {audit['baseline']}"
+            for writers, figures in by_writers.items():
+                value = (
+                    f"{_fig(figures['entries_per_s'])} entries/s, "
+                    f"{_fig(figures['entries_per_commit'])} per commit"
+                )
+                add("audit log, durable appends", f"{label}, {writers} writers", value, audit)
+    crypto = _newest(results, "crypto-*.json")
+    if crypto:
+        for size, ops in crypto["us"].items():
+            for op, us in ops.items():
+                add("Ed25519", f"{op}, {size} (µs)", _fig(us), crypto)
     federation = _newest(results, "federation-*.json")
     if federation and "layers_ms" in federation:
         for op, us in federation["crypto_us"].items():
