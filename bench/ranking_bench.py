@@ -137,6 +137,24 @@ LABELS = {
     RAW: "raw score (naive)",
     CEILING: "ceiling: central scores",
 }
+HOSTILE = {
+    "x1000": "one node multiplies its scores by 1000",
+    "constant": "one node gives every hit the same top score (1000)",
+}
+"""A misconfigured or hostile node: applied to the last agency's fetched hits, after the
+fetch, to every query of every scenario; its hits keep their central grades."""
+
+
+def _hostile(hits: Sequence[search_pb2.Hit], variant: str) -> list[search_pb2.Hit]:
+    changed = []
+    for hit in hits:
+        copy = search_pb2.Hit()
+        copy.CopyFrom(hit)
+        copy.score = hit.score * 1000 if variant == "x1000" else 1000.0
+        changed.append(copy)
+    return changed
+
+
 # fmt: off
 STOP_WORDS = frozenset({
     "the", "and", "for", "with", "from", "that", "this", "are", "was", "were", "you", "your",
@@ -492,6 +510,7 @@ def _scenario(
         "queries_dropped_without_matches": dropped,
         "seconds": {"prepare": round(prepared_s, 1), "search": round(searched_s, 1)},
         "summary": _summary(details),
+        "hostile": _hostile_summary(details),
         "queries": details,
     }
 
@@ -527,8 +546,17 @@ def _judge(
             "ndcg_positional": ndcg_at_k(ranking, positional, TOP),
             "top": [":".join(key) for key in ranking],
         }
+    hostile: dict[str, dict[str, float]] = {}
+    bad = agencies[-1]
+    for variant in HOSTILE:
+        changed = {a: _hostile(h, variant) if a == bad else h for a, h in lists.items()}
+        hostile[variant] = {
+            method: ndcg_at_k(ranking, grades, TOP)
+            for method, ranking in _rankings(changed, scores).items()
+        }
     return {
         "query": {k: v for k, v in asdict(query).items() if v},
+        "hostile": {"agency": bad, "ndcg": hostile},
         "central_matches": total,
         "central_top": [[":".join(key), score] for key, score in top],
         "agencies": {
@@ -538,6 +566,19 @@ def _judge(
         "top_10_ties_beyond_cutoff": sum(1 for g in grades.values() if g > 0) > len(top),
         "fetched_not_matched_centrally": [":".join(key) for key in missing],
         "methods": judged,
+    }
+
+
+def _hostile_summary(details: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean nDCG@10 of each method with a hostile node, per variant."""
+    return {
+        variant: {
+            method: round(
+                statistics.fmean(d["hostile"]["ndcg"][variant][method] for d in details), 3
+            )
+            for method in METHODS
+        }
+        for variant in HOSTILE
     }
 
 
@@ -623,6 +664,18 @@ def _write(report: dict[str, Any]) -> None:
                 f"{_mean(open_, method, 'ndcg')} | {kinds['all']['overlap_positional']:.3f} | "
                 f"{kinds['all']['ndcg_positional']:.3f} |"
                 for method, kinds in scenario["summary"].items()
+            ),
+            "",
+            f"A hostile or misconfigured node ({details[0]['hostile']['agency']}'s fetched "
+            "hits changed after the fetch), nDCG@10 over every query:",
+            "",
+            "| method | " + " | ".join(HOSTILE.values()) + " |",
+            "|---|" + "---|" * len(HOSTILE),
+            *(
+                f"| {LABELS[method]} | "
+                + " | ".join(f"{scenario['hostile'][v][method]:.3f}" for v in HOSTILE)
+                + " |"
+                for method in METHODS
             ),
         ]
     write("ranking", report, "\n".join(lines) + "\n")

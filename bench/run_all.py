@@ -24,6 +24,9 @@ HERE = Path(__file__).resolve().parent
 FULL = [
     ["node_bench.py", "--records", "100000", "--starts", "3", "--ingest-runs", "3"],
     ["node_bench.py", "--records", "1000000", "--starts", "1"],
+    ["ingest_bench.py", "--records", "100000", "--rounds", "3"],
+    ["audit_bench.py"],
+    ["crypto_bench.py"],
     ["federation_bench.py", "--records", "30000"],
     ["scale_bench.py"],
     ["profile_federation.py"],
@@ -110,6 +113,35 @@ def _summary(results: Path) -> None:
             add(name, "ingest (records/s)", _fig(node["ingest"]["records_per_s"]), node)
             for kind, s in node["search_ms"].items():
                 add(name, f"search {kind} p50 / p99 (ms)", _pair(s), node)
+    for records in sorted({int(p.stem.split("-")[1]) for p in results.glob("ingest-*.json")}):
+        ingest = _newest(results, f"ingest-{records}-*.json")
+        if ingest:
+            name = f"ingest vs OpenSearch's own _bulk, {records:,} records"
+            for kind, rate in ingest["records_per_s"].items():
+                label = f"baseline {ingest['baseline']}" if kind == "baseline" else kind
+                add(name, f"{label} (records/s)", _fig(rate), ingest)
+            for kind, ratio in ingest["ratio_to_ceiling"].items():
+                label = f"baseline {ingest['baseline']}" if kind == "baseline" else kind
+                add(name, f"{label} / ceiling", _fig(ratio), ingest)
+            for kind, sides in ingest["cpu_us_per_record"].items():
+                label = f"baseline {ingest['baseline']}" if kind == "baseline" else kind
+                cpu = f"{_fig(sides['python'])} / {_fig(sides['opensearch'])}"
+                add(name, f"{label}: CPU µs/record, Python / OpenSearch", cpu, ingest)
+    audit = _newest(results, "audit-*.json")
+    if audit:
+        for kind, by_writers in audit["results"].items():
+            label = "this commit" if kind == "this" else f"baseline {audit['baseline']}"
+            for writers, figures in by_writers.items():
+                value = (
+                    f"{_fig(figures['entries_per_s'])} entries/s, "
+                    f"{_fig(figures['entries_per_commit'])} per commit"
+                )
+                add("audit log, durable appends", f"{label}, {writers} writers", value, audit)
+    crypto = _newest(results, "crypto-*.json")
+    if crypto:
+        for size, ops in crypto["us"].items():
+            for op, us in ops.items():
+                add("Ed25519", f"{op}, {size} (µs)", _fig(us), crypto)
     federation = _newest(results, "federation-*.json")
     if federation and "layers_ms" in federation:
         for op, us in federation["crypto_us"].items():
@@ -149,6 +181,14 @@ def _summary(results: Path) -> None:
                 add(
                     "ranking", f"{scenario}: {method} nDCG@10", str(by_type["all"]["ndcg"]), ranking
                 )
+            for variant, methods in data.get("hostile", {}).items():
+                for method, ndcg in methods.items():
+                    add(
+                        "ranking",
+                        f"{scenario}, hostile {variant}: {method} nDCG@10",
+                        str(ndcg),
+                        ranking,
+                    )
     load = _newest(results, "load-*.json")
     if load:
         setup, latency, memory = load["setup"], load["latency_ms"], load["memory"]

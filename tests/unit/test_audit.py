@@ -9,6 +9,8 @@ import logging
 import os
 import re
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -469,7 +471,7 @@ def test_an_entry_written_but_not_acknowledged_is_kept(
     with caplog.at_level(logging.WARNING, logger="cets.common.audit"), AuditLog(path) as log:
         assert log.last_seq == 3
         assert log.append(event(4)).prev == third.hash
-    assert "keeping it" in caplog.text
+    assert "keeping them" in caplog.text
     assert verify(path).notes == []
 
 
@@ -523,18 +525,47 @@ def test_opening_with_an_unreadable_head_file_is_refused(tmp_path: Path) -> None
     assert verify(path).problems[0].kind == "head"
 
 
-def test_opening_when_the_log_runs_past_the_head_is_refused(tmp_path: Path) -> None:
+def test_several_chained_entries_past_the_head_are_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A group commit writes several entries before their head file: a crash in between
+    leaves them past the head, never acknowledged, chained to it; opening keeps them."""
     path = tmp_path / "audit.log"
     head = path.with_name("audit.log.head")
     make_log(path, 2)
     before = head.read_bytes()
-    make_log(path, 2)
+    written = make_log(path, 3)
     head.write_bytes(before)
-    with pytest.raises(AuditCorrupt, match="past its head file"):
-        AuditLog(path)
     report = verify(path)  # entries after the head are not a sign of tampering by themselves
     assert report.ok
-    assert "entries 3 to 4 come after" in report.notes[0]
+    assert "entries 3 to 5 come after" in report.notes[0]
+    with caplog.at_level(logging.WARNING, logger="cets.common.audit"), AuditLog(path) as log:
+        assert log.last_seq == 5
+        assert log.append(event(6)).prev == written[-1].hash
+    assert "entries 3 to 5 were written but not acknowledged" in caplog.text
+    assert verify(path).notes == []
+
+
+def test_entries_past_the_head_that_do_not_chain_to_it_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    head = path.with_name("audit.log.head")
+    make_log(path, 4)
+    head.write_bytes(canonical_json({"seq": 2, "hash": "1" * 64}) + b"\n")
+    with pytest.raises(AuditCorrupt, match="without chaining to it"):
+        AuditLog(path)
+
+
+def test_entries_past_the_head_with_one_missing_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    head = path.with_name("audit.log.head")
+    make_log(path, 2)
+    before = head.read_bytes()
+    make_log(path, 3)
+    head.write_bytes(before)
+    kept = lines(path)
+    path.write_bytes(b"".join(kept[:3] + kept[4:]))  # entry 4 removed
+    with pytest.raises(AuditCorrupt, match="without chaining to it"):
+        AuditLog(path)
 
 
 def test_a_copied_head_file_anchors_the_log(tmp_path: Path) -> None:
@@ -599,3 +630,109 @@ def test_flipping_any_byte_is_detected(logged: list[dict[str, Any]], data: st.Da
         content[position] ^= data.draw(st.integers(1, 255), label="xor")
         path.write_bytes(bytes(content))
         assert not verify(path).ok
+
+
+# --------------------------------------------------------------------------------------------
+# Group commit
+
+
+def test_concurrent_appends_share_commits_and_each_returns_only_once_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    durable_at_return: list[tuple[int, int]] = []
+    real_fsync = os.fsync
+    synced = threading.Event()
+
+    def slow_fsync(fd: int) -> None:  # lets writers pile up behind a running commit
+        synced.wait(0.01)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+
+    def writer(n: int) -> None:
+        for i in range(10):
+            entry = log.append(event(n * 100 + i))
+            durable_at_return.append((entry.seq, log._durable))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log.close()
+    assert len(durable_at_return) == 80
+    assert all(seq <= durable for seq, durable in durable_at_return)
+    assert log.commits < 80  # several entries per fsync
+    report = verify(path)
+    assert (report.ok, report.entries, report.notes) == (True, 80, [])
+
+
+def test_a_failed_commit_fails_every_entry_waiting_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    log.append(event(1))
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(AuditError, match="Input/output error"):
+        log.append(event(2))
+    with pytest.raises(AuditError):
+        log.append(event(3))
+    monkeypatch.undo()
+    log.close()
+    with AuditLog(path) as reopened:  # the unacknowledged entry is kept, chained, on reopening
+        assert reopened.last_seq == 2
+
+
+_WRITER = """
+import sys, threading
+from cets.common.audit import AuditLog
+log = AuditLog(sys.argv[1])
+lock = threading.Lock()
+def run(n):
+    for i in range(100000):
+        entry = log.append({"writer": n, "i": i})
+        with lock:
+            sys.stdout.write(f"{entry.seq} {entry.hash}\\n")
+            sys.stdout.flush()
+for n in range(6):
+    threading.Thread(target=run, args=(n,), daemon=True).start()
+threading.Event().wait()
+"""
+
+
+def test_kill_9_during_group_commits_loses_no_answered_entry(tmp_path: Path) -> None:
+    """Six threads append as fast as they can; each entry is printed once ``append`` returns
+    (the moment a node would answer). After ``kill -9``, every printed entry is in the
+    reopened log, with its hash, and the log verifies."""
+    path = tmp_path / "audit.log"
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    answered: dict[int, str] = {}
+    for raw in process.stdout:
+        seq, digest = raw.split()
+        answered[int(seq)] = digest
+        if len(answered) >= 300:
+            break
+    process.kill()
+    process.wait(10)
+    answered.update(
+        (int(seq), digest)
+        for seq, digest in (raw.split() for raw in process.stdout.read().splitlines())
+    )
+    process.stdout.close()
+    with AuditLog(path) as log:
+        assert log.last_seq >= max(answered)
+    kept = {entry.seq: entry.hash for entry in read_entries(path)}
+    assert all(kept.get(seq) == digest for seq, digest in answered.items())
+    assert verify(path).ok

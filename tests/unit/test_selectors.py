@@ -738,3 +738,58 @@ _FRAGMENTS = st.sampled_from(
 )
 def test_extract_on_selector_like_text(text: str, region: str | None) -> None:
     _assert_normalised(extract_from_text(text, default_region=region))
+
+
+# --------------------------------------------------------------------------------------------
+# The phone pre-check: text it passes over never holds a number the matcher would find
+
+
+def test_the_fewest_digits_of_a_valid_number_matches_the_metadata() -> None:
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    from cets.core.selectors._text import _MIN_PHONE_DIGITS
+
+    descs = [PhoneMetadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
+    descs += [
+        PhoneMetadata.metadata_for_nongeo_region(c)
+        for c in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    ]
+    fewest = min(
+        length for m in descs if m for length in m.general_desc.possible_length if length > 0
+    )
+    assert fewest >= _MIN_PHONE_DIGITS
+
+
+_PHONEISH = st.text(
+    alphabet=st.sampled_from(
+        [*"0123456789 +-./()[]x ext#abc,;:\n\t", *"\uff10\u0661\u0968\uff0b\u2013\uff08\uff09"]
+    ),
+    max_size=40,
+)
+
+
+@relaxed
+@given(
+    text=st.one_of(
+        _PHONEISH,
+        st.builds(
+            lambda a, b, c: a + b + c,
+            _PHONEISH,
+            st.sampled_from(
+                ["+1 416 555 0199", "(416) 555-0199", "+683 4002", "+290 22222", "4165550199"]
+            ),
+            _PHONEISH,
+        ),
+    ),
+    region=st.sampled_from(["CA", "DE", "NU", "AR", "GB", None]),
+)
+def test_text_the_phone_pre_check_passes_over_holds_no_number(
+    text: str, region: str | None
+) -> None:
+    from cets.core.selectors._text import _PHONE_IN_TEXT
+
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, region or phonenumbers.UNKNOWN_REGION, leniency=phonenumbers.Leniency.VALID
+    )
+    if _PHONE_IN_TEXT.search(text) is None:
+        assert list(matcher) == []

@@ -349,3 +349,40 @@ def test_the_federation_service_takes_the_largest_request_the_field_limits_allow
         targets=["a" * 48] * MAX_TARGETS,
     )
     assert request.ByteSize() <= MAX_REQUEST_BYTES
+
+
+def test_unverified_refusals_after_the_first_of_a_second_are_counted_into_one_entry() -> None:
+    """Garbage as fast as it comes: one entry of its own, then one entry counting the rest;
+    each request is still refused."""
+    from cets.search.answering import flush_refusals
+
+    searcher = FixedSearcher()
+    entries: list[dict[str, Any]] = []
+    commits: list[int] = []
+
+    async def run() -> None:
+        server = grpc.aio.server()
+        with tempfile.TemporaryDirectory() as tmp, AuditLog(Path(tmp) / "audit.log") as audit:
+            add_to_server(_service(searcher, audit, 10.0), server)
+            port = server.add_insecure_port("127.0.0.1:0")
+            await server.start()
+            try:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                    call = channel.unary_unary("/cets.v1.SearchNode/Search")
+                    for _ in range(20):
+                        with pytest.raises(grpc.aio.AioRpcError) as info:
+                            await call(b"\xff\xfe garbage", timeout=5)
+                        assert _code(info)[0] == grpc.StatusCode.INVALID_ARGUMENT
+                await flush_refusals(audit)
+                commits.append(audit.commits)
+                entries.extend(e.event for e in read_entries(Path(tmp) / "audit.log"))
+            finally:
+                await server.stop(0)
+
+    asyncio.run(run())
+    assert searcher.queries == []
+    assert commits[0] <= 3  # not one commit per request
+    first, *rest = entries
+    assert first["outcome"] == "invalid_argument" and first["verified"] is False
+    assert sum(e["count"] for e in rest) == 19
+    assert all(e["kind"] == "node.refused_unverified" for e in rest)

@@ -28,7 +28,12 @@ from cets.cli._common import fail, node_config, node_options
     default=None,
     help="Where rejected lines go (default: FILE.rejects.ndjson).",
 )
-@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Records per bulk request (default: 1000).",
+)
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -39,7 +44,7 @@ def ingest(
     file: Path,
     fmt: str | None,
     rejects: Path | None,
-    batch_size: int,
+    batch_size: int | None,
     progress: bool | None,
     as_json: bool,
     **options: Any,
@@ -52,7 +57,7 @@ def ingest(
     """
     from cets.core.records import IngestContext
     from cets.search.errors import NodeError
-    from cets.search.ingest import ingest_file
+    from cets.search.ingest import BULK_RECORDS, ingest_file
     from cets.search.readers import Format, Reject
     from cets.search.store import connect
 
@@ -98,7 +103,7 @@ def ingest(
                 client=client,
                 names=config.index,
                 fmt=chosen,
-                batch_size=batch_size,
+                batch_size=batch_size or BULK_RECORDS,
                 ctx=IngestContext(config.agency_id, config.card_key, config.default_region),
                 on_reject=on_reject,
                 on_progress=on_progress,

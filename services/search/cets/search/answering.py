@@ -3,15 +3,27 @@
 Whatever the request — a search, a watch, an alert pull — its audit entry is durably written
 before anything is released (if it cannot be, nothing is), a refusal is audited too, and each
 of the node's errors maps to one gRPC status, here.
+
+Refusals of requests never verified (bytes that do not parse, a bad signature, an unknown
+sender) cost no disk per request: the first of each second is recorded on its own, durably,
+before its refusal is sent; the others of that second are counted, by outcome, and recorded as
+one ``refused_unverified`` entry when the second ends (and when the node stops). Nothing is
+released to such requests, and garbage sent as fast as it can be costs at most two durable
+writes a second. A node killed outright loses the counts of its last second, never an entry
+of a request it answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
 import time
+import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -36,7 +48,17 @@ from cets.search.ratelimit import PeerRateLimit
 from cets.search.releases import ReleaseNotFound, TooManyPending
 from cets.search.watches import TooManyWatches
 
-__all__ = ["STATUS", "Answering", "AuditUnavailable", "PartnerRequests", "received"]
+__all__ = [
+    "STATUS",
+    "Answering",
+    "AuditUnavailable",
+    "PartnerRequests",
+    "flush_refusals",
+    "received",
+]
+
+REFUSAL_WINDOW_S = 1.0
+"""Unverified refusals after the first of a window are counted and recorded as one entry."""
 
 _log = logging.getLogger("cets.search.service")
 _T = TypeVar("_T")
@@ -58,6 +80,86 @@ STATUS: dict[type[CetsError], grpc.StatusCode] = {
 
 class AuditUnavailable(NodeError):
     """The audit log cannot be written, so nothing may be released."""
+
+
+class _UnverifiedRefusals:
+    """Counts the unverified refusals of one audit log (see the module docstring)."""
+
+    def __init__(self, audit: AuditLog, window_s: float) -> None:
+        self._audit = audit
+        self._window = window_s
+        self._until = 0.0
+        self._outcomes: Counter[str] = Counter()
+        self._bytes = 0
+        self._since: str | None = None
+        self._flush: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def record_alone(self, entry: dict[str, Any]) -> bool:
+        """True when ``entry`` is the first of a window (record it, durably); otherwise it
+        is counted, to be recorded with the others of its window."""
+        now = time.monotonic()
+        if now >= self._until and not self._outcomes:
+            self._until = now + self._window
+            return True
+        if not self._outcomes:
+            self._since = _now()
+        self._outcomes[f"{entry.get('kind', '-')}:{entry.get('outcome', '-')}"] += 1
+        self._bytes += int(entry.get("request_bytes", 0) or 0)
+        if self._flush is None:
+            loop = asyncio.get_running_loop()
+            self._flush = loop.call_later(max(0.0, self._until - now), self._start_flush)
+        return False
+
+    def _start_flush(self) -> None:
+        self._flush = None
+        task = asyncio.ensure_future(self.flush())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def flush(self) -> None:
+        """Record the counted refusals (if any) as one entry."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if not self._outcomes:
+            return
+        entry = {
+            "kind": "node.refused_unverified",
+            "verified": False,
+            "count": sum(self._outcomes.values()),
+            "outcomes": dict(sorted(self._outcomes.items())),
+            "request_bytes": self._bytes,
+            "from": self._since,
+            "to": _now(),
+        }
+        self._outcomes, self._bytes, self._since = Counter(), 0, None
+        self._until = time.monotonic() + self._window
+        try:
+            await self._audit.append_async(entry)
+        except Exception as exc:  # noqa: BLE001 - nothing was released to these requests
+            _log.error("audit log write failed", extra={"error": type(exc).__name__})
+
+
+_REFUSALS: weakref.WeakKeyDictionary[AuditLog, _UnverifiedRefusals] = weakref.WeakKeyDictionary()
+
+
+def _refusals(audit: AuditLog) -> _UnverifiedRefusals:
+    found = _REFUSALS.get(audit)
+    if found is None:
+        found = _REFUSALS[audit] = _UnverifiedRefusals(audit, REFUSAL_WINDOW_S)
+    return found
+
+
+async def flush_refusals(audit: AuditLog) -> None:
+    """Record the unverified refusals counted for ``audit`` and not yet recorded."""
+    found = _REFUSALS.get(audit)
+    if found is not None:
+        await found.flush()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class Answering:
@@ -83,7 +185,8 @@ class Answering:
     ) -> None:
         code = STATUS.get(type(error), grpc.StatusCode.INTERNAL)
         entry.update(outcome=code.name.lower(), reason=str(error))
-        if not isinstance(error, AuditUnavailable):
+        counted = entry.get("verified") is False and not _refusals(self._audit).record_alone(entry)
+        if not isinstance(error, AuditUnavailable) and not counted:
             try:
                 await self._audit.append_async(entry)
             except Exception:  # noqa: BLE001 - already failing; reported as INTERNAL below

@@ -6,6 +6,14 @@ number and reason, and the rest is ingested. Record ids are stable, so running t
 again replaces records rather than duplicating them. If OpenSearch becomes unreachable the
 ingest stops with :class:`~cets.search.errors.StoreUnavailable`; what was acknowledged stays,
 and re-running the same command completes the job.
+
+Speed: records are read, validated and serialised (orjson) in one thread while bulk requests
+of :data:`BULK_RECORDS` records, :data:`BULK_IN_FLIGHT` at a time, are sent from the other.
+The index refreshes only at the end of the ingest (its ``refresh_interval`` is ``-1`` while it
+runs and restored after, also on failure); its replicas are dropped during the bulk only when
+asked (``drop_replicas``: an acknowledged record then lives on one copy until the replicas
+are rebuilt). Requests in flight never hold two copies of one id, so the later line of a
+repeated id always wins, as with one request at a time.
 """
 
 from __future__ import annotations
@@ -16,14 +24,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from queue import Empty, Full, Queue
 from typing import IO, Any, TypeVar
 
-from opensearchpy import OpenSearch
-from opensearchpy.helpers import streaming_bulk
+import orjson
+from opensearchpy import ConnectionError, OpenSearch, TransportError
 
 from cets.core.records import IngestContext, RecordError, prepare
 from cets.search.images import index_fields
@@ -32,7 +41,16 @@ from cets.search.readers import Format, Item, Reject, raw_text, read_records
 from cets.search.store import translate_errors
 from cets.search.watches import WatchMatcher
 
-__all__ = ["IngestSummary", "ingest_file"]
+__all__ = ["BULK_BYTES", "BULK_IN_FLIGHT", "BULK_RECORDS", "IngestSummary", "ingest_file"]
+
+BULK_RECORDS = 1000
+"""Records per bulk request."""
+BULK_BYTES = 8 * 1024 * 1024
+"""A bulk request is sent once it holds this many bytes, even with fewer records."""
+BULK_IN_FLIGHT = 2
+"""Bulk requests sent and not yet answered: OpenSearch indexes one while the next travels."""
+_RETRIES = 5
+"""Times a record OpenSearch refuses for load (429) is sent again, with a growing pause."""
 
 _log = logging.getLogger(__name__)
 
@@ -76,7 +94,9 @@ def ingest_file(
     names: IndexNames,
     ctx: IngestContext,
     fmt: Format | None = None,
-    batch_size: int = 500,
+    batch_size: int = BULK_RECORDS,
+    in_flight: int = BULK_IN_FLIGHT,
+    drop_replicas: bool = False,
     on_reject: Callable[[Reject], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     watches: WatchMatcher | None = None,
@@ -99,29 +119,173 @@ def ingest_file(
     with path.open("rb") as stream:
         tracker = _Tracker(summary, on_reject, watches if watches and watches.enabled else None)
         actions = _actions(read_records(stream, fmt), names, ctx, tracker, stream, on_progress)
-        with translate_errors("index records"), _prefetched(actions) as prepared:
-            for ok, item in streaming_bulk(
+        with (
+            translate_errors("index records"),
+            _bulk_settings(client, names.index, drop_replicas=drop_replicas),
+            _prefetched(_chunks(actions, batch_size, BULK_BYTES), depth=4) as chunks,
+        ):
+            _send_all(
                 client,
-                prepared,
-                chunk_size=batch_size,
-                max_chunk_bytes=10 * 1024 * 1024,
-                max_retries=5,
-                initial_backoff=1,
-                raise_on_error=False,
+                names.index,
+                chunks,
+                tracker,
+                max(1, in_flight),
                 wait_for_active_shards=wait_for_active_shards,
-            ):
-                tracker.acknowledge(ok, item)
+            )
             if tracker.watches is not None:
                 tracker.watches.flush()
                 report = tracker.watches.report
                 summary.watch_alerts = report.alerts
                 summary.watched_records = report.records
                 summary.watchers = dict(report.watchers)
+        with translate_errors("index records"):
             client.indices.refresh(index=names.alias)
             summary.in_index = int(client.count(index=names.alias)["count"])
     summary.seconds = round(time.monotonic() - started, 3)
     _log.info("ingest finished", extra=summary.as_dict())
     return summary
+
+
+@dataclass(slots=True)
+class _Action:
+    """One record ready to send: its id, and its two ``_bulk`` lines as bytes."""
+
+    record_id: str
+    lines: bytes
+
+
+_Chunk = list[_Action]
+
+
+def _chunks(actions: Iterator[_Action], records: int, limit: int) -> Iterator[_Chunk]:
+    """Bulk requests' worth of actions: ``records`` at most, or about ``limit`` bytes."""
+    chunk: _Chunk = []
+    size = 0
+    for action in actions:
+        if chunk and (len(chunk) >= records or size + len(action.lines) > limit):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(action)
+        size += len(action.lines)
+    if chunk:
+        yield chunk
+
+
+def _send_all(
+    client: OpenSearch,
+    index: str,
+    chunks: Iterator[_Chunk],
+    tracker: _Tracker,
+    in_flight: int,
+    *,
+    wait_for_active_shards: str = "1",
+) -> None:
+    """Send every chunk, ``in_flight`` at a time, acknowledging their records in file order.
+
+    A chunk holding an id that a chunk still in flight holds waits until every chunk in
+    flight is answered: OpenSearch applies concurrent requests in any order, and the later
+    line must win.
+    """
+    pending: deque[tuple[Future[list[tuple[bool, dict[str, Any]]]], set[str]]] = deque()
+
+    def settle_oldest() -> None:
+        future, _ = pending.popleft()
+        for ok, item in future.result():
+            tracker.acknowledge(ok, item)
+
+    with ThreadPoolExecutor(in_flight, thread_name_prefix="ingest-bulk") as pool:
+        try:
+            for chunk in chunks:
+                ids = {action.record_id for action in chunk}
+                if any(not ids.isdisjoint(held) for _, held in pending):
+                    while pending:
+                        settle_oldest()
+                while len(pending) >= in_flight:
+                    settle_oldest()
+                bulk = pool.submit(_bulk, client, index, chunk, wait_for_active_shards)
+                pending.append((bulk, ids))
+            while pending:
+                settle_oldest()
+        finally:
+            for future, _ in pending:
+                future.cancel()
+
+
+def _bulk(
+    client: OpenSearch, index: str, chunk: _Chunk, wait_for_active_shards: str = "1"
+) -> list[tuple[bool, dict[str, Any]]]:
+    """One bulk request; records refused for load (429) are sent again, up to ``_RETRIES``
+    times. Returns ``(ok, item)`` for every record of the chunk, in its order."""
+    results: list[tuple[bool, dict[str, Any]] | None] = [None] * len(chunk)
+    todo = list(range(len(chunk)))
+    for attempt in range(_RETRIES + 1):
+        last = attempt == _RETRIES
+        if attempt:
+            time.sleep(min(2 ** (attempt - 1), 30))
+        body = b"".join(chunk[i].lines for i in todo)
+        try:
+            answer = client.bulk(
+                body=body,
+                index=index,
+                filter_path=_BULK_FILTER,
+                wait_for_active_shards=wait_for_active_shards,
+            )
+        except TransportError as exc:
+            if exc.status_code == 429 and not last:
+                continue
+            raise
+        again = []
+        for i, item in zip(todo, answer["items"], strict=True):
+            status = int(next(iter(item.values())).get("status", 0))
+            if status == 429 and not last:
+                again.append(i)
+            else:
+                results[i] = (200 <= status < 300, item)
+        if not again:
+            break
+        todo = again
+    return [r for r in results if r is not None]
+
+
+_BULK_FILTER = "items.*._id,items.*.result,items.*.status,items.*.error.type"
+
+
+@contextmanager
+def _bulk_settings(client: OpenSearch, index: str, *, drop_replicas: bool) -> Iterator[None]:
+    """No refresh (and with ``drop_replicas``, no replicas) while the block runs; the index's
+    own settings are put back after, also when the block fails.
+
+    An index found with ``refresh_interval: -1`` (an ingest that was killed before it could
+    restore it) gets OpenSearch's default back. When the settings cannot be changed (a
+    read-only index), records are sent anyway and OpenSearch reports each one it refuses.
+    """
+    wanted: dict[str, Any] = {"index.refresh_interval": "-1"}
+    if drop_replicas:
+        wanted["index.number_of_replicas"] = 0
+    try:
+        found = client.indices.get_settings(index=index, name=",".join(wanted), flat_settings=True)
+        current: dict[str, Any] = {}
+        for entry in found.values():
+            current = entry.get("settings", {})
+        restore = {key: current.get(key) for key in wanted}
+        if restore["index.refresh_interval"] == "-1":
+            restore["index.refresh_interval"] = None
+        client.indices.put_settings(index=index, body=wanted)
+    except (TransportError, ConnectionError) as exc:
+        _log.warning("ingest without bulk settings: %s", type(exc).__name__)
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            client.indices.put_settings(index=index, body=restore)
+        except (TransportError, ConnectionError) as exc:  # the ingest's own error goes on
+            _log.error(
+                "could not restore the index's settings after ingest (%s): the next "
+                "ingest restores them",
+                type(exc).__name__,
+            )
 
 
 @contextmanager
@@ -238,7 +402,7 @@ def _actions(
     tracker: _Tracker,
     stream: IO[bytes],
     on_progress: Callable[[int], None] | None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[_Action]:
     for count, (number, item) in enumerate(items, start=1):
         if on_progress and count % 500 == 0:
             on_progress(stream.tell())
@@ -251,11 +415,24 @@ def _actions(
         except RecordError as exc:
             tracker.reject(Reject(number, str(exc), _raw_record(item)))
             continue
-        tracker.submitted(record.record_id, number, record.document.get("selectors"))
-        document = {**record.document, **index_fields(record.document.get("selectors", []))}
-        yield {"_index": names.index, "_id": record.record_id, "_source": document}
+        selectors = record.document.get("selectors")
+        tracker.submitted(record.record_id, number, selectors)
+        document = record.document
+        if selectors:
+            document = {**document, **index_fields(selectors)}
+        head = orjson.dumps({"index": {"_id": record.record_id}})
+        yield _Action(record.record_id, head + b"\n" + _dumps(document) + b"\n")
     if on_progress:
         on_progress(stream.tell())
+
+
+def _dumps(document: dict[str, Any]) -> bytes:
+    """A document as JSON: orjson, or the standard encoder for what orjson does not write
+    (integers past 64 bits)."""
+    try:
+        return orjson.dumps(document)
+    except TypeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _raw_record(item: dict[str, Any]) -> str:

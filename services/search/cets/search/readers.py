@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 __all__ = [
     "MAX_CSV_RECORD_LINES",
@@ -31,6 +34,7 @@ MAX_LINE_BYTES = 1024 * 1024
 MAX_CSV_RECORD_LINES = 1000
 """A quoted CSV field may span lines, but not more than this many."""
 _REJECT_RAW_LIMIT = 64 * 1024
+_LONG_DIGITS = re.compile(r"\d{19}")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 """UTF-16 LE/BE and UTF-32 LE/BE (UTF-32 LE starts like UTF-16 LE) byte order marks."""
@@ -121,6 +125,22 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _loads(text: str) -> Any:
+    """Parse one JSON value: with orjson, and with the standard parser when orjson refuses.
+
+    orjson refuses some of what the standard parser reads (NaN, lone surrogates) and reads
+    integers past 64 bits as floats; a line with such a number (19 digits or more in a row)
+    goes to the standard parser, and so does one orjson refuses: the standard parser decides
+    and gives its own, precise reasons. Every other line reads to the same value either way.
+    """
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text, parse_constant=_reject_constant)
+
+
 def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
     for number, line in lines:
         if isinstance(line, Reject):
@@ -133,7 +153,7 @@ def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
         if not text.strip():
             continue
         try:
-            value = json.loads(text, parse_constant=_reject_constant)
+            value = _loads(text)
         except json.JSONDecodeError as exc:
             reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
             if exc.msg == "Extra data" and "\r" in text[: exc.pos]:

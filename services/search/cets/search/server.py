@@ -24,6 +24,7 @@ from cets.common.grpc_server import HealthListener, add_health_and_reflection, b
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
 from cets.core.errors import ConfigError
+from cets.search.answering import flush_refusals
 from cets.search.config import NodeConfig
 from cets.search.errors import StoreTimeout, StoreUnavailable
 from cets.search.guard import RequestGuard
@@ -209,6 +210,7 @@ class NodeServer:
         await self._server.stop(grace)
         await self._store.close()
         await self._watch_client.close()
+        await flush_refusals(self._audit)
         self._admin_client.close()
         self._audit.close()
         _log.info("search node stopped", extra={"agency": self.config.agency_id})

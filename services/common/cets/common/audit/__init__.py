@@ -20,12 +20,14 @@ JSON Lines: one entry per line, each line the canonical JSON (:mod:`cets.common.
 
 Next to the log, ``<log>.head`` holds the canonical JSON ``{"hash": ..., "seq": N}`` of the
 last acknowledged entry (``seq`` 0 and 64 zeros while the log is empty). It is replaced
-atomically after every append.
+atomically after every group commit.
 
 Guarantees
 ----------
-- Durable: :meth:`AuditLog.append` returns only once the entry and the new head file are on
-  disk (``fsync`` of the log, of the head file and of their directory).
+- Durable: :meth:`AuditLog.append` returns only once the entry and a head file at or past
+  it are on disk (``fsync`` of the log, of the head file and of their directory). Group
+  commit: entries appended by several threads at once share one such commit, so the disk
+  work per entry falls as the load grows, and no entry is acknowledged before its commit.
 - Tamper-evident: changing any byte of an entry, deleting, inserting or reordering entries
   breaks the chain; removing entries from the end disagrees with the head file. :func:`verify`
   finds and locates each. The chain is evidence, not a lock: whoever can write both files can
@@ -33,12 +35,14 @@ Guarantees
   a recent ``hash``) regularly to a place they cannot write.
 - Crash-safe: a crash during an append leaves at most one incomplete final line, which was
   never acknowledged. Opening the log moves it aside to ``<log>.torn-<UTC time>`` and carries
-  on; :func:`verify` reports it as a note, not a problem. A crash after the entry was written
-  but before the head file was replaced leaves a complete entry; opening keeps it and updates
-  the head file. A crash while the head file was being replaced leaves the old head file and a
-  temporary ``.<log>.head.*.tmp`` beside it; opening removes the temporary.
+  on; :func:`verify` reports it as a note, not a problem. A crash after a group's entries were
+  written but before the head file was replaced leaves complete entries past the head file,
+  none of them acknowledged; opening keeps them when they are numbered one by one and chain
+  to the head file's hash (anything else is refused as tampering), and updates the head file.
+  A crash while the head file was being replaced leaves the old head file and a temporary
+  ``.<log>.head.*.tmp`` beside it; opening removes the temporary.
 - One writer: an open :class:`AuditLog` holds an exclusive lock on the file. Threads share one
-  instance; its appends are serialised.
+  instance; its appends are chained one at a time and made durable in groups.
 
 Errors
 ------

@@ -41,6 +41,11 @@ from cets.common.canonical import canonical_json
 
 logger = logging.getLogger("cets.common.audit")
 
+MAX_PAST_HEAD = 100_000
+"""The most entries opening accepts past the head file: written, possibly on disk, but never
+acknowledged (an interruption between a group's write and its head file). Appends beyond
+this many without a commit cannot happen: every append waits for its commit."""
+
 
 class AuditLog:
     """An audit log open for appending. Share one instance between threads.
@@ -53,6 +58,11 @@ class AuditLog:
         self.path = Path(path)
         self.head_path = head_path(self.path)
         self._lock = threading.Lock()
+        """Held while an entry is chained and written (not while it is made durable)."""
+        self._commit = threading.Condition(threading.Lock())
+        """Guards the group commit: ``_durable``, ``_committing``, ``_commit_error``."""
+        self._committing = False
+        self._commit_error: AuditError | None = None
         self._failed = False
         fd = self._open()
         try:
@@ -65,6 +75,10 @@ class AuditLog:
             os.close(fd)
             raise
         self._fd: int | None = fd
+        self._durable = self._seq
+        """The seq of the last entry on disk together with its head file."""
+        self.commits = 0
+        """Group commits done (each one fsync of the log and one head file write)."""
 
     @property
     def last_seq(self) -> int:
@@ -72,7 +86,15 @@ class AuditLog:
         return self._seq
 
     def append(self, event: Mapping[str, Any]) -> AuditEntry:
-        """Add ``event`` (a JSON object) to the log; returns once it is on disk."""
+        """Add ``event`` (a JSON object) to the log; returns once it is on disk.
+
+        Group commit: the entry is chained and written at once; it is then made durable
+        together with every entry other threads wrote meanwhile (one ``fsync`` of the log and
+        one head file for all of them). Whichever waiting thread finds no commit running does
+        the next one; the others wait for it. Nobody returns before the commit that covers
+        their entry has finished, so an entry is acknowledged only once it and a head file at
+        or past it are on disk.
+        """
         body = _normalise(event)
         with self._lock:
             fd = self._writable()
@@ -83,15 +105,49 @@ class AuditLog:
                 raise ValueError(f"audit event too large ({len(line)} bytes)")
             try:
                 _write_all(fd, line)
-                os.fsync(fd)
-                self._write_head(seq, entry.hash)
             except OSError as exc:
                 self._failed = True
                 raise AuditError(
                     f"could not write the audit log {self.path}: {exc}; reopen it to continue"
                 ) from exc
             self._seq, self._hash = seq, entry.hash
-            return entry
+        self._wait_durable(seq)
+        return entry
+
+    def _wait_durable(self, seq: int) -> None:
+        with self._commit:
+            while self._durable < seq:
+                if self._commit_error is not None:
+                    raise self._commit_error
+                if not self._committing:
+                    self._committing = True
+                    break
+                self._commit.wait()
+            else:
+                return
+        error: AuditError | None = None
+        try:
+            with self._lock:  # everything written so far, this thread's entry included
+                fd, upto, digest = self._writable(), self._seq, self._hash
+            os.fsync(fd)
+            self._write_head(upto, digest)
+        except AuditError as exc:
+            error = exc
+        except OSError as exc:
+            error = AuditError(
+                f"could not write the audit log {self.path}: {exc}; reopen it to continue"
+            )
+        with self._commit:
+            self._committing = False
+            if error is None:
+                self._durable = upto
+                self.commits += 1
+            else:
+                self._failed = True
+                self._commit_error = error
+            self._commit.notify_all()
+        if error is not None:
+            raise error
 
     async def append_async(self, event: Mapping[str, Any]) -> AuditEntry:
         """:meth:`append` in a worker thread, for asyncio servers."""
@@ -99,6 +155,9 @@ class AuditLog:
 
     def close(self) -> None:
         """Release the file; further appends raise ``AuditError``. Safe to call twice."""
+        with self._commit:
+            while self._committing:
+                self._commit.wait()
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -172,7 +231,7 @@ class AuditLog:
                     f"as written (seq {head.seq})"
                 )
             self._set_aside(fd, end, size)
-        return self._reconcile(last, head)
+        return self._reconcile(last, head, fd, end)
 
     def _load_head(self, size: int) -> _Head:
         try:
@@ -225,7 +284,9 @@ class AuditLog:
             aside,
         )
 
-    def _reconcile(self, last: AuditEntry | None, head: _Head) -> tuple[int, str]:
+    def _reconcile(
+        self, last: AuditEntry | None, head: _Head, fd: int, end: int
+    ) -> tuple[int, str]:
         """Check the last entry against the head file; ``AuditCorrupt`` if they disagree."""
         seq, digest = (last.seq, last.hash) if last else (0, GENESIS)
         if seq == head.seq and digest == head.hash:
@@ -239,18 +300,39 @@ class AuditLog:
             raise self._corrupt(
                 f"the last entry of {self.path} (seq {seq}) does not match its head file"
             )
-        if last and seq == head.seq + 1 and last.prev == head.hash:
+        if last and self._chains_to(last, head, fd, end):
             logger.warning(
-                "audit log %s: entry %d was written but not acknowledged before an "
-                "interruption; keeping it",
+                "audit log %s: entries %d to %d were written but not acknowledged before an "
+                "interruption; keeping them",
                 self.path,
+                head.seq + 1,
                 seq,
             )
             self._write_head(seq, digest)
             return seq, digest
         raise self._corrupt(
-            f"{self.path} continues to seq {seq} past its head file (seq {head.seq})"
+            f"{self.path} continues to seq {seq} past its head file (seq {head.seq}) "
+            "without chaining to it"
         )
+
+    def _chains_to(self, last: AuditEntry, head: _Head, fd: int, end: int) -> bool:
+        """Whether the entries after the head file's seq, up to ``last`` (the log's last
+        line, ending at ``end``), are whole, numbered one by one and chained to the head
+        file's hash."""
+        if last.seq - head.seq > MAX_PAST_HEAD:
+            return False
+        entry = last
+        while True:
+            if entry.seq == head.seq + 1:
+                return entry.prev == head.hash
+            start = _line_start(fd, end)
+            end = start
+            if start == 0:
+                return False
+            before = _valid_entry(_read_span(fd, _line_start(fd, start), start))
+            if before is None or before.seq != entry.seq - 1 or before.hash != entry.prev:
+                return False
+            entry = before
 
     def _write_head(self, seq: int, digest: str) -> None:
         _atomic_write(self.head_path, canonical_json({"seq": seq, "hash": digest}) + b"\n")

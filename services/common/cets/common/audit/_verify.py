@@ -168,6 +168,6 @@ class _Checker:
         if reached > head.seq:  # appended since the head was read or copied, or unacknowledged
             self.notes.append(
                 f"entries {head.seq + 1} to {reached} come after the head file's seq "
-                f"{head.seq}: appended since it was written, or (the last one) written but "
+                f"{head.seq}: appended since it was written, or (the last group) written but "
                 "not acknowledged before an interruption"
             )

@@ -49,7 +49,9 @@ class _In(BaseModel):
         """CSV cells carry lists as ``a|b|c``."""
         if not isinstance(data, Mapping):
             return data
-        lists = {name for name, f in cls.model_fields.items() if _is_list(f.annotation)}
+        lists = _list_fields(cls)
+        if not any(isinstance(data.get(key), str) for key in lists.intersection(data)):
+            return data
         return {
             key: [p.strip() for p in value.split("|") if p.strip()]
             if key in lists and isinstance(value, str)
@@ -59,25 +61,40 @@ class _In(BaseModel):
 
     @field_validator("*")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
+    def _checked(cls, value: Any) -> Any:
         """No text may hold control characters: they are never part of a record, and they
-        would reach partners' terminals and exports (a NUL, an escape sequence)."""
-        for text in value if isinstance(value, list) else (value,):
-            if isinstance(text, str) and (found := _CONTROL.search(text)):
-                raise PydanticCustomError(
-                    "control_character",
-                    "contains a control character (U+{code})",
-                    {"code": f"{ord(found.group()):04X}"},
-                )
-        return value
-
-    @field_validator("*")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        """Every time of every type is kept in UTC; a time without a zone is read as UTC."""
-        if isinstance(value, datetime):
+        would reach partners' terminals and exports (a NUL, an escape sequence). Every time
+        of every type is kept in UTC; a time without a zone is read as UTC."""
+        if isinstance(value, str):
+            _no_control_characters(value)
+        elif isinstance(value, list):
+            for text in value:
+                if isinstance(text, str):
+                    _no_control_characters(text)
+        elif isinstance(value, datetime):
             return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value
+
+
+def _no_control_characters(text: str) -> None:
+    if found := _CONTROL.search(text):
+        raise PydanticCustomError(
+            "control_character",
+            "contains a control character (U+{code})",
+            {"code": f"{ord(found.group()):04X}"},
+        )
+
+
+_LIST_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _list_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The names of ``model``'s list fields (worked out once per model)."""
+    found = _LIST_FIELDS.get(model)
+    if found is None:
+        found = frozenset(n for n, f in model.model_fields.items() if _is_list(f.annotation))
+        _LIST_FIELDS[model] = found
+    return found
 
 
 def _is_list(annotation: Any) -> bool:

@@ -6,6 +6,8 @@ import re
 from typing import Final
 
 import phonenumbers
+from phonenumbers.phonenumbermatcher import _CLOSING_PARENS, _OPENING_PARENS
+from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
 
 from cets.core.selectors._email import normalize_email
 from cets.core.selectors._model import MAX_TEXT_LENGTH, Selector, SelectorError, SelectorKind
@@ -22,6 +24,20 @@ _EMAIL_IN_TEXT: Final = re.compile(
 )
 _URL_IN_TEXT: Final = re.compile(r"(?:\bhttps?://|(?<![\w@.-])www\.)[^\s<>\"'`]+", re.IGNORECASE)
 _IPV4_IN_TEXT: Final = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+_MIN_PHONE_DIGITS: Final = 4
+"""The fewest digits of a valid phone number's national significant number, in any region
+(libphonenumber's metadata; a unit test checks it)."""
+_PHONE_IN_TEXT: Final = re.compile(
+    "\\d(?:["
+    + _VALID_PUNCTUATION
+    + _PLUS_CHARS
+    + _OPENING_PARENS
+    + _CLOSING_PARENS
+    + f"]*\\d){{{_MIN_PHONE_DIGITS - 1}}}"
+)
+"""Where a phone number may be: :data:`_MIN_PHONE_DIGITS` digits apart only by the
+punctuation, plus signs and brackets libphonenumber's matcher allows inside a number. Text
+without one holds no valid number, and the matcher (most of the cost of a text) is skipped."""
 _URL_TRAILING: Final = ".,;:!?*"
 _BRACKETS: Final = {")": "(", "]": "[", "}": "{"}
 
@@ -80,6 +96,8 @@ def extract_from_text(text: str, *, default_region: str | None = None) -> set[Se
         except SelectorError:
             continue
 
+    if _PHONE_IN_TEXT.search(text) is None:
+        return found
     matcher = phonenumbers.PhoneNumberMatcher(
         text, region or phonenumbers.UNKNOWN_REGION, leniency=phonenumbers.Leniency.VALID
     )
