@@ -31,8 +31,12 @@ class FakeClient:
         self._in_flight: list[set[str]] = []
         self._lock = threading.Lock()
         self.indices = FakeIndices()
+        self.copies = ""  # the wait_for_active_shards of the last bulk request
 
-    def bulk(self, body: bytes, index: str, filter_path: str) -> dict[str, Any]:
+    def bulk(
+        self, body: bytes, index: str, filter_path: str, wait_for_active_shards: str
+    ) -> dict[str, Any]:
+        self.copies = wait_for_active_shards
         lines = body.splitlines()
         ids = [orjson.loads(head)["index"]["_id"] for head in lines[0::2]]
         with self._lock:
@@ -87,22 +91,27 @@ def _tracker() -> tuple[ingest._Tracker, ingest.IngestSummary, list[Reject]]:
     return ingest._Tracker(summary, rejects.append), summary, rejects
 
 
-def _send(client: FakeClient, chunks: list[list[ingest._Action]], in_flight: int) -> Any:
+def _send(
+    client: FakeClient, chunks: list[list[ingest._Action]], in_flight: int, copies: str = "1"
+) -> Any:
     tracker, summary, rejects = _tracker()
     line = 0
     for chunk in chunks:
         for action in chunk:
             line += 1
             tracker.submitted(action.record_id, line)
-    ingest._send_all(client, "idx", iter(chunks), tracker, in_flight)  # type: ignore[arg-type]
+    ingest._send_all(  # type: ignore[arg-type]
+        client, "idx", iter(chunks), tracker, in_flight, wait_for_active_shards=copies
+    )
     return summary, rejects
 
 
 def test_requests_go_in_flight_together_and_every_record_is_acknowledged() -> None:
     client = FakeClient(delay=0.05)
     chunks = _chunks(*[[f"r{c}-{i}" for i in range(3)] for c in range(6)])
-    summary, rejects = _send(client, chunks, in_flight=2)
+    summary, rejects = _send(client, chunks, in_flight=2, copies="all")
     assert client.most_live == 2
+    assert client.copies == "all"  # every bulk request waits for the configured copies
     assert (summary.indexed, summary.new, rejects) == (18, 18, [])
 
 
@@ -138,7 +147,9 @@ def test_records_still_refused_after_the_retries_are_reported(
 
 def test_a_failed_request_stops_the_ingest() -> None:
     class Down(FakeClient):
-        def bulk(self, body: bytes, index: str, filter_path: str) -> dict[str, Any]:
+        def bulk(
+            self, body: bytes, index: str, filter_path: str, wait_for_active_shards: str
+        ) -> dict[str, Any]:
             raise ConnectionError("N/A", "refused", None)
 
     with pytest.raises(ConnectionError):
