@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from cets.common.background import BackgroundService
@@ -228,3 +229,24 @@ class ServedApp:
         self.client.close()
         self.server.should_exit = True
         self._thread.join(10)
+
+
+def audited_outcomes(log: Any, kinds: tuple[str, ...]) -> Counter[str]:
+    """Outcomes of the node audit entries of ``kinds``, with the refusals of unverified
+    requests that the node counts into one ``node.refused_unverified`` entry per second
+    (waits out that second, so the count is written)."""
+    from cets.common.audit import read_entries
+    from cets.search.answering import REFUSAL_WINDOW_S
+
+    time.sleep(REFUSAL_WINDOW_S + 0.5)
+    outcomes: Counter[str] = Counter()
+    for entry in read_entries(log):
+        event = entry.event
+        if event["kind"] in kinds:
+            outcomes[event["outcome"]] += 1
+        elif event["kind"] == "node.refused_unverified":
+            for key, count in event["outcomes"].items():
+                kind, _, outcome = key.partition(":")
+                if kind in kinds:
+                    outcomes[outcome] += count
+    return outcomes

@@ -141,6 +141,8 @@ def test_a_cluster_keeps_every_acknowledged_record_when_a_data_node_is_killed(
         searcher = threading.Thread(target=search_forever, daemon=True)
         searcher.start()
         env = {**os.environ, **agency.node_env(url)}
+        out_file = (tmp_path / "ingest.out").open("w")
+        err_file = (tmp_path / "ingest.err").open("w")  # not a pipe: it could fill and block
         ingest = subprocess.Popen(
             [
                 str(Path(sys.executable).with_name("cets")),
@@ -150,8 +152,8 @@ def test_a_cluster_keeps_every_acknowledged_record_when_a_data_node_is_killed(
                 "--no-progress",
             ],
             env=env,
-            stdout=(tmp_path / "ingest.out").open("w"),
-            stderr=(tmp_path / "ingest.err").open("w"),  # a pipe could fill and block it
+            stdout=out_file,
+            stderr=err_file,
         )
         try:
             deadline = time.monotonic() + 120
@@ -170,6 +172,9 @@ def test_a_cluster_keeps_every_acknowledged_record_when_a_data_node_is_killed(
         finally:
             if ingest.poll() is None:
                 ingest.kill()
+                ingest.wait(timeout=30)
+            out_file.close()
+            err_file.close()
             stop.set()
         out = (tmp_path / "ingest.out").read_text()
         assert ingest.returncode == 0, (tmp_path / "ingest.err").read_text()[-2000:]

@@ -30,6 +30,7 @@ from cets.search.ingest import IngestSummary, ingest_file
 from cets.search.store import connect
 from cets.search.watches import WatchIndexNames, WatchMatcher, watch_key
 from cets.v1 import records_pb2, search_pb2, watches_pb2, watches_pb2_grpc
+from helpers import audited_outcomes
 
 pytestmark = pytest.mark.opensearch
 
@@ -302,14 +303,10 @@ def test_forged_replayed_expired_and_misaddressed_requests_are_refused_and_audit
         node.SetWatch(as_watch, timeout=10)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
-    entries = [
-        e.event
-        for e in read_entries(rcmp.directory / "audit" / "node.log")
-        if e.event["kind"] in ("node.watch", "node.alerts")
-    ]
-    outcomes = [e["outcome"] for e in entries]
-    assert outcomes.count("ok") == 1
-    assert outcomes.count("unauthenticated") == 4 and outcomes.count("permission_denied") == 1
+    outcomes = audited_outcomes(
+        rcmp.directory / "audit" / "node.log", ("node.watch", "node.alerts")
+    )
+    assert (outcomes["ok"], outcomes["unauthenticated"], outcomes["permission_denied"]) == (1, 4, 1)
 
 
 def test_a_revoked_partners_watches_are_dropped_at_the_next_start(
