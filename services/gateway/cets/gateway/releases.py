@@ -23,8 +23,7 @@ Tables (in the case store's database, created by its migrations)::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,9 +43,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from cets.gateway.cases.store import CaseError, CaseNotFound, StoreUnavailable
+from cets.gateway.cases.store import CaseError, CaseNotFound, translated
 from cets.gateway.cases.tables import metadata
 from cets.v1 import releases_pb2, search_pb2
 
@@ -98,20 +97,6 @@ class ReleaseNotFound(CaseNotFound):
     """No such release request of this officer's (said the same for someone else's)."""
 
 
-@contextmanager
-def _translated(action: str) -> Iterator[None]:
-    try:
-        yield
-    except CaseError:
-        raise
-    except OperationalError:
-        raise StoreUnavailable(f"the case store is unavailable; could not {action}") from None
-    except SQLAlchemyError as exc:
-        raise StoreUnavailable(
-            f"the case store failed to {action} ({type(exc).__name__})"
-        ) from None
-
-
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:  # SQLite hands back naive UTC times
         value = value.replace(tzinfo=UTC)
@@ -148,7 +133,7 @@ class ReleaseBook:
         message: str,
     ) -> dict[str, Any]:
         """Store a request the owner filed (its receipt named ``release_id``)."""
-        with _translated("store the release request"):
+        with translated("store the release request"):
             try:
                 with self.engine.begin() as db:
                     db.execute(
@@ -173,7 +158,7 @@ class ReleaseBook:
 
     def mine(self, officer: str, *, status: str | None = None) -> list[dict[str, Any]]:
         """The officer's requests, newest first."""
-        with _translated("list release requests"), self.engine.connect() as db:
+        with translated("list release requests"), self.engine.connect() as db:
             query = select(release_requests).where(release_requests.c.officer == officer)
             if status is not None:
                 query = query.where(release_requests.c.status == status)
@@ -183,7 +168,7 @@ class ReleaseBook:
             return [_out(r) for r in rows]
 
     def get(self, officer: str, agency: str, release_id: str) -> dict[str, Any]:
-        with _translated("read the release request"), self.engine.connect() as db:
+        with translated("read the release request"), self.engine.connect() as db:
             row = (
                 db.execute(
                     select(release_requests).where(
@@ -207,7 +192,7 @@ class ReleaseBook:
         return await asyncio.to_thread(self._cursors)
 
     def _cursors(self) -> dict[str, str]:
-        with _translated("read decision cursors"), self.engine.connect() as db:
+        with translated("read decision cursors"), self.engine.connect() as db:
             return {r.agency: r.cursor for r in db.execute(select(release_cursors))}
 
     async def save(
@@ -221,7 +206,7 @@ class ReleaseBook:
         """Apply a partner's decisions to the requests still pending here, and store its next
         cursor, in one transaction; the requests decided now, as they are now."""
         applied: list[dict[str, Any]] = []
-        with _translated("store decisions"), self.engine.begin() as db:
+        with translated("store decisions"), self.engine.begin() as db:
             for decision in decisions:
                 approved = decision.outcome == releases_pb2.Decision.OUTCOME_APPROVED
                 if approved and decision.level not in _LEVELS:

@@ -100,13 +100,15 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe on every start)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with _translated("prepare the case store"), engine.begin() as connection:
+    with translated("prepare the case store"), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
 @contextmanager
-def _translated(action: str) -> Iterator[None]:
+def translated(action: str) -> Iterator[None]:
+    """The one place the case database's errors become the store's: unreachable or failing
+    SQL is :class:`StoreUnavailable`, the store's own errors pass through."""
     try:
         yield
     except CaseError:
@@ -144,7 +146,7 @@ class CaseStore:
         people = sorted({lead, *members})
         if len(people) > MAX_MEMBERS:
             raise CaseError(f"a case has at most {MAX_MEMBERS} members")
-        with _translated("create the case"):
+        with translated("create the case"):
             try:
                 with self.engine.begin() as db:
                     case_id = db.execute(
@@ -167,7 +169,7 @@ class CaseStore:
         return self.show(reference, lead)
 
     def mine(self, officer: str) -> list[dict[str, Any]]:
-        with _translated("list cases"), self.engine.connect() as db:
+        with translated("list cases"), self.engine.connect() as db:
             rows = db.execute(
                 select(cases)
                 .join(case_members, case_members.c.case_id == cases.c.id)
@@ -177,7 +179,7 @@ class CaseStore:
             return [self._summary(r) for r in rows]
 
     def show(self, reference: str, officer: str) -> dict[str, Any]:
-        with _translated("read the case"), self.engine.connect() as db:
+        with translated("read the case"), self.engine.connect() as db:
             case = self._visible(db, reference, officer)
             return self._full(db, case)
 
@@ -197,7 +199,7 @@ class CaseStore:
             changes["title"] = title
         if status is not None:
             changes["status"] = status
-        with _translated("update the case"), self.engine.begin() as db:
+        with translated("update the case"), self.engine.begin() as db:
             case = self._visible(db, reference, officer)
             self._bump(db, case, version=version, **changes)
             if members is not None:
@@ -226,7 +228,7 @@ class CaseStore:
         record_id: str | None = None,
         selector: str | None = None,
     ) -> dict[str, Any]:
-        with _translated("add the lead"), self.engine.begin() as db:
+        with translated("add the lead"), self.engine.begin() as db:
             case = self._visible(db, reference, officer)
             duplicate = db.execute(
                 select(leads.c.id).where(
@@ -263,7 +265,7 @@ class CaseStore:
             return self._full(db, self._visible(db, reference, officer))
 
     def remove_lead(self, reference: str, officer: str, lead_id: int) -> dict[str, Any]:
-        with _translated("remove the lead"), self.engine.begin() as db:
+        with translated("remove the lead"), self.engine.begin() as db:
             case = self._visible(db, reference, officer)
             gone = db.execute(
                 delete(leads).where(leads.c.id == lead_id, leads.c.case_id == case["id"])
@@ -275,7 +277,7 @@ class CaseStore:
             return self._full(db, self._visible(db, reference, officer))
 
     def add_note(self, reference: str, officer: str, text: str) -> dict[str, Any]:
-        with _translated("add the note"), self.engine.begin() as db:
+        with translated("add the note"), self.engine.begin() as db:
             case = self._visible(db, reference, officer)
             db.execute(
                 insert(notes).values(case_id=case["id"], text=text, author=officer, written=_now())
@@ -292,7 +294,7 @@ class CaseStore:
     def happened(self, reference: str, officer: str, what: str, detail: Mapping[Any, Any]) -> bool:
         """Put something done for the case elsewhere (a search, a release request or its
         decision) on its timeline; False when ``officer`` has no such case."""
-        with _translated(f"record '{what}'"), self.engine.begin() as db:
+        with translated(f"record '{what}'"), self.engine.begin() as db:
             try:
                 case = self._visible(db, reference, officer)
             except CaseNotFound:
@@ -303,7 +305,7 @@ class CaseStore:
     def set_watched(
         self, reference: str, officer: str, until: datetime | None, detail: Mapping[Any, Any]
     ) -> None:
-        with _translated("record the watch"), self.engine.begin() as db:
+        with translated("record the watch"), self.engine.begin() as db:
             case = self._visible(db, reference, officer)
             db.execute(update(cases).where(cases.c.id == case["id"]).values(watched_until=until))
             self._bump(db, case)
@@ -316,7 +318,7 @@ class CaseStore:
         return await asyncio.to_thread(self._cursors)
 
     def _cursors(self) -> dict[str, str]:
-        with _translated("read alert cursors"), self.engine.connect() as db:
+        with translated("read alert cursors"), self.engine.connect() as db:
             return {r.agency: r.cursor for r in db.execute(select(alert_cursors))}
 
     async def save(self, agency: str, batch: Sequence[watches_pb2.Alert], next_cursor: str) -> int:
@@ -325,7 +327,7 @@ class CaseStore:
     def _save(self, agency: str, batch: Sequence[watches_pb2.Alert], next_cursor: str) -> int:
         """Store a partner's alerts and its next cursor in one transaction."""
         new = 0
-        with _translated("store alerts"), self.engine.begin() as db:
+        with translated("store alerts"), self.engine.begin() as db:
             known = {
                 r.alert_id
                 for r in db.execute(
@@ -379,7 +381,7 @@ class CaseStore:
 
     def alerts_for(self, officer: str, reference: str | None = None) -> list[dict[str, Any]]:
         """Alerts of the officer's cases (of one case), newest first."""
-        with _translated("read alerts"), self.engine.connect() as db:
+        with translated("read alerts"), self.engine.connect() as db:
             query = (
                 select(alerts)
                 .join(cases, cases.c.reference == alerts.c.case_reference)
