@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cets.common.keys import generate_private_key, load_public_key
+from cets.common.keys import generate_private_key, load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
-from cets.common.signing import sign_request
+from cets.common.signing import MAX_AUDIENCES, RequestSigner, sign_request
 from cets.core.display import build_query
 from cets.core.errors import InvalidQuery
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
@@ -272,3 +273,87 @@ def test_no_mutation_of_a_signed_request_is_accepted(
     # now swallows handling codes) is turned away by the size check before the signature.
     with pytest.raises((Unauthenticated, PermissionDenied, InvalidQuery)):
         guard_for(membership).check(mutated)
+
+
+def _fan_out(fed: LocalFederation, audiences: list[str]) -> list[Any]:
+    key = load_private_key(fed.agency("asker").directory / "agency.key")
+    query = build_query(text="hosting link", selectors=["email:a.b@gmail.com"])
+    return RequestSigner(query, key).fan_out(
+        requester="asker",
+        audiences=audiences,
+        officer_id="officer-7",
+        purpose="identify",
+        case_reference="CASE-2026-001",
+        created=NOW,
+        validity_s=60,
+    )
+
+
+def _guard(membership: Membership, agency: str) -> RequestGuard:
+    return RequestGuard(agency_id=agency, membership=lambda: membership, clock=lambda: NOW)
+
+
+def test_one_signature_for_a_and_b_is_accepted_at_each_and_refused_elsewhere(
+    fed: LocalFederation, membership: Membership
+) -> None:
+    to_node, to_asker = _fan_out(fed, ["node", "asker"])
+    assert to_node.signature == to_asker.signature
+    assert _guard(membership, "node").check(to_node).member.id == "asker"
+    assert _guard(membership, "asker").check(to_asker).member.id == "asker"
+    with pytest.raises(PermissionDenied):
+        _guard(membership, "third").check(to_node)
+
+
+def test_a_named_agency_cannot_forward_its_copy_to_another_named_agency(
+    fed: LocalFederation, membership: Membership
+) -> None:
+    to_node, to_asker = _fan_out(fed, ["node", "asker"])
+    with pytest.raises(Unauthenticated, match="ticket"):
+        _guard(membership, "asker").check(to_node)  # arrives before the genuine copy
+    unticketed = search_pb2.SearchRequest.FromString(to_asker.SerializeToString())
+    unticketed.ticket = b""
+    with pytest.raises(Unauthenticated, match="ticket"):
+        _guard(membership, "asker").check(unticketed)
+
+
+def test_tampering_with_the_audience_list_fails_the_signature(
+    fed: LocalFederation, membership: Membership
+) -> None:
+    (to_node,) = _fan_out(fed, ["node"])
+    for change in (
+        lambda c: c.audiences.append("asker") or c.audience_tickets.append(bytes(32)),
+        lambda c: c.audiences.__setitem__(0, "asker"),
+    ):
+        bad = search_pb2.SearchRequest.FromString(to_node.SerializeToString())
+        change(bad.context)
+        with pytest.raises(Unauthenticated):
+            _guard(membership, "asker" if bad.context.audiences[0] == "asker" else "node").check(
+                bad
+            )
+    both = search_pb2.SearchRequest.FromString(to_node.SerializeToString())
+    both.context.audience = "node"
+    with pytest.raises(Unauthenticated, match="both"):
+        _guard(membership, "node").check(both)
+
+
+def test_a_fan_out_copy_replayed_at_the_same_node_is_refused(
+    fed: LocalFederation, membership: Membership
+) -> None:
+    to_node, _ = _fan_out(fed, ["node", "asker"])
+    guard = _guard(membership, "node")
+    guard.check(to_node)
+    with pytest.raises(Unauthenticated, match="replayed"):
+        guard.check(to_node)
+
+
+def test_the_audience_list_is_bounded() -> None:
+    with pytest.raises(ValueError):
+        RequestSigner(search_pb2.Query(text="x"), generate_private_key()).fan_out(
+            requester="asker",
+            audiences=[f"a{i}" for i in range(MAX_AUDIENCES + 1)],
+            officer_id="o",
+            purpose="p",
+            case_reference="c",
+            created=NOW,
+            validity_s=60,
+        )

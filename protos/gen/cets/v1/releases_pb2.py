@@ -27,7 +27,7 @@ from cets.v1 import search_pb2 as cets_dot_v1_dot_search__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63\x65ts/v1/releases.proto\x12\x07\x63\x65ts.v1\x1a\x15\x63\x65ts/v1/records.proto\x1a\x14\x63\x65ts/v1/search.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"S\n\x07Release\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12$\n\tselectors\x18\x02 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x0f\n\x07message\x18\x03 \x01(\t\"p\n\x0eReleaseRequest\x12!\n\x07release\x18\x01 \x01(\x0b\x32\x10.cets.v1.Release\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\"K\n\x0eReleaseReceipt\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x12\n\nrelease_id\x18\x02 \x01(\t\x12\x15\n\rrequest_nonce\x18\x03 \x01(\x0c\"-\n\x0c\x44\x65\x63isionPull\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"w\n\x13\x44\x65\x63isionPullRequest\x12#\n\x04pull\x18\x01 \x01(\x0b\x32\x15.cets.v1.DecisionPull\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\"\xe7\x02\n\x08\x44\x65\x63ision\x12\x12\n\nrelease_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61gency\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x03 \x01(\t\x12*\n\x07outcome\x18\x04 \x01(\x0e\x32\x19.cets.v1.Decision.Outcome\x12\'\n\x05level\x18\x05 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x12\n\nrecord_ids\x18\x06 \x03(\t\x12+\n\x07\x65xpires\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12+\n\x07\x64\x65\x63ided\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n\x10OUTCOME_APPROVED\x10\x01\x12\x12\n\x0eOUTCOME_DENIED\x10\x02\"\x7f\n\rDecisionBatch\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12$\n\tdecisions\x18\x02 \x03(\x0b\x32\x11.cets.v1.Decision\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x0c\n\x04more\x18\x04 \x01(\x08\x12\x15\n\rrequest_nonce\x18\x05 \x01(\x0c\"\x89\x01\n\x17\x46\x65\x64\x65ratedReleaseRequest\x12!\n\x07release\x18\x01 \x01(\x0b\x32\x10.cets.v1.Release\x12\x0e\n\x06\x61gency\x18\x02 \x01(\t\x12\x12\n\nofficer_id\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\"k\n\x18\x46\x65\x64\x65ratedReleaseResponse\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12(\n\x07receipt\x18\x02 \x01(\x0b\x32\x17.cets.v1.ReleaseReceipt\"\xa5\x01\n\x15\x46\x65\x64\x65ratedDecisionPull\x12<\n\x07\x63ursors\x18\x01 \x03(\x0b\x32+.cets.v1.FederatedDecisionPull.CursorsEntry\x12\x0f\n\x07targets\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x1a.\n\x0c\x43ursorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"]\n\rDecisionsFrom\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12%\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x16.cets.v1.DecisionBatch\"=\n\x12\x46\x65\x64\x65ratedDecisions\x12\'\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x16.cets.v1.DecisionsFrom\"2\n\x11HeldReleasesQuery\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"#\n\rHeldReleaseId\x12\x12\n\nrelease_id\x18\x01 \x01(\t\"}\n\x0fReleaseDecision\x12\x12\n\nrelease_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x02 \x01(\x08\x12\'\n\x05level\x18\x03 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x0c\n\x04\x64\x61ys\x18\x04 \x01(\r\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xa5\x02\n\x0bHeldRelease\x12\x12\n\nrelease_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0f\n\x07officer\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\x12\x12\n\nrecord_ids\x18\x06 \x03(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\'\n\x05level\x18\t \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x0f\n\x07\x65xpires\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x11\n\trequested\x18\x0c \x01(\t\x12\x0f\n\x07\x64\x65\x63ided\x18\r \x01(\t\x12\x12\n\ndecided_by\x18\x0e \x01(\t\"6\n\x0cHeldReleases\x12&\n\x08releases\x18\x01 \x03(\x0b\x32\x14.cets.v1.HeldRelease2\x95\x01\n\x0bReleaseNode\x12@\n\x0eRequestRelease\x12\x17.cets.v1.ReleaseRequest\x1a\x15.cets.v1.SignedAnswer\x12\x44\n\rPullDecisions\x12\x1c.cets.v1.DecisionPullRequest\x1a\x15.cets.v1.SignedAnswer2\xb9\x01\n\x12\x46\x65\x64\x65rationReleases\x12U\n\x0eRequestRelease\x12 .cets.v1.FederatedReleaseRequest\x1a!.cets.v1.FederatedReleaseResponse\x12L\n\rPullDecisions\x12\x1e.cets.v1.FederatedDecisionPull\x1a\x1b.cets.v1.FederatedDecisions2\xcf\x01\n\x0cReleaseAdmin\x12\x41\n\x0cListReleases\x12\x1a.cets.v1.HeldReleasesQuery\x1a\x15.cets.v1.HeldReleases\x12;\n\x0bShowRelease\x12\x16.cets.v1.HeldReleaseId\x1a\x14.cets.v1.HeldRelease\x12?\n\rDecideRelease\x12\x18.cets.v1.ReleaseDecision\x1a\x14.cets.v1.HeldReleaseB\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63\x65ts/v1/releases.proto\x12\x07\x63\x65ts.v1\x1a\x15\x63\x65ts/v1/records.proto\x1a\x14\x63\x65ts/v1/search.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"S\n\x07Release\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12$\n\tselectors\x18\x02 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x80\x01\n\x0eReleaseRequest\x12!\n\x07release\x18\x01 \x01(\x0b\x32\x10.cets.v1.Release\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\x12\x0e\n\x06ticket\x18\x0e \x01(\x0c\"K\n\x0eReleaseReceipt\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x12\n\nrelease_id\x18\x02 \x01(\t\x12\x15\n\rrequest_nonce\x18\x03 \x01(\x0c\"-\n\x0c\x44\x65\x63isionPull\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"\x87\x01\n\x13\x44\x65\x63isionPullRequest\x12#\n\x04pull\x18\x01 \x01(\x0b\x32\x15.cets.v1.DecisionPull\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\x12\x0e\n\x06ticket\x18\x0e \x01(\x0c\"\xe7\x02\n\x08\x44\x65\x63ision\x12\x12\n\nrelease_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61gency\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x03 \x01(\t\x12*\n\x07outcome\x18\x04 \x01(\x0e\x32\x19.cets.v1.Decision.Outcome\x12\'\n\x05level\x18\x05 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x12\n\nrecord_ids\x18\x06 \x03(\t\x12+\n\x07\x65xpires\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12+\n\x07\x64\x65\x63ided\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x14\n\x10OUTCOME_APPROVED\x10\x01\x12\x12\n\x0eOUTCOME_DENIED\x10\x02\"\x7f\n\rDecisionBatch\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12$\n\tdecisions\x18\x02 \x03(\x0b\x32\x11.cets.v1.Decision\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x0c\n\x04more\x18\x04 \x01(\x08\x12\x15\n\rrequest_nonce\x18\x05 \x01(\x0c\"\x89\x01\n\x17\x46\x65\x64\x65ratedReleaseRequest\x12!\n\x07release\x18\x01 \x01(\x0b\x32\x10.cets.v1.Release\x12\x0e\n\x06\x61gency\x18\x02 \x01(\t\x12\x12\n\nofficer_id\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\"k\n\x18\x46\x65\x64\x65ratedReleaseResponse\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12(\n\x07receipt\x18\x02 \x01(\x0b\x32\x17.cets.v1.ReleaseReceipt\"\xa5\x01\n\x15\x46\x65\x64\x65ratedDecisionPull\x12<\n\x07\x63ursors\x18\x01 \x03(\x0b\x32+.cets.v1.FederatedDecisionPull.CursorsEntry\x12\x0f\n\x07targets\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x1a.\n\x0c\x43ursorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"]\n\rDecisionsFrom\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12%\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x16.cets.v1.DecisionBatch\"=\n\x12\x46\x65\x64\x65ratedDecisions\x12\'\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x16.cets.v1.DecisionsFrom\"2\n\x11HeldReleasesQuery\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"#\n\rHeldReleaseId\x12\x12\n\nrelease_id\x18\x01 \x01(\t\"}\n\x0fReleaseDecision\x12\x12\n\nrelease_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x02 \x01(\x08\x12\'\n\x05level\x18\x03 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x0c\n\x04\x64\x61ys\x18\x04 \x01(\r\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xa5\x02\n\x0bHeldRelease\x12\x12\n\nrelease_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x0f\n\x07officer\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\x12\x12\n\nrecord_ids\x18\x06 \x03(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\'\n\x05level\x18\t \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x0f\n\x07\x65xpires\x18\n \x01(\t\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x11\n\trequested\x18\x0c \x01(\t\x12\x0f\n\x07\x64\x65\x63ided\x18\r \x01(\t\x12\x12\n\ndecided_by\x18\x0e \x01(\t\"6\n\x0cHeldReleases\x12&\n\x08releases\x18\x01 \x03(\x0b\x32\x14.cets.v1.HeldRelease2\x95\x01\n\x0bReleaseNode\x12@\n\x0eRequestRelease\x12\x17.cets.v1.ReleaseRequest\x1a\x15.cets.v1.SignedAnswer\x12\x44\n\rPullDecisions\x12\x1c.cets.v1.DecisionPullRequest\x1a\x15.cets.v1.SignedAnswer2\xb9\x01\n\x12\x46\x65\x64\x65rationReleases\x12U\n\x0eRequestRelease\x12 .cets.v1.FederatedReleaseRequest\x1a!.cets.v1.FederatedReleaseResponse\x12L\n\rPullDecisions\x12\x1e.cets.v1.FederatedDecisionPull\x1a\x1b.cets.v1.FederatedDecisions2\xcf\x01\n\x0cReleaseAdmin\x12\x41\n\x0cListReleases\x12\x1a.cets.v1.HeldReleasesQuery\x1a\x15.cets.v1.HeldReleases\x12;\n\x0bShowRelease\x12\x16.cets.v1.HeldReleaseId\x1a\x14.cets.v1.HeldRelease\x12?\n\rDecideRelease\x12\x18.cets.v1.ReleaseDecision\x1a\x14.cets.v1.HeldReleaseB\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,46 +39,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEDERATEDDECISIONPULL_CURSORSENTRY']._serialized_options = b'8\001'
   _globals['_RELEASE']._serialized_start=113
   _globals['_RELEASE']._serialized_end=196
-  _globals['_RELEASEREQUEST']._serialized_start=198
-  _globals['_RELEASEREQUEST']._serialized_end=310
-  _globals['_RELEASERECEIPT']._serialized_start=312
-  _globals['_RELEASERECEIPT']._serialized_end=387
-  _globals['_DECISIONPULL']._serialized_start=389
-  _globals['_DECISIONPULL']._serialized_end=434
-  _globals['_DECISIONPULLREQUEST']._serialized_start=436
-  _globals['_DECISIONPULLREQUEST']._serialized_end=555
-  _globals['_DECISION']._serialized_start=558
-  _globals['_DECISION']._serialized_end=917
-  _globals['_DECISION_OUTCOME']._serialized_start=841
-  _globals['_DECISION_OUTCOME']._serialized_end=917
-  _globals['_DECISIONBATCH']._serialized_start=919
-  _globals['_DECISIONBATCH']._serialized_end=1046
-  _globals['_FEDERATEDRELEASEREQUEST']._serialized_start=1049
-  _globals['_FEDERATEDRELEASEREQUEST']._serialized_end=1186
-  _globals['_FEDERATEDRELEASERESPONSE']._serialized_start=1188
-  _globals['_FEDERATEDRELEASERESPONSE']._serialized_end=1295
-  _globals['_FEDERATEDDECISIONPULL']._serialized_start=1298
-  _globals['_FEDERATEDDECISIONPULL']._serialized_end=1463
-  _globals['_FEDERATEDDECISIONPULL_CURSORSENTRY']._serialized_start=1417
-  _globals['_FEDERATEDDECISIONPULL_CURSORSENTRY']._serialized_end=1463
-  _globals['_DECISIONSFROM']._serialized_start=1465
-  _globals['_DECISIONSFROM']._serialized_end=1558
-  _globals['_FEDERATEDDECISIONS']._serialized_start=1560
-  _globals['_FEDERATEDDECISIONS']._serialized_end=1621
-  _globals['_HELDRELEASESQUERY']._serialized_start=1623
-  _globals['_HELDRELEASESQUERY']._serialized_end=1673
-  _globals['_HELDRELEASEID']._serialized_start=1675
-  _globals['_HELDRELEASEID']._serialized_end=1710
-  _globals['_RELEASEDECISION']._serialized_start=1712
-  _globals['_RELEASEDECISION']._serialized_end=1837
-  _globals['_HELDRELEASE']._serialized_start=1840
-  _globals['_HELDRELEASE']._serialized_end=2133
-  _globals['_HELDRELEASES']._serialized_start=2135
-  _globals['_HELDRELEASES']._serialized_end=2189
-  _globals['_RELEASENODE']._serialized_start=2192
-  _globals['_RELEASENODE']._serialized_end=2341
-  _globals['_FEDERATIONRELEASES']._serialized_start=2344
-  _globals['_FEDERATIONRELEASES']._serialized_end=2529
-  _globals['_RELEASEADMIN']._serialized_start=2532
-  _globals['_RELEASEADMIN']._serialized_end=2739
+  _globals['_RELEASEREQUEST']._serialized_start=199
+  _globals['_RELEASEREQUEST']._serialized_end=327
+  _globals['_RELEASERECEIPT']._serialized_start=329
+  _globals['_RELEASERECEIPT']._serialized_end=404
+  _globals['_DECISIONPULL']._serialized_start=406
+  _globals['_DECISIONPULL']._serialized_end=451
+  _globals['_DECISIONPULLREQUEST']._serialized_start=454
+  _globals['_DECISIONPULLREQUEST']._serialized_end=589
+  _globals['_DECISION']._serialized_start=592
+  _globals['_DECISION']._serialized_end=951
+  _globals['_DECISION_OUTCOME']._serialized_start=875
+  _globals['_DECISION_OUTCOME']._serialized_end=951
+  _globals['_DECISIONBATCH']._serialized_start=953
+  _globals['_DECISIONBATCH']._serialized_end=1080
+  _globals['_FEDERATEDRELEASEREQUEST']._serialized_start=1083
+  _globals['_FEDERATEDRELEASEREQUEST']._serialized_end=1220
+  _globals['_FEDERATEDRELEASERESPONSE']._serialized_start=1222
+  _globals['_FEDERATEDRELEASERESPONSE']._serialized_end=1329
+  _globals['_FEDERATEDDECISIONPULL']._serialized_start=1332
+  _globals['_FEDERATEDDECISIONPULL']._serialized_end=1497
+  _globals['_FEDERATEDDECISIONPULL_CURSORSENTRY']._serialized_start=1451
+  _globals['_FEDERATEDDECISIONPULL_CURSORSENTRY']._serialized_end=1497
+  _globals['_DECISIONSFROM']._serialized_start=1499
+  _globals['_DECISIONSFROM']._serialized_end=1592
+  _globals['_FEDERATEDDECISIONS']._serialized_start=1594
+  _globals['_FEDERATEDDECISIONS']._serialized_end=1655
+  _globals['_HELDRELEASESQUERY']._serialized_start=1657
+  _globals['_HELDRELEASESQUERY']._serialized_end=1707
+  _globals['_HELDRELEASEID']._serialized_start=1709
+  _globals['_HELDRELEASEID']._serialized_end=1744
+  _globals['_RELEASEDECISION']._serialized_start=1746
+  _globals['_RELEASEDECISION']._serialized_end=1871
+  _globals['_HELDRELEASE']._serialized_start=1874
+  _globals['_HELDRELEASE']._serialized_end=2167
+  _globals['_HELDRELEASES']._serialized_start=2169
+  _globals['_HELDRELEASES']._serialized_end=2223
+  _globals['_RELEASENODE']._serialized_start=2226
+  _globals['_RELEASENODE']._serialized_end=2375
+  _globals['_FEDERATIONRELEASES']._serialized_start=2378
+  _globals['_FEDERATIONRELEASES']._serialized_end=2563
+  _globals['_RELEASEADMIN']._serialized_start=2566
+  _globals['_RELEASEADMIN']._serialized_end=2773
 # @@protoc_insertion_point(module_scope)

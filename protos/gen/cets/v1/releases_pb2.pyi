@@ -23,14 +23,16 @@ class Release(_message.Message):
     def __init__(self, record_id: _Optional[str] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ReleaseRequest(_message.Message):
-    __slots__ = ("release", "context", "signature")
+    __slots__ = ("release", "context", "signature", "ticket")
     RELEASE_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
     release: Release
     context: _search_pb2.RequestContext
     signature: bytes
-    def __init__(self, release: _Optional[_Union[Release, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    ticket: bytes
+    def __init__(self, release: _Optional[_Union[Release, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ..., ticket: _Optional[bytes] = ...) -> None: ...
 
 class ReleaseReceipt(_message.Message):
     __slots__ = ("agency", "release_id", "request_nonce")
@@ -51,14 +53,16 @@ class DecisionPull(_message.Message):
     def __init__(self, cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class DecisionPullRequest(_message.Message):
-    __slots__ = ("pull", "context", "signature")
+    __slots__ = ("pull", "context", "signature", "ticket")
     PULL_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
     pull: DecisionPull
     context: _search_pb2.RequestContext
     signature: bytes
-    def __init__(self, pull: _Optional[_Union[DecisionPull, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    ticket: bytes
+    def __init__(self, pull: _Optional[_Union[DecisionPull, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ..., ticket: _Optional[bytes] = ...) -> None: ...
 
 class Decision(_message.Message):
     __slots__ = ("release_id", "agency", "case_reference", "outcome", "level", "record_ids", "expires", "reason", "decided")

@@ -27,7 +27,7 @@ from cets.v1 import search_pb2 as cets_dot_v1_dot_search__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x65ts/v1/watches.proto\x12\x07\x63\x65ts.v1\x1a\x15\x63\x65ts/v1/records.proto\x1a\x14\x63\x65ts/v1/search.proto\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x05Watch\x12$\n\tselectors\x18\x01 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\"j\n\x0cWatchRequest\x12\x1d\n\x05watch\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Watch\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\"\x8d\x01\n\x0cWatchReceipt\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x02 \x01(\t\x12\x11\n\tselectors\x18\x03 \x01(\r\x12+\n\x07\x65xpires\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrequest_nonce\x18\x05 \x01(\x0c\"*\n\tAlertPull\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"q\n\x10\x41lertPullRequest\x12 \n\x04pull\x18\x01 \x01(\x0b\x32\x12.cets.v1.AlertPull\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\"\xb6\x01\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61gency\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x03 \x01(\t\x12,\n\ndisclosure\x18\x04 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x19\n\x03hit\x18\x05 \x01(\x0b\x32\x0c.cets.v1.Hit\x12*\n\x06raised\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x87\x01\n\nAlertBatch\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x1e\n\x06\x61lerts\x18\x02 \x03(\x0b\x32\x0e.cets.v1.Alert\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x0c\n\x04more\x18\x04 \x01(\x08\x12\x0f\n\x07\x63ontact\x18\x05 \x01(\t\x12\x15\n\rrequest_nonce\x18\x06 \x01(\x0c\"\x84\x01\n\x15\x46\x65\x64\x65ratedWatchRequest\x12\x1d\n\x05watch\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Watch\x12\x12\n\nofficer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x0f\n\x07targets\x18\x05 \x03(\t\"]\n\x0cWatchOutcome\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12&\n\x07receipt\x18\x02 \x01(\x0b\x32\x15.cets.v1.WatchReceipt\"A\n\x16\x46\x65\x64\x65ratedWatchResponse\x12\'\n\x08outcomes\x18\x01 \x03(\x0b\x32\x15.cets.v1.WatchOutcome\"\x9f\x01\n\x12\x46\x65\x64\x65ratedAlertPull\x12\x39\n\x07\x63ursors\x18\x01 \x03(\x0b\x32(.cets.v1.FederatedAlertPull.CursorsEntry\x12\x0f\n\x07targets\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x1a.\n\x0c\x43ursorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"W\n\nAlertsFrom\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12\"\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x13.cets.v1.AlertBatch\"7\n\x0f\x46\x65\x64\x65ratedAlerts\x12$\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x13.cets.v1.AlertsFrom2\x85\x01\n\tWatchNode\x12\x38\n\x08SetWatch\x12\x15.cets.v1.WatchRequest\x1a\x15.cets.v1.SignedAnswer\x12>\n\nPullAlerts\x12\x19.cets.v1.AlertPullRequest\x1a\x15.cets.v1.SignedAnswer2\xa5\x01\n\x11\x46\x65\x64\x65rationWatches\x12K\n\x08SetWatch\x12\x1e.cets.v1.FederatedWatchRequest\x1a\x1f.cets.v1.FederatedWatchResponse\x12\x43\n\nPullAlerts\x12\x1b.cets.v1.FederatedAlertPull\x1a\x18.cets.v1.FederatedAlertsB\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63\x65ts/v1/watches.proto\x12\x07\x63\x65ts.v1\x1a\x15\x63\x65ts/v1/records.proto\x1a\x14\x63\x65ts/v1/search.proto\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x05Watch\x12$\n\tselectors\x18\x01 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\"z\n\x0cWatchRequest\x12\x1d\n\x05watch\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Watch\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\x12\x0e\n\x06ticket\x18\x0e \x01(\x0c\"\x8d\x01\n\x0cWatchReceipt\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x02 \x01(\t\x12\x11\n\tselectors\x18\x03 \x01(\r\x12+\n\x07\x65xpires\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrequest_nonce\x18\x05 \x01(\x0c\"*\n\tAlertPull\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"\x81\x01\n\x10\x41lertPullRequest\x12 \n\x04pull\x18\x01 \x01(\x0b\x32\x12.cets.v1.AlertPull\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\x12\x0e\n\x06ticket\x18\x0e \x01(\x0c\"\xb6\x01\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61gency\x18\x02 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x03 \x01(\t\x12,\n\ndisclosure\x18\x04 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x19\n\x03hit\x18\x05 \x01(\x0b\x32\x0c.cets.v1.Hit\x12*\n\x06raised\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x87\x01\n\nAlertBatch\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x1e\n\x06\x61lerts\x18\x02 \x03(\x0b\x32\x0e.cets.v1.Alert\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\x12\x0c\n\x04more\x18\x04 \x01(\x08\x12\x0f\n\x07\x63ontact\x18\x05 \x01(\t\x12\x15\n\rrequest_nonce\x18\x06 \x01(\x0c\"\x84\x01\n\x15\x46\x65\x64\x65ratedWatchRequest\x12\x1d\n\x05watch\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Watch\x12\x12\n\nofficer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x0f\n\x07targets\x18\x05 \x03(\t\"]\n\x0cWatchOutcome\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12&\n\x07receipt\x18\x02 \x01(\x0b\x32\x15.cets.v1.WatchReceipt\"A\n\x16\x46\x65\x64\x65ratedWatchResponse\x12\'\n\x08outcomes\x18\x01 \x03(\x0b\x32\x15.cets.v1.WatchOutcome\"\x9f\x01\n\x12\x46\x65\x64\x65ratedAlertPull\x12\x39\n\x07\x63ursors\x18\x01 \x03(\x0b\x32(.cets.v1.FederatedAlertPull.CursorsEntry\x12\x0f\n\x07targets\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x1a.\n\x0c\x43ursorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"W\n\nAlertsFrom\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12\"\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x13.cets.v1.AlertBatch\"7\n\x0f\x46\x65\x64\x65ratedAlerts\x12$\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x13.cets.v1.AlertsFrom2\x85\x01\n\tWatchNode\x12\x38\n\x08SetWatch\x12\x15.cets.v1.WatchRequest\x1a\x15.cets.v1.SignedAnswer\x12>\n\nPullAlerts\x12\x19.cets.v1.AlertPullRequest\x1a\x15.cets.v1.SignedAnswer2\xa5\x01\n\x11\x46\x65\x64\x65rationWatches\x12K\n\x08SetWatch\x12\x1e.cets.v1.FederatedWatchRequest\x1a\x1f.cets.v1.FederatedWatchResponse\x12\x43\n\nPullAlerts\x12\x1b.cets.v1.FederatedAlertPull\x1a\x18.cets.v1.FederatedAlertsB\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,33 +40,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCH']._serialized_start=112
   _globals['_WATCH']._serialized_end=171
   _globals['_WATCHREQUEST']._serialized_start=173
-  _globals['_WATCHREQUEST']._serialized_end=279
-  _globals['_WATCHRECEIPT']._serialized_start=282
-  _globals['_WATCHRECEIPT']._serialized_end=423
-  _globals['_ALERTPULL']._serialized_start=425
-  _globals['_ALERTPULL']._serialized_end=467
-  _globals['_ALERTPULLREQUEST']._serialized_start=469
-  _globals['_ALERTPULLREQUEST']._serialized_end=582
-  _globals['_ALERT']._serialized_start=585
-  _globals['_ALERT']._serialized_end=767
-  _globals['_ALERTBATCH']._serialized_start=770
-  _globals['_ALERTBATCH']._serialized_end=905
-  _globals['_FEDERATEDWATCHREQUEST']._serialized_start=908
-  _globals['_FEDERATEDWATCHREQUEST']._serialized_end=1040
-  _globals['_WATCHOUTCOME']._serialized_start=1042
-  _globals['_WATCHOUTCOME']._serialized_end=1135
-  _globals['_FEDERATEDWATCHRESPONSE']._serialized_start=1137
-  _globals['_FEDERATEDWATCHRESPONSE']._serialized_end=1202
-  _globals['_FEDERATEDALERTPULL']._serialized_start=1205
-  _globals['_FEDERATEDALERTPULL']._serialized_end=1364
-  _globals['_FEDERATEDALERTPULL_CURSORSENTRY']._serialized_start=1318
-  _globals['_FEDERATEDALERTPULL_CURSORSENTRY']._serialized_end=1364
-  _globals['_ALERTSFROM']._serialized_start=1366
-  _globals['_ALERTSFROM']._serialized_end=1453
-  _globals['_FEDERATEDALERTS']._serialized_start=1455
-  _globals['_FEDERATEDALERTS']._serialized_end=1510
-  _globals['_WATCHNODE']._serialized_start=1513
-  _globals['_WATCHNODE']._serialized_end=1646
-  _globals['_FEDERATIONWATCHES']._serialized_start=1649
-  _globals['_FEDERATIONWATCHES']._serialized_end=1814
+  _globals['_WATCHREQUEST']._serialized_end=295
+  _globals['_WATCHRECEIPT']._serialized_start=298
+  _globals['_WATCHRECEIPT']._serialized_end=439
+  _globals['_ALERTPULL']._serialized_start=441
+  _globals['_ALERTPULL']._serialized_end=483
+  _globals['_ALERTPULLREQUEST']._serialized_start=486
+  _globals['_ALERTPULLREQUEST']._serialized_end=615
+  _globals['_ALERT']._serialized_start=618
+  _globals['_ALERT']._serialized_end=800
+  _globals['_ALERTBATCH']._serialized_start=803
+  _globals['_ALERTBATCH']._serialized_end=938
+  _globals['_FEDERATEDWATCHREQUEST']._serialized_start=941
+  _globals['_FEDERATEDWATCHREQUEST']._serialized_end=1073
+  _globals['_WATCHOUTCOME']._serialized_start=1075
+  _globals['_WATCHOUTCOME']._serialized_end=1168
+  _globals['_FEDERATEDWATCHRESPONSE']._serialized_start=1170
+  _globals['_FEDERATEDWATCHRESPONSE']._serialized_end=1235
+  _globals['_FEDERATEDALERTPULL']._serialized_start=1238
+  _globals['_FEDERATEDALERTPULL']._serialized_end=1397
+  _globals['_FEDERATEDALERTPULL_CURSORSENTRY']._serialized_start=1351
+  _globals['_FEDERATEDALERTPULL_CURSORSENTRY']._serialized_end=1397
+  _globals['_ALERTSFROM']._serialized_start=1399
+  _globals['_ALERTSFROM']._serialized_end=1486
+  _globals['_FEDERATEDALERTS']._serialized_start=1488
+  _globals['_FEDERATEDALERTS']._serialized_end=1543
+  _globals['_WATCHNODE']._serialized_start=1546
+  _globals['_WATCHNODE']._serialized_end=1679
+  _globals['_FEDERATIONWATCHES']._serialized_start=1682
+  _globals['_FEDERATIONWATCHES']._serialized_end=1847
 # @@protoc_insertion_point(module_scope)

@@ -20,14 +20,16 @@ class Watch(_message.Message):
     def __init__(self, selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., days: _Optional[int] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
-    __slots__ = ("watch", "context", "signature")
+    __slots__ = ("watch", "context", "signature", "ticket")
     WATCH_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
     watch: Watch
     context: _search_pb2.RequestContext
     signature: bytes
-    def __init__(self, watch: _Optional[_Union[Watch, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    ticket: bytes
+    def __init__(self, watch: _Optional[_Union[Watch, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ..., ticket: _Optional[bytes] = ...) -> None: ...
 
 class WatchReceipt(_message.Message):
     __slots__ = ("agency", "case_reference", "selectors", "expires", "request_nonce")
@@ -52,14 +54,16 @@ class AlertPull(_message.Message):
     def __init__(self, cursor: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class AlertPullRequest(_message.Message):
-    __slots__ = ("pull", "context", "signature")
+    __slots__ = ("pull", "context", "signature", "ticket")
     PULL_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
     pull: AlertPull
     context: _search_pb2.RequestContext
     signature: bytes
-    def __init__(self, pull: _Optional[_Union[AlertPull, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    ticket: bytes
+    def __init__(self, pull: _Optional[_Union[AlertPull, _Mapping]] = ..., context: _Optional[_Union[_search_pb2.RequestContext, _Mapping]] = ..., signature: _Optional[bytes] = ..., ticket: _Optional[bytes] = ...) -> None: ...
 
 class Alert(_message.Message):
     __slots__ = ("alert_id", "agency", "case_reference", "disclosure", "hit", "raised")

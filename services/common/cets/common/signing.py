@@ -38,7 +38,9 @@ replayed for another request.
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
@@ -50,6 +52,7 @@ from cets.common.canonical import canonical_json
 from cets.v1 import releases_pb2, search_pb2, watches_pb2
 
 __all__ = [
+    "MAX_AUDIENCES",
     "Answer",
     "BadAnswer",
     "Body",
@@ -66,6 +69,9 @@ __all__ = [
 REQUEST_DOMAIN = b"cets.v1.SearchRequest\n"
 ANSWER_DOMAIN = b"cets.v1.SearchResponse\n"
 NONCE_BYTES = 16
+TICKET_BYTES = 16
+MAX_AUDIENCES = 500
+"""At most this many agencies named by one fan-out's signature."""
 
 SignedRequest = (
     search_pb2.SearchRequest
@@ -130,7 +136,16 @@ def _context(context: search_pb2.RequestContext) -> dict[str, Any]:
         "created": context.created.ToJsonString() if context.HasField("created") else None,
         "expires": context.expires.ToJsonString() if context.HasField("expires") else None,
         "nonce": base64.b64encode(context.nonce).decode("ascii"),
-    }
+    } | (
+        {  # a fan-out only, so a single-audience request signs the same bytes as before
+            "audiences": list(context.audiences),
+            "audience_tickets": [
+                base64.b64encode(t).decode("ascii") for t in context.audience_tickets
+            ],
+        }
+        if context.audiences or context.audience_tickets
+        else {}
+    )
 
 
 class BadAnswer(ValueError):
@@ -203,6 +218,48 @@ class RequestSigner:
             _request_bytes(self._domain, self._field, self._body_json, context)
         )
         return request
+
+    def fan_out(
+        self,
+        *,
+        requester: str,
+        audiences: Sequence[str],
+        officer_id: str,
+        purpose: str,
+        case_reference: str,
+        created: float,
+        validity_s: float,
+        nonce: bytes | None = None,
+    ) -> list[Any]:
+        """One copy per audience under ONE signature naming them all: each copy carries its
+        own random ticket, whose SHA-256 the signature covers, so a named agency cannot pass
+        its copy to another named agency (see ``docs/one-signature.md``)."""
+        if not 0 < len(audiences) <= MAX_AUDIENCES or len(set(audiences)) != len(audiences):
+            raise ValueError(f"1 to {MAX_AUDIENCES} distinct audiences")
+        tickets = [secrets.token_bytes(TICKET_BYTES) for _ in audiences]
+        context = search_pb2.RequestContext(
+            requester_agency=requester,
+            officer_id=officer_id,
+            purpose=purpose,
+            case_reference=case_reference,
+            audiences=audiences,
+            audience_tickets=[hashlib.sha256(t).digest() for t in tickets],
+            nonce=secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce,
+        )
+        context.created.FromMicroseconds(int(created * 1e6))
+        context.expires.FromMicroseconds(int((created + validity_s) * 1e6))
+        signature = self._key.sign(
+            _request_bytes(self._domain, self._field, self._body_json, context)
+        )
+        first = self._kind(context=context, signature=signature)
+        getattr(first, self._field).CopyFrom(self._body)
+        wire = first.SerializeToString()
+        copies = []
+        for ticket in tickets:
+            copy = self._kind.FromString(wire)
+            copy.ticket = ticket
+            copies.append(copy)
+        return copies
 
 
 def signed_request(

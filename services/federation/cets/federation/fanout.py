@@ -135,24 +135,19 @@ class FanOut:
         """One signed request per target (addressed to it, valid while it can still be
         answered), ready to be recorded and sent: a ``SearchRequest`` for a query, a
         ``WatchRequest`` for a watch, an ``AlertPullRequest`` for a pull."""
+        if not targets:
+            return []
         signer = RequestSigner(body, self._key)
-        created = self._clock()
-        validity = min(self._validity, timeout_s + 5.0)
-        return [
-            (
-                member,
-                signer.request(
-                    requester=self._me,
-                    audience=member.id,
-                    officer_id=who.officer_id,
-                    purpose=who.purpose,
-                    case_reference=who.case_reference,
-                    created=created,
-                    validity_s=validity,
-                ),
-            )
-            for member in targets
-        ]
+        requests = signer.fan_out(  # one signature naming every target
+            requester=self._me,
+            audiences=[member.id for member in targets],
+            officer_id=who.officer_id,
+            purpose=who.purpose,
+            case_reference=who.case_reference,
+            created=self._clock(),
+            validity_s=min(self._validity, timeout_s + 5.0),
+        )
+        return list(zip(targets, requests, strict=True))
 
     async def send(
         self, prepared: Sequence[tuple[Member, SignedRequest]], *, deadline: float

@@ -22,6 +22,7 @@ from google.protobuf.message import DecodeError
 from cets.common import tracing
 from cets.common.audit import AuditLog
 from cets.common.membership import Member, Membership, Role
+from cets.common.signing import MAX_AUDIENCES
 from cets.core.convert import (
     query_from_proto,
     query_to_proto,
@@ -53,7 +54,7 @@ STATUS_CODES = {
     Status.REJECTED: search_pb2.AgencyStatus.CODE_REJECTED,
     Status.ERROR: search_pb2.AgencyStatus.CODE_ERROR,
 }
-MAX_TARGETS = 500
+MAX_TARGETS = MAX_AUDIENCES  # one signature names every target
 _NO_CARD_KEY = bytes(32)  # never used: card numbers are refused without the shared key
 _FIELD_LIMITS = (
     ("officer_id", "officer", 128),

@@ -19,6 +19,8 @@ be sent again while it would still be accepted.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 
 from cets.common.membership import Member, Membership
-from cets.common.signing import SignedRequest, verify_request
+from cets.common.signing import MAX_AUDIENCES, SignedRequest, verify_request
 from cets.core.convert import check_size
 from cets.core.releases import check_release_size
 from cets.core.watches import check_watch_size
@@ -129,10 +131,7 @@ class RequestGuard:
             raise Unauthenticated(f"bad signature for agency {member.id!r}")
         if not member.active:
             raise PermissionDenied(f"agency {member.id!r} is no longer a member")
-        if context.audience != self._agency:
-            raise PermissionDenied(
-                f"the request is addressed to {context.audience!r}, not {self._agency!r}"
-            )
+        self._check_audience(request)
         expires = self._check_times(context)
         for field, label in (
             ("officer_id", "officer"),
@@ -156,6 +155,25 @@ class RequestGuard:
             nonce=bytes(context.nonce),
         )
 
+    def _check_audience(self, request: SignedRequest) -> None:
+        context = request.context
+        if not context.audiences:
+            if context.audience != self._agency:
+                raise PermissionDenied(
+                    f"the request is addressed to {context.audience!r}, not {self._agency!r}"
+                )
+            return
+        try:
+            index = list(context.audiences).index(self._agency)
+        except ValueError:
+            raise PermissionDenied(f"the request is not addressed to {self._agency!r}") from None
+        # the signature names several agencies: only the copy the signer sent here carries the
+        # ticket committed to for this agency, so another named agency cannot forward its own
+        if not hmac.compare_digest(
+            hashlib.sha256(request.ticket).digest(), context.audience_tickets[index]
+        ):
+            raise Unauthenticated("the request's ticket is not the one issued for this agency")
+
     def _check_times(self, context: search_pb2.RequestContext) -> float:
         if not (context.HasField("created") and context.HasField("expires")):
             raise Unauthenticated("the request has no validity period")
@@ -174,6 +192,22 @@ class RequestGuard:
 
 
 def _check_size(request: SignedRequest) -> None:
+    context = request.context
+    if context.audiences or context.audience_tickets:
+        if context.audience:
+            raise Unauthenticated("the request has both one audience and a list of them")
+        n = len(context.audiences)
+        if (
+            n > MAX_AUDIENCES
+            or len(context.audience_tickets) != n
+            or len(set(context.audiences)) != n
+            or any(len(t) != 32 for t in context.audience_tickets)
+            or len(request.ticket) > 64
+        ):
+            raise Unauthenticated(
+                f"the audience list must name 1 to {MAX_AUDIENCES} distinct agencies, "
+                "each with one 32-byte ticket digest"
+            )
     if isinstance(request, search_pb2.SearchRequest):
         check_size(request.query)
     elif isinstance(request, watches_pb2.WatchRequest):
