@@ -11,10 +11,12 @@ import grpc
 import pytest
 
 from cets.common.audit import read_entries, verify
+from cets.common.keys import load_private_key
 from cets.common.membership import Role
+from cets.common.signing import RequestSigner
 from cets.core.display import build_query
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
-from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2
+from cets.v1 import federation_pb2, federation_pb2_grpc, search_pb2, search_pb2_grpc
 from helpers import LyingNode, SilentServer
 from stacks import local_stack
 
@@ -336,6 +338,7 @@ def test_both_ends_keep_a_verifiable_audit_trail(
             "TPS-2026-00042",
         )
         assert entry["verified"] is True and entry["outcome"] == "ok" and entry["level"] == level
+        assert entry["audiences"] == 2 and entry["audience"] == ""  # one signature for both
         assert entry["query"]["selectors"][0]["value"] == "markmatthews9118@gmail.com"
         # both ends name the same signed answer
         got = next(a for a in answered["answers"] if a["agency"] == agency)
@@ -344,6 +347,35 @@ def test_both_ends_keep_a_verifiable_audit_trail(
     for log in Path(fed.root).glob("*/audit/*.log"):
         report = verify(log)
         assert report.ok, (log, report.problems)
+
+
+def test_a_fan_out_copy_is_answered_only_where_it_was_sent(
+    running: dict[str, str], fed: LocalFederation
+) -> None:
+    """One signature covers a fan-out to rcmp and nca: rcmp cannot pass its copy on to nca
+    (nca refuses it), and nca still answers its own copy afterwards."""
+    to_rcmp, to_nca = RequestSigner(
+        QUERY, load_private_key(fed.agency("tps").directory / "agency.key")
+    ).fan_out(
+        requester="tps",
+        audiences=["rcmp", "nca"],
+        officer_id="det-4521",
+        purpose="forwarding check",
+        case_reference="TPS-2026-00042",
+        created=time.time(),
+        validity_s=30,
+    )
+    assert to_rcmp.signature == to_nca.signature
+    with grpc.insecure_channel(fed.agency("nca").node_target) as channel:
+        stub = search_pb2_grpc.SearchNodeStub(channel)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Search(to_rcmp, timeout=10)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "not addressed to 'nca'" in info.value.details()
+        signed = stub.Search(to_nca, timeout=10)
+    answer = search_pb2.SearchResponse.FromString(signed.answer)
+    assert answer.agency == "nca" and answer.request_nonce == to_nca.context.nonce
+    assert answer.withheld_hits == 3 and not answer.hits  # nca shares only a count with tps
 
 
 def test_officers_can_search_from_the_command_line(running: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cets.common.keys import generate_private_key, load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
-from cets.common.signing import MAX_AUDIENCES, RequestSigner, sign_request
+from cets.common.signing import MAX_AUDIENCES, RequestSigner, audience_commitment, sign_request
 from cets.core.display import build_query
 from cets.core.errors import InvalidQuery
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
@@ -308,32 +308,51 @@ def test_a_named_agency_cannot_forward_its_copy_to_another_named_agency(
     fed: LocalFederation, membership: Membership
 ) -> None:
     to_node, to_asker = _fan_out(fed, ["node", "asker"])
-    with pytest.raises(Unauthenticated, match="ticket"):
+    with pytest.raises(PermissionDenied, match="not addressed"):
         _guard(membership, "asker").check(to_node)  # arrives before the genuine copy
-    unticketed = search_pb2.SearchRequest.FromString(to_asker.SerializeToString())
-    unticketed.ticket = b""
+    untick = search_pb2.SearchRequest.FromString(to_asker.SerializeToString())
+    untick.ticket = bytes(len(untick.ticket))
+    with pytest.raises(PermissionDenied, match="not addressed"):
+        _guard(membership, "asker").check(untick)
+    untick.ticket = b""
     with pytest.raises(Unauthenticated, match="ticket"):
-        _guard(membership, "asker").check(unticketed)
+        _guard(membership, "asker").check(untick)
 
 
-def test_tampering_with_the_audience_list_fails_the_signature(
+def test_a_fan_out_copy_does_not_say_which_other_agencies_were_asked(
+    fed: LocalFederation,
+) -> None:
+    to_node, to_other = _fan_out(fed, ["node", "other-agency"])
+    context = to_node.context
+    assert not context.audience
+    assert len(context.audience_commitments) == 2
+    assert b"other-agency" not in to_node.SerializeToString()
+    # the commitments are hiding: without the other copy's ticket, none is derivable
+    assert audience_commitment("other-agency", to_node.ticket) not in context.audience_commitments
+    assert audience_commitment("other-agency", to_other.ticket) in context.audience_commitments
+
+
+def test_tampering_with_the_commitments_fails_the_signature(
     fed: LocalFederation, membership: Membership
 ) -> None:
     (to_node,) = _fan_out(fed, ["node"])
+    forged = audience_commitment("asker", to_node.ticket)
     for change in (
-        lambda c: c.audiences.append("asker") or c.audience_tickets.append(bytes(32)),
-        lambda c: c.audiences.__setitem__(0, "asker"),
+        lambda c: c.audience_commitments.append(forged),
+        lambda c: c.audience_commitments.__setitem__(0, forged),
     ):
         bad = search_pb2.SearchRequest.FromString(to_node.SerializeToString())
         change(bad.context)
-        with pytest.raises(Unauthenticated):
-            _guard(membership, "asker" if bad.context.audiences[0] == "asker" else "node").check(
-                bad
-            )
+        with pytest.raises(Unauthenticated, match="signature"):
+            _guard(membership, "asker").check(bad)
     both = search_pb2.SearchRequest.FromString(to_node.SerializeToString())
     both.context.audience = "node"
     with pytest.raises(Unauthenticated, match="both"):
         _guard(membership, "node").check(both)
+    double = search_pb2.SearchRequest.FromString(to_node.SerializeToString())
+    double.context.audience_commitments.append(double.context.audience_commitments[0])
+    with pytest.raises(Unauthenticated, match="distinct"):
+        _guard(membership, "node").check(double)
 
 
 def test_a_fan_out_copy_replayed_at_the_same_node_is_refused(

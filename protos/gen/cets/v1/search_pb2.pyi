@@ -63,7 +63,7 @@ class Query(_message.Message):
     def __init__(self, text: _Optional[str] = ..., selectors: _Optional[_Iterable[_Union[_records_pb2.Selector, _Mapping]]] = ..., name: _Optional[str] = ..., types: _Optional[_Iterable[_Union[_records_pb2.RecordType, str]]] = ..., created_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., handling: _Optional[_Iterable[_Union[_records_pb2.Handling, str]]] = ..., limit: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ..., image: _Optional[_Union[ImageQuery, _Mapping]] = ..., release_id: _Optional[str] = ...) -> None: ...
 
 class RequestContext(_message.Message):
-    __slots__ = ("requester_agency", "officer_id", "purpose", "case_reference", "audience", "created", "expires", "nonce", "audiences", "audience_tickets")
+    __slots__ = ("requester_agency", "officer_id", "purpose", "case_reference", "audience", "created", "expires", "nonce", "audience_commitments")
     REQUESTER_AGENCY_FIELD_NUMBER: _ClassVar[int]
     OFFICER_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
@@ -72,8 +72,7 @@ class RequestContext(_message.Message):
     CREATED_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_FIELD_NUMBER: _ClassVar[int]
     NONCE_FIELD_NUMBER: _ClassVar[int]
-    AUDIENCES_FIELD_NUMBER: _ClassVar[int]
-    AUDIENCE_TICKETS_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCE_COMMITMENTS_FIELD_NUMBER: _ClassVar[int]
     requester_agency: str
     officer_id: str
     purpose: str
@@ -82,9 +81,8 @@ class RequestContext(_message.Message):
     created: _timestamp_pb2.Timestamp
     expires: _timestamp_pb2.Timestamp
     nonce: bytes
-    audiences: _containers.RepeatedScalarFieldContainer[str]
-    audience_tickets: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, requester_agency: _Optional[str] = ..., officer_id: _Optional[str] = ..., purpose: _Optional[str] = ..., case_reference: _Optional[str] = ..., audience: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nonce: _Optional[bytes] = ..., audiences: _Optional[_Iterable[str]] = ..., audience_tickets: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    audience_commitments: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, requester_agency: _Optional[str] = ..., officer_id: _Optional[str] = ..., purpose: _Optional[str] = ..., case_reference: _Optional[str] = ..., audience: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nonce: _Optional[bytes] = ..., audience_commitments: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
     __slots__ = ("query", "context", "signature", "ticket")

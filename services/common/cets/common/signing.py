@@ -53,11 +53,13 @@ from cets.v1 import releases_pb2, search_pb2, watches_pb2
 
 __all__ = [
     "MAX_AUDIENCES",
+    "TICKET_BYTES",
     "Answer",
     "BadAnswer",
     "Body",
     "RequestSigner",
     "SignedRequest",
+    "audience_commitment",
     "open_answer",
     "request_bytes",
     "sign_answer",
@@ -71,7 +73,8 @@ ANSWER_DOMAIN = b"cets.v1.SearchResponse\n"
 NONCE_BYTES = 16
 TICKET_BYTES = 16
 MAX_AUDIENCES = 500
-"""At most this many agencies named by one fan-out's signature."""
+"""At most this many agencies addressed by one fan-out's signature."""
+_COMMITMENT_DOMAIN = b"cets.v1.audience\n"
 
 SignedRequest = (
     search_pb2.SearchRequest
@@ -138,12 +141,11 @@ def _context(context: search_pb2.RequestContext) -> dict[str, Any]:
         "nonce": base64.b64encode(context.nonce).decode("ascii"),
     } | (
         {  # a fan-out only, so a single-audience request signs the same bytes as before
-            "audiences": list(context.audiences),
-            "audience_tickets": [
-                base64.b64encode(t).decode("ascii") for t in context.audience_tickets
+            "audience_commitments": [
+                base64.b64encode(c).decode("ascii") for c in context.audience_commitments
             ],
         }
-        if context.audiences or context.audience_tickets
+        if context.audience_commitments
         else {}
     )
 
@@ -231,9 +233,10 @@ class RequestSigner:
         validity_s: float,
         nonce: bytes | None = None,
     ) -> list[Any]:
-        """One copy per audience under ONE signature naming them all: each copy carries its
-        own random ticket, whose SHA-256 the signature covers, so a named agency cannot pass
-        its copy to another named agency (see ``docs/one-signature.md``)."""
+        """One copy per audience under ONE signature: each copy carries its own random
+        ticket, and the signature covers a commitment to each (audience, ticket) pair, so an
+        addressed agency cannot pass its copy to another one, and none learns which other
+        agencies were asked (see ``docs/one-signature.md``)."""
         if not 0 < len(audiences) <= MAX_AUDIENCES or len(set(audiences)) != len(audiences):
             raise ValueError(f"1 to {MAX_AUDIENCES} distinct audiences")
         tickets = [secrets.token_bytes(TICKET_BYTES) for _ in audiences]
@@ -242,8 +245,9 @@ class RequestSigner:
             officer_id=officer_id,
             purpose=purpose,
             case_reference=case_reference,
-            audiences=audiences,
-            audience_tickets=[hashlib.sha256(t).digest() for t in tickets],
+            audience_commitments=sorted(
+                audience_commitment(a, t) for a, t in zip(audiences, tickets, strict=True)
+            ),
             nonce=secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce,
         )
         context.created.FromMicroseconds(int(created * 1e6))
@@ -260,6 +264,12 @@ class RequestSigner:
             copy.ticket = ticket
             copies.append(copy)
         return copies
+
+
+def audience_commitment(agency: str, ticket: bytes) -> bytes:
+    """What a fan-out's signature covers for the copy sent to ``agency`` with ``ticket``:
+    hiding (the ticket is random and secret) and binding (SHA-256)."""
+    return hashlib.sha256(_COMMITMENT_DOMAIN + agency.encode() + b"\0" + ticket).digest()
 
 
 def signed_request(

@@ -292,7 +292,7 @@ def received(kind: str, request: SignedRequest) -> dict[str, Any]:
         "purpose": context.purpose[:512],
         "case": context.case_reference[:128],
         "audience": context.audience[:64],
-        "audiences": len(context.audiences),  # a fan-out: how many agencies its signature names
+        "audiences": len(context.audience_commitments),  # a fan-out: how many were asked
         "nonce": base64.b64encode(context.nonce[:64]).decode("ascii"),
         "received": round(time.time(), 3),
     }

@@ -7,19 +7,20 @@ Checks, in order — each failure names its reason:
     a value with no canonical form (a timestamp out
       of range), so the signature cannot be checked    → Unauthenticated
     revoked member                                      → PermissionDenied
-    wrong audience                                      → PermissionDenied
+    wrong audience, or a fan-out copy whose ticket is
+      not the one committed to for this agency         → PermissionDenied
     missing times, not yet valid, expired, too long     → Unauthenticated
     missing purpose or case reference, missing officer  → PermissionDenied
     short or replayed nonce                             → Unauthenticated
 
 The signature is checked before any other field is trusted. Nonces are remembered until the
 request they came with has expired (plus the allowed clock skew), so a captured request cannot
-be sent again while it would still be accepted.
+be sent again while it would still be accepted. A fan-out is signed once for every agency it
+goes to; each copy carries a ticket only its own agency receives (docs/one-signature.md).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import threading
 import time
@@ -29,7 +30,13 @@ from dataclasses import dataclass
 from google.protobuf import json_format
 
 from cets.common.membership import Member, Membership
-from cets.common.signing import MAX_AUDIENCES, SignedRequest, verify_request
+from cets.common.signing import (
+    MAX_AUDIENCES,
+    TICKET_BYTES,
+    SignedRequest,
+    audience_commitment,
+    verify_request,
+)
 from cets.core.convert import check_size
 from cets.core.releases import check_release_size
 from cets.core.watches import check_watch_size
@@ -157,22 +164,18 @@ class RequestGuard:
 
     def _check_audience(self, request: SignedRequest) -> None:
         context = request.context
-        if not context.audiences:
+        if not context.audience_commitments:
             if context.audience != self._agency:
                 raise PermissionDenied(
                     f"the request is addressed to {context.audience!r}, not {self._agency!r}"
                 )
             return
-        try:
-            index = list(context.audiences).index(self._agency)
-        except ValueError:
-            raise PermissionDenied(f"the request is not addressed to {self._agency!r}") from None
-        # the signature names several agencies: only the copy the signer sent here carries the
-        # ticket committed to for this agency, so another named agency cannot forward its own
-        if not hmac.compare_digest(
-            hashlib.sha256(request.ticket).digest(), context.audience_tickets[index]
-        ):
-            raise Unauthenticated("the request's ticket is not the one issued for this agency")
+        # one signature for a fan-out: only the copy the signer sent here carries a ticket
+        # that, with this agency's id, gives one of the signed commitments -- another
+        # addressed agency holds only its own ticket and cannot forward its copy here
+        mine = audience_commitment(self._agency, request.ticket)
+        if not any(hmac.compare_digest(mine, c) for c in context.audience_commitments):
+            raise PermissionDenied(f"the request is not addressed to {self._agency!r}")
 
     def _check_times(self, context: search_pb2.RequestContext) -> float:
         if not (context.HasField("created") and context.HasField("expires")):
@@ -193,20 +196,19 @@ class RequestGuard:
 
 def _check_size(request: SignedRequest) -> None:
     context = request.context
-    if context.audiences or context.audience_tickets:
+    if context.audience_commitments:
         if context.audience:
             raise Unauthenticated("the request has both one audience and a list of them")
-        n = len(context.audiences)
+        commitments = context.audience_commitments
         if (
-            n > MAX_AUDIENCES
-            or len(context.audience_tickets) != n
-            or len(set(context.audiences)) != n
-            or any(len(t) != 32 for t in context.audience_tickets)
-            or len(request.ticket) > 64
+            len(commitments) > MAX_AUDIENCES
+            or len(set(commitments)) != len(commitments)
+            or any(len(c) != 32 for c in commitments)
+            or len(request.ticket) != TICKET_BYTES
         ):
             raise Unauthenticated(
-                f"the audience list must name 1 to {MAX_AUDIENCES} distinct agencies, "
-                "each with one 32-byte ticket digest"
+                f"a fan-out names 1 to {MAX_AUDIENCES} distinct 32-byte audience commitments "
+                f"and carries a {TICKET_BYTES}-byte ticket"
             )
     if isinstance(request, search_pb2.SearchRequest):
         check_size(request.query)

@@ -313,7 +313,7 @@ def _received(request: search_pb2.SearchRequest) -> dict[str, Any]:
         "purpose": context.purpose[:512],
         "case": context.case_reference[:128],
         "audience": context.audience[:64],
-        "audiences": len(context.audiences),  # a fan-out: how many agencies its signature names
+        "audiences": len(context.audience_commitments),  # a fan-out: how many were asked
         "nonce": base64.b64encode(context.nonce[:64]).decode("ascii"),
         "query_bytes": len(query),
         "query_sha256": hashlib.sha256(query).hexdigest(),
