@@ -31,7 +31,7 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("check answers: Ed25519 verify", ("_verify (common/signing.py",)),
     ("check answers: parse", ("open_answer (common/signing.py",)),
     ("check answers: nonce, agency", ("_check_answer (federation/fanout.py",)),
-    ("sign requests", ("RequestSigner.request",)),
+    ("sign requests", ("RequestSigner.request", "RequestSigner.fan_out")),
     ("audit log", ("common/audit.py",)),
     ("gRPC client (send, receive)", ("GrpcCaller.__call__", "grpc/aio/")),
     ("gRPC server (the federated call)", ("grpc/_cython", "grpc/_server", "grpc/aio/_server")),

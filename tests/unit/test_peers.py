@@ -54,3 +54,16 @@ def test_the_receive_limit_can_be_set() -> None:
     error = _error(EXHAUSTED, "CLIENT: Received message larger than max (2048 vs. 1024)")
     assert GrpcCaller()._too_large(error) is None
     assert "at most 1024 bytes" in str(GrpcCaller(max_message_bytes=1024)._too_large(error))
+
+
+def test_every_kind_of_signed_request_has_its_node_method() -> None:
+    from typing import get_args
+
+    from cets.common.signing import SignedRequest
+    from cets.federation import peers
+
+    kinds = {kind.DESCRIPTOR.full_name for kind in get_args(SignedRequest)}
+    assert kinds == set(peers._METHODS)
+    with grpc.insecure_channel("127.0.0.1:1") as channel:  # never connects: nothing is called
+        for stub, method in peers._METHODS.values():
+            assert callable(getattr(stub(channel), method))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import grpc
 
@@ -17,11 +18,9 @@ from cets.common.signing import SignedRequest
 from cets.common.tls import ClientTls, channel_credentials, channel_options, is_loopback
 from cets.federation.fanout import CallRefused
 from cets.v1 import (
-    releases_pb2,
     releases_pb2_grpc,
     search_pb2,
     search_pb2_grpc,
-    watches_pb2,
     watches_pb2_grpc,
 )
 
@@ -29,6 +28,14 @@ __all__ = ["AnswerTooLarge", "GrpcCaller"]
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """Largest answer accepted from one peer (a node's default largest answer)."""
+_METHODS: dict[str, tuple[Any, str]] = {
+    "cets.v1.SearchRequest": (search_pb2_grpc.SearchNodeStub, "Search"),
+    "cets.v1.WatchRequest": (watches_pb2_grpc.WatchNodeStub, "SetWatch"),
+    "cets.v1.AlertPullRequest": (watches_pb2_grpc.WatchNodeStub, "PullAlerts"),
+    "cets.v1.ReleaseRequest": (releases_pb2_grpc.ReleaseNodeStub, "RequestRelease"),
+    "cets.v1.DecisionPullRequest": (releases_pb2_grpc.ReleaseNodeStub, "PullDecisions"),
+}
+"""The node method each kind of signed request goes to."""
 _TOO_LARGE = re.compile(r"Received message larger than max \((\d+) vs\. (\d+)\)")
 
 
@@ -46,22 +53,19 @@ class GrpcCaller:
         self._tls = tls
         self._max_message = max_message_bytes
         self._channels: dict[str, tuple[str, grpc.aio.Channel]] = {}
+        self._calls: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
 
     async def __call__(
         self, member: Member, request: SignedRequest, timeout_s: float
     ) -> search_pb2.SignedAnswer:
         channel = await self._channel(member)
-        if isinstance(request, search_pb2.SearchRequest):
-            call = search_pb2_grpc.SearchNodeStub(channel).Search
-        elif isinstance(request, watches_pb2.WatchRequest):
-            call = watches_pb2_grpc.WatchNodeStub(channel).SetWatch
-        elif isinstance(request, watches_pb2.AlertPullRequest):
-            call = watches_pb2_grpc.WatchNodeStub(channel).PullAlerts
-        elif isinstance(request, releases_pb2.ReleaseRequest):
-            call = releases_pb2_grpc.ReleaseNodeStub(channel).RequestRelease
-        else:
-            call = releases_pb2_grpc.ReleaseNodeStub(channel).PullDecisions
+        kind = request.DESCRIPTOR.full_name
+        call = self._calls.get((member.id, kind))
+        if call is None:  # one multicallable per member and method, built once
+            stub, method = _METHODS[kind]
+            call = getattr(stub(channel), method)
+            self._calls[(member.id, kind)] = call
         try:
             answer: search_pb2.SignedAnswer = await call(request, timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
@@ -99,6 +103,8 @@ class GrpcCaller:
                 await known[1].close(grace=None)
             channel = self._open(member.endpoint)
             self._channels[member.id] = (member.endpoint, channel)
+            for kind in _METHODS:
+                self._calls.pop((member.id, kind), None)
             return channel
 
     def _open(self, endpoint: str) -> grpc.aio.Channel:
@@ -119,3 +125,4 @@ class GrpcCaller:
         for _, channel in self._channels.values():
             await channel.close(grace=None)
         self._channels.clear()
+        self._calls.clear()
