@@ -44,8 +44,10 @@ For each query: the central ranking is the top 10 of the central index for the s
 body a node runs; the federated ranking is the three agencies' top-10 lists fetched through
 the federation service over gRPC (every agency must answer ok), merged with
 
-* ``rrf``: reciprocal rank fusion (the gateway's default, k = 60);
+* ``rrf``: reciprocal rank fusion (k = 60);
 * ``minmax``: each agency's scores rescaled to [0, 1];
+* ``bounded``: each agency's own scores, unless its best is more than 10 times the median of
+  the others' best: then rescaled so that its best is that median (the gateway's method);
 * ``raw score``: the naive baseline, hits sorted by the score their agency gave them;
 * ``ceiling``: not a method -- the fetched hits sorted by their *central* score, the best
   any merge of these three top-10 lists can do.
@@ -85,7 +87,7 @@ from cets.core.display import build_query
 from cets.core.records import IngestContext, RecordType
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
-from cets.gateway.merge import DEFAULT_K, Method, merge
+from cets.gateway.merge import DEFAULT_K, DEFAULT_TRUST_RATIO, Method, merge
 from cets.gateway.quality import ndcg_at_k, overlap_at_k, positional_grades, tie_aware_grades
 from cets.search.background import BackgroundNode
 from cets.search.dsl import build_body
@@ -140,10 +142,11 @@ SHARES = {"text": 0.40, "name": 0.35}
 CENTRAL = "central"
 RAW = "raw score"
 CEILING = "ceiling"
-METHODS = (Method.RRF.value, Method.MINMAX.value, RAW, CEILING)
+METHODS = (*(m.value for m in Method), RAW, CEILING)
 LABELS = {
     Method.RRF.value: f"rrf (k={DEFAULT_K})",
     Method.MINMAX.value: "minmax",
+    Method.BOUNDED.value: f"bounded (x{DEFAULT_TRUST_RATIO:g})",
     RAW: "raw score (naive)",
     CEILING: "ceiling: central scores",
 }
@@ -228,6 +231,7 @@ def _fetch_all(args: Any) -> dict[str, Any]:
         "seed": args.seed,
         "top": TOP,
         "rrf_k": DEFAULT_K,
+        "trust_ratio": DEFAULT_TRUST_RATIO,
         "scenarios": {},
     }
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
