@@ -59,6 +59,11 @@ share a grade, and a record tied with the central 10th counts as top 10: exact-m
 queries and the synthetic records' repeated wording make many ties, which the engine breaks
 by internal document order. The same measures with position-only grades (ties broken as the
 engine happened to) are reported too.
+
+And with a hostile or misconfigured node: the last agency's fetched hits changed after the
+fetch (their grades unchanged), its scores multiplied by 1000, every hit given the score
+1000, or its scores multiplied by 3 -- within the factor by which honest agencies' scores
+differ for real, so ``bounded`` takes them at face value.
 """
 
 from __future__ import annotations
@@ -153,9 +158,16 @@ LABELS = {
 HOSTILE = {
     "x1000": "one node multiplies its scores by 1000",
     "constant": "one node gives every hit the same top score (1000)",
+    "x3": "one node multiplies its scores by 3 (within the bound of bounded)",
 }
 """A misconfigured or hostile node: applied to the last agency's fetched hits, after the
-fetch, to every query of every scenario; its hits keep their central grades."""
+fetch, to every query of every scenario; its hits keep their central grades. ``x3`` stays
+within the factor honest partners' scores differ by, which ``bounded`` lets through."""
+_HOSTILE_SCORE: dict[str, Callable[[float], float]] = {
+    "x1000": lambda score: score * 1000,
+    "constant": lambda _: 1000.0,
+    "x3": lambda score: score * 3,
+}
 
 
 def _hostile(hits: Sequence[search_pb2.Hit], variant: str) -> list[search_pb2.Hit]:
@@ -163,7 +175,7 @@ def _hostile(hits: Sequence[search_pb2.Hit], variant: str) -> list[search_pb2.Hi
     for hit in hits:
         copy = search_pb2.Hit()
         copy.CopyFrom(hit)
-        copy.score = hit.score * 1000 if variant == "x1000" else 1000.0
+        copy.score = _HOSTILE_SCORE[variant](hit.score)
         changed.append(copy)
     return changed
 
@@ -722,7 +734,7 @@ def _markdown(report: Mapping[str, Any]) -> str:
         "",
         "nDCG@10 over every query of each scenario; with a hostile node (the last agency's "
         "hits changed after the fetch: x1000 multiplies its scores by 1000, constant gives "
-        "every hit the score 1000):",
+        "every hit the score 1000, x3 multiplies its scores by 3):",
         "",
         "| method | "
         + " | ".join(scenarios)
