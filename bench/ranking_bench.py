@@ -2,6 +2,15 @@
 
     .venv/bin/python bench/ranking_bench.py                          # writes bench/results/
     .venv/bin/python bench/ranking_bench.py --records 6000 --queries 30   # quick
+    .venv/bin/python bench/ranking_bench.py --save-fetched fetched.json   # and keep the lists
+    .venv/bin/python bench/ranking_bench.py --from-fetched fetched.json   # judge them again
+
+Setting up the indices and fetching through the federation takes minutes; judging the
+fetched lists takes seconds. ``--save-fetched`` keeps what was fetched (every agency's hits
+and the central index's top 10 and scores), and ``--from-fetched`` judges it again -- with
+the merge methods as they are now -- printing the tables without writing any results, so a
+change to a method can be measured on the same lists in seconds. The results in
+``bench/results/`` always come from a run that fetched its own lists.
 
 The yardstick: what ONE OpenSearch index over the union of all agencies' records would rank
 (the "central" ranking). The federation cannot have it -- each agency's node ranks only its
@@ -35,8 +44,10 @@ For each query: the central ranking is the top 10 of the central index for the s
 body a node runs; the federated ranking is the three agencies' top-10 lists fetched through
 the federation service over gRPC (every agency must answer ok), merged with
 
-* ``rrf``: reciprocal rank fusion (the gateway's default, k = 60);
+* ``rrf``: reciprocal rank fusion (k = 60);
 * ``minmax``: each agency's scores rescaled to [0, 1];
+* ``bounded``: each agency's own scores, unless its best is more than 10 times the median of
+  the others' best: then rescaled so that its best is that median (the gateway's method);
 * ``raw score``: the naive baseline, hits sorted by the score their agency gave them;
 * ``ceiling``: not a method -- the fetched hits sorted by their *central* score, the best
   any merge of these three top-10 lists can do.
@@ -48,6 +59,11 @@ share a grade, and a record tied with the central 10th counts as top 10: exact-m
 queries and the synthetic records' repeated wording make many ties, which the engine breaks
 by internal document order. The same measures with position-only grades (ties broken as the
 engine happened to) are reported too.
+
+And with a hostile or misconfigured node: the last agency's fetched hits changed after the
+fetch (their grades unchanged), its scores multiplied by 1000, every hit given the score
+1000, or its scores multiplied by 3 -- within the factor by which honest agencies' scores
+differ for real, so ``bounded`` takes them at face value.
 """
 
 from __future__ import annotations
@@ -67,6 +83,7 @@ from typing import Any
 
 import grpc
 from _common import UNLIMITED, header, machine, write
+from google.protobuf import json_format
 from opensearchpy import OpenSearch
 
 from cets.common.background import BackgroundService
@@ -75,7 +92,7 @@ from cets.core.display import build_query
 from cets.core.records import IngestContext, RecordType
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
 from cets.federation.server import FederationServer
-from cets.gateway.merge import DEFAULT_K, Method, merge
+from cets.gateway.merge import DEFAULT_K, DEFAULT_TRUST_RATIO, Method, merge
 from cets.gateway.quality import ndcg_at_k, overlap_at_k, positional_grades, tie_aware_grades
 from cets.search.background import BackgroundNode
 from cets.search.dsl import build_body
@@ -130,19 +147,27 @@ SHARES = {"text": 0.40, "name": 0.35}
 CENTRAL = "central"
 RAW = "raw score"
 CEILING = "ceiling"
-METHODS = (Method.RRF.value, Method.MINMAX.value, RAW, CEILING)
+METHODS = (*(m.value for m in Method), RAW, CEILING)
 LABELS = {
     Method.RRF.value: f"rrf (k={DEFAULT_K})",
     Method.MINMAX.value: "minmax",
+    Method.BOUNDED.value: f"bounded (x{DEFAULT_TRUST_RATIO:g})",
     RAW: "raw score (naive)",
     CEILING: "ceiling: central scores",
 }
 HOSTILE = {
     "x1000": "one node multiplies its scores by 1000",
     "constant": "one node gives every hit the same top score (1000)",
+    "x3": "one node multiplies its scores by 3 (within the bound of bounded)",
 }
 """A misconfigured or hostile node: applied to the last agency's fetched hits, after the
-fetch, to every query of every scenario; its hits keep their central grades."""
+fetch, to every query of every scenario; its hits keep their central grades. ``x3`` stays
+within the factor honest partners' scores differ by, which ``bounded`` lets through."""
+_HOSTILE_SCORE: dict[str, Callable[[float], float]] = {
+    "x1000": lambda score: score * 1000,
+    "constant": lambda _: 1000.0,
+    "x3": lambda score: score * 3,
+}
 
 
 def _hostile(hits: Sequence[search_pb2.Hit], variant: str) -> list[search_pb2.Hit]:
@@ -150,7 +175,7 @@ def _hostile(hits: Sequence[search_pb2.Hit], variant: str) -> list[search_pb2.Hi
     for hit in hits:
         copy = search_pb2.Hit()
         copy.CopyFrom(hit)
-        copy.score = hit.score * 1000 if variant == "x1000" else 1000.0
+        copy.score = _HOSTILE_SCORE[variant](hit.score)
         changed.append(copy)
     return changed
 
@@ -177,9 +202,39 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=30_000, help="across the three agencies")
     parser.add_argument("--queries", type=int, default=60, help="per scenario")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--save-fetched",
+        type=Path,
+        metavar="FILE",
+        help="also write every agency's fetched list and the central scores to FILE (JSON)",
+    )
+    parser.add_argument(
+        "--from-fetched",
+        type=Path,
+        metavar="FILE",
+        help="judge the lists a --save-fetched run wrote to FILE again, without OpenSearch or "
+        "the federation (seconds, not minutes): prints the tables, writes no results",
+    )
     args = parser.parse_args()
     if args.queries < len(QUERY_TYPES):
         parser.error(f"--queries must be at least {len(QUERY_TYPES)}")
+    if args.from_fetched:
+        if args.save_fetched:
+            parser.error("--from-fetched and --save-fetched do not go together")
+        saved = json.loads(args.from_fetched.read_text(encoding="utf-8"))
+        report = _judged_report(saved) | {"rejudged": machine()}
+        print(_markdown(report), end="")
+        return 0
+    fetched = _fetch_all(args)
+    if args.save_fetched:
+        args.save_fetched.write_text(json.dumps(fetched) + "\n", encoding="utf-8")
+    report = _judged_report(fetched)
+    write("ranking", report, _markdown(report))
+    return 0
+
+
+def _fetch_all(args: Any) -> dict[str, Any]:
+    """Every scenario set up on one local OpenSearch and its queries fetched, as JSON."""
     started = time.perf_counter()
     report: dict[str, Any] = {
         "machine": machine(),
@@ -188,6 +243,7 @@ def main() -> int:
         "seed": args.seed,
         "top": TOP,
         "rrf_k": DEFAULT_K,
+        "trust_ratio": DEFAULT_TRUST_RATIO,
         "scenarios": {},
     }
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -202,8 +258,13 @@ def main() -> int:
                 Path(tmp) / name, engine.url, client, name, scenario, args
             )
     report["seconds"] = round(time.perf_counter() - started, 1)
-    _write(report)
-    return 0
+    return report
+
+
+def _judged_report(fetched: Mapping[str, Any]) -> dict[str, Any]:
+    """The report: a fetch (:func:`_fetch_all`) with every scenario judged."""
+    scenarios = {name: _judged(s) for name, s in fetched["scenarios"].items()}
+    return {**fetched, "scenarios": scenarios}
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -466,6 +527,7 @@ def _rankings(
 def _scenario(
     tmp: Path, url: str, client: OpenSearch, name: str, scenario: Scenario, args: Any
 ) -> dict[str, Any]:
+    """One scenario set up, and each of its queries fetched (:func:`_fetch`), as JSON."""
     agencies = DEMO_AGENCIES[:3]
     prefix = f"rank-{name}"
     counts = _counts(args.records, scenario.split)
@@ -487,7 +549,7 @@ def _scenario(
     print(f"  {sum(counts):,} records ingested twice, {len(queries)} queries", flush=True)
 
     clock = time.perf_counter()
-    details = []
+    fetched: list[dict[str, Any]] = []
     with ExitStack() as stack:
         for a in agencies:
             config = fed.agency(a.id).node_config(url, index_prefix=prefix)
@@ -500,7 +562,7 @@ def _scenario(
         stack.callback(channel.close)
         stub = federation_pb2_grpc.FederationStub(channel)
         for query in queries:
-            details.append(_judge(query, stub, central, [a.id for a in agencies]))
+            fetched.append(_fetch(query, stub, central, [a.id for a in agencies]))
     searched_s = time.perf_counter() - clock
     return {
         "split": list(scenario.split),
@@ -509,15 +571,30 @@ def _scenario(
         "planted_links": len(plan.identities),
         "queries_dropped_without_matches": dropped,
         "seconds": {"prepare": round(prepared_s, 1), "search": round(searched_s, 1)},
+        "hostile_agency": agencies[-1].id,
+        "fetched": fetched,
+    }
+
+
+def _judged(scenario: Mapping[str, Any]) -> dict[str, Any]:
+    """A fetched scenario (see :func:`_scenario`) judged: its summaries and every query."""
+    details = [_judge(f, scenario["hostile_agency"]) for f in scenario["fetched"]]
+    kept = {k: v for k, v in scenario.items() if k not in ("fetched", "hostile_agency")}
+    return kept | {
         "summary": _summary(details),
         "hostile": _hostile_summary(details),
         "queries": details,
     }
 
 
-def _judge(
+def _fetch(
     query: BenchQuery, stub: Any, central: Central, agencies: Sequence[str]
 ) -> dict[str, Any]:
+    """One query's federated answer and the central index's view of it, as JSON.
+
+    Everything :func:`_judge` needs, so that a saved fetch (``--save-fetched``) can be judged
+    again without OpenSearch or the federation (``--from-fetched``).
+    """
     pb = query.proto()
     response = stub.Search(
         federation_pb2.FederatedSearchRequest(
@@ -533,7 +610,32 @@ def _judge(
     top, total = central.top(pb)
     assert top, f"the central index finds nothing for {query}"
     fetched = [(agency, hit.record_id) for agency, hits in lists.items() for hit in hits]
-    scores = central.scores(pb, fetched)
+    return {
+        "query": {k: v for k, v in asdict(query).items() if v},
+        "lists": {
+            agency: [json_format.MessageToDict(h, preserving_proto_field_name=True) for h in hits]
+            for agency, hits in lists.items()
+        },
+        "agencies": {
+            a.status.agency: {"matches": a.response.total_hits, "hits": len(a.response.hits)}
+            for a in response.answers
+        },
+        "central_matches": total,
+        "central_top": [[":".join(key), score] for key, score in top],
+        "central_scores": [
+            [":".join(key), score] for key, score in central.scores(pb, fetched).items()
+        ],
+    }
+
+
+def _judge(fetched: Mapping[str, Any], bad: str) -> dict[str, Any]:
+    """Every method's measures for one fetched query, and with ``bad`` a hostile node."""
+    lists = {
+        agency: [json_format.ParseDict(h, search_pb2.Hit()) for h in hits]
+        for agency, hits in fetched["lists"].items()
+    }
+    top = [(_key(key), float(score)) for key, score in fetched["central_top"]]
+    scores: dict[Key, float | None] = {_key(key): score for key, score in fetched["central_scores"]}
     missing = [key for key, score in scores.items() if score is None]
     grades = tie_aware_grades(top, TOP, others=scores)
     positional = positional_grades([key for key, _ in top], TOP)
@@ -547,7 +649,6 @@ def _judge(
             "top": [":".join(key) for key in ranking],
         }
     hostile: dict[str, dict[str, float]] = {}
-    bad = agencies[-1]
     for variant in HOSTILE:
         changed = {a: _hostile(h, variant) if a == bad else h for a, h in lists.items()}
         hostile[variant] = {
@@ -555,14 +656,11 @@ def _judge(
             for method, ranking in _rankings(changed, scores).items()
         }
     return {
-        "query": {k: v for k, v in asdict(query).items() if v},
+        "query": fetched["query"],
         "hostile": {"agency": bad, "ndcg": hostile},
-        "central_matches": total,
-        "central_top": [[":".join(key), score] for key, score in top],
-        "agencies": {
-            a.status.agency: {"matches": a.response.total_hits, "hits": len(a.response.hits)}
-            for a in response.answers
-        },
+        "central_matches": fetched["central_matches"],
+        "central_top": fetched["central_top"],
+        "agencies": fetched["agencies"],
         "top_10_ties_beyond_cutoff": sum(1 for g in grades.values() if g > 0) > len(top),
         "fetched_not_matched_centrally": [":".join(key) for key in missing],
         "methods": judged,
@@ -611,7 +709,8 @@ def _all_perfect(detail: Mapping[str, Any]) -> bool:
     return all(m["overlap"] == 1.0 and m["ndcg"] >= 1.0 - 1e-9 for m in detail["methods"].values())
 
 
-def _write(report: dict[str, Any]) -> None:
+def _markdown(report: Mapping[str, Any]) -> str:
+    """The report as Markdown tables."""
     lines = [
         "# Ranking benchmark: merged federated ranking vs one central index",
         "",
@@ -624,7 +723,37 @@ def _write(report: dict[str, Any]) -> None:
         "top 10 of one index over all records. Grades: 11 - central rank, ties in central "
         "score sharing a grade.",
     ]
-    for name, scenario in report["scenarios"].items():
+    if "rejudged" in report:
+        lines += [
+            "",
+            f"Judged again at commit {report['rejudged']['commit']} "
+            f"({report['rejudged']['date']}) from the lists fetched above.",
+        ]
+    scenarios = report["scenarios"]
+    lines += [
+        "",
+        "nDCG@10 over every query of each scenario; with a hostile node (the last agency's "
+        "hits changed after the fetch: x1000 multiplies its scores by 1000, constant gives "
+        "every hit the score 1000, x3 multiplies its scores by 3):",
+        "",
+        "| method | "
+        + " | ".join(scenarios)
+        + " | "
+        + " | ".join(f"{v}: {name}" for v in HOSTILE for name in scenarios)
+        + " |",
+        "|---|" + "---|" * (len(scenarios) * (1 + len(HOSTILE))),
+        *(
+            f"| {LABELS[method]} | "
+            + " | ".join(f"{s['summary'][method]['all']['ndcg']:.3f}" for s in scenarios.values())
+            + " | "
+            + " | ".join(
+                f"{s['hostile'][v][method]:.3f}" for v in HOSTILE for s in scenarios.values()
+            )
+            + " |"
+            for method in METHODS
+        ),
+    ]
+    for name, scenario in scenarios.items():
         sizes = ", ".join(f"{a} {s['records']:,}" for a, s in scenario["agencies"].items())
         details = scenario["queries"]
         ties = sum(1 for d in details if d["top_10_ties_beyond_cutoff"])
@@ -678,7 +807,7 @@ def _write(report: dict[str, Any]) -> None:
                 for method in METHODS
             ),
         ]
-    write("ranking", report, "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

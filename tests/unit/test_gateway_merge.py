@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
+import statistics
 from collections.abc import Mapping, Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cets.gateway.merge import MergedHit, Method, merge
+from cets.gateway.merge import DEFAULT_TRUST_RATIO, MergedHit, Method, bounded_scores, merge
 from cets.v1 import records_pb2, search_pb2
 
 EMAIL = records_pb2.SelectorKind.SELECTOR_KIND_EMAIL
@@ -157,6 +159,141 @@ def test_empty() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Bounded: each agency's own scores, brought down when far above the others'
+
+
+def test_bounded_keeps_scores_that_are_on_one_scale() -> None:
+    lists = {
+        "a": [hit("a", "a0", 12.0), hit("a", "a1", 7.0)],
+        "b": [hit("b", "b0", 9.0), hit("b", "b1", 8.0)],
+    }
+    merged = merge(lists, method=Method.BOUNDED)
+    # unlike min-max, which would put a1 (0.0) level with b1 (0.0) and b0 (1.0) with a0
+    assert ids(merged) == [("a", "a0"), ("b", "b0"), ("b", "b1"), ("a", "a1")]
+    assert [m.fused for m in merged] == [12.0, 9.0, 8.0, 7.0]
+
+
+def test_a_node_multiplying_its_scores_by_1000_cannot_take_over_the_top() -> None:
+    lists = {
+        "a": [hit("a", "a0", 12.0), hit("a", "a1", 11.0), hit("a", "a2", 6.0)],
+        "b": [hit("b", "b0", 10.0), hit("b", "b1", 9.0), hit("b", "b2", 5.0)],
+        "c": [hit("c", f"c{i}", score * 1000) for i, score in enumerate((8.0, 7.0, 2.0))],
+    }
+    # Taken at face value, c's hits would be the top three.
+    unbounded = merge(lists, method=Method.BOUNDED, trust_ratio=math.inf)
+    assert ids(unbounded)[:3] == [("c", "c0"), ("c", "c1"), ("c", "c2")]
+    # c's best (8000) is more than 10 times the median of the others' best (11): c's list is
+    # rescaled so that its best is 11, the others in proportion.
+    merged = merge(lists, method=Method.BOUNDED)
+    fused = {m.record_id: m.fused for m in merged}
+    assert [fused["c0"], fused["c1"], fused["c2"]] == pytest.approx([11.0, 9.625, 2.75])
+    assert ids(merged) == [
+        ("a", "a0"),
+        ("c", "c0"),  # ties with a1 at 11; rank 1 before rank 2
+        ("a", "a1"),
+        ("b", "b0"),
+        ("c", "c1"),
+        ("b", "b1"),
+        ("a", "a2"),
+        ("b", "b2"),
+        ("c", "c2"),
+    ]
+
+
+def test_with_two_agencies_each_bounds_the_other() -> None:
+    lists = {"a": [hit("a", "a0", 3.0)], "b": [hit("b", "b0", 3e6), hit("b", "b1", 1.5e6)]}
+    fused = {m.record_id: m.fused for m in merge(lists, method=Method.BOUNDED)}
+    assert fused == pytest.approx({"a0": 3.0, "b0": 3.0, "b1": 1.5})
+
+
+def test_a_node_giving_every_hit_the_same_huge_score_is_brought_to_the_others_level() -> None:
+    lists = {
+        "a": [hit("a", "a0", 10.0), hit("a", "a1", 6.0)],
+        "b": [hit("b", "b0", 8.0), hit("b", "b1", 7.0)],
+        "c": [hit("c", f"c{i}", 1000.0) for i in range(3)],
+    }
+    merged = merge(lists, method=Method.BOUNDED)
+    # c's every hit at the median of the others' best (9), in c's own order, below a's best
+    assert [m.fused for m in merged if m.agency == "c"] == [9.0, 9.0, 9.0]
+    assert ids(merged) == [
+        ("a", "a0"),
+        ("c", "c0"),
+        ("c", "c1"),
+        ("c", "c2"),
+        ("b", "b0"),
+        ("b", "b1"),
+        ("a", "a1"),
+    ]
+
+
+def test_an_agency_whose_hits_all_score_the_same_on_the_others_scale_is_kept() -> None:
+    # Equal scores are common (exact matches, records worded alike): kept when on scale.
+    lists = {
+        "a": [hit("a", "a0", 10.0), hit("a", "a1", 4.0)],
+        "b": [hit("b", f"b{i}", 7.0) for i in range(3)],
+    }
+    merged = merge(lists, method=Method.BOUNDED)
+    assert [m.fused for m in merged] == [10.0, 7.0, 7.0, 7.0, 4.0]
+    assert ids(merged)[1:4] == [("b", "b0"), ("b", "b1"), ("b", "b2")]
+
+
+def test_bounded_with_a_single_agency_keeps_its_scores() -> None:
+    alone = [hit("a", "a0", 5e6), hit("a", "a1", 3.0)]
+    for lists in ({"a": alone}, {"a": alone, "b": []}):  # an agency without hits is no measure
+        merged = merge(lists, method=Method.BOUNDED)
+        assert ids(merged) == [("a", "a0"), ("a", "a1")]
+        assert [m.fused for m in merged] == [5e6, 3.0]
+
+
+def test_bounded_with_no_hits() -> None:
+    assert merge({}, method=Method.BOUNDED) == []
+    assert merge({"a": [], "b": []}, method=Method.BOUNDED) == []
+    assert bounded_scores({}) == {}
+    assert bounded_scores({"a": [], "b": []}) == {"a": [], "b": []}
+
+
+def test_bounded_ties_break_by_rank_then_agency_then_record() -> None:
+    lists = {
+        "c": [hit("c", "c0", 1e6), hit("c", "c1", 1e6)],  # brought to 10
+        "b": [hit("b", "b0", 10.0)],
+        "a": [hit("a", "a0", 10.0)],
+    }
+    expected = [("a", "a0"), ("b", "b0"), ("c", "c0"), ("c", "c1")]
+    for order in itertools.permutations(lists):
+        merged = merge({agency: lists[agency] for agency in order}, method=Method.BOUNDED)
+        assert ids(merged) == expected
+        assert [m.fused for m in merged] == [10.0] * 4
+
+
+def test_bounded_survives_extreme_scores() -> None:
+    fused = bounded_scores(
+        {"a": [math.inf, 5.0, math.nan, -3.0], "b": [2.0], "c": [-math.inf, 1.0]}
+    )
+    # a's best counts as the largest float: far above the median of 2 and 0, so rescaled to 1
+    assert fused["a"][0] == pytest.approx(1.0)
+    assert 0.0 <= fused["a"][1] < 1e-300
+    assert fused["a"][2:] == [0.0, 0.0]
+    assert fused["b"] == [2.0]  # the median of a's and c's best is huge
+    assert fused["c"] == [0.0, 1.0]  # a best of 0 is never above the bound
+    assert all(math.isfinite(v) for values in fused.values() for v in values)
+
+
+@pytest.mark.parametrize("ratio", [0.99, -1.0, math.nan])
+def test_trust_ratio_is_at_least_one(ratio: float) -> None:
+    with pytest.raises(ValueError, match="trust_ratio"):
+        bounded_scores({"a": [1.0]}, trust_ratio=ratio)
+    with pytest.raises(ValueError, match="trust_ratio"):
+        merge({"a": [hit("a", "r")]}, trust_ratio=ratio)
+
+
+def test_the_default_bound_leaves_room_for_honest_partners() -> None:
+    # On a name query the agency holding the name as spelled scores several times the others.
+    fused = bounded_scores({"a": [46.6, 46.6], "b": [5.9]})
+    assert fused["a"] == [46.6, 46.6]
+    assert DEFAULT_TRUST_RATIO * 5.9 > 46.6
+
+
+# --------------------------------------------------------------------------------------------
 # Properties
 
 _agency_names = st.sampled_from(["a", "b", "c", "d", "e"])
@@ -224,6 +361,33 @@ def test_merge_is_a_k_way_merge_keeping_each_agencys_order(
         assert sorted(ranks) == sorted(first_positions.values())
     assert len(set(ids(merged))) == len(merged)
     assert merged == greedy_merge(per_agency)
+
+
+@settings(max_examples=200, deadline=None)
+@given(agency_lists(), st.floats(1.0, 1e12), st.floats(1.0, 100.0))
+def test_no_factor_lifts_an_agency_past_the_bound(
+    lists: dict[str, list[search_pb2.Hit]], factor: float, ratio: float
+) -> None:
+    scores = {agency: [h.score for h in hits] for agency, hits in lists.items()}
+    if scores:  # one agency multiplies its scores
+        inflated = sorted(scores)[0]
+        scores[inflated] = [s * factor for s in scores[inflated]]
+    fused = bounded_scores(scores, trust_ratio=ratio)
+    assert {agency: len(values) for agency, values in fused.items()} == {
+        agency: len(values) for agency, values in scores.items()
+    }
+    bests = {agency: max(0.0, values[0]) for agency, values in scores.items() if values}
+    for agency, values in fused.items():
+        others = [best for other, best in bests.items() if other != agency]
+        assert all(math.isfinite(v) and v >= 0.0 for v in values)
+        if values and others:
+            # however much it multiplied, its first hit is at most the bound
+            reference = statistics.median(others)
+            assert values[0] <= ratio * reference * (1 + 1e-12)
+            if bests[agency] > ratio * reference:
+                assert values[0] == pytest.approx(reference)
+            else:
+                assert values == [max(0.0, s) for s in scores[agency]]
 
 
 @settings(max_examples=200, deadline=None)

@@ -565,9 +565,10 @@ def create_app(gateway: Gateway) -> FastAPI:
             for a in response.answers
             if a.status.code in ANSWERED
         }
-        # min-max: as good as RRF with equal partners, better when their sizes differ
-        # (bench/results/ranking-*.md); each agency's influence stays capped either way
-        merged = merge(lists, method=Method.MINMAX)
+        # bounded: the agencies' own scores came closest to one central index on every split,
+        # and the bound keeps a node with out-of-scale scores from taking over
+        # (bench/results/ranking-*.md)
+        merged = merge(lists, method=Method.BOUNDED)
         shown_hits, now_shown = page(merged, shown, body.page_size)
         more = len(shown_hits) == body.page_size and has_more(
             response, now_shown, cap=MAX_PER_AGENCY

@@ -10,17 +10,20 @@ client and back as an opaque cursor, signed with a key of the gateway and bound 
 Why pages neither repeat nor skip
 ---------------------------------
 Assume each agency's list is stable (asking for more hits returns a longer list that starts
-with the shorter one) and lists a record once, and scores are fused by rank (RRF). Then every
-hit's place in the merged order depends only on its agency's list up to that hit (a hit never
-overtakes one its agency ranked above it), so merging prefixes of the lists gives a
-subsequence, in the same order, of merging the whole lists -- the *full order*. Suppose the
-pages so far are the first ``n`` hits of the full order; restricted to one agency these are
-its first ``shown[agency]`` hits, since the full order keeps each agency's own order. The next
-``size`` hits of the full order include at most ``size`` of any agency, namely its next ones,
-all within the first ``shown[agency] + size`` of its list, which is what :func:`wanted` asks
-for. So after the hits already shown are set aside, the merge of what was fetched starts with
-exactly those ``size`` hits, :func:`page` returns them, and the new counters again describe a
-prefix of the full order: concatenating the pages gives the full order, hit for hit.
+with the shorter one) and lists a record once, and scores are fused by rank (RRF) or by the
+gateway's bounded scores (:attr:`~cets.gateway.merge.Method.BOUNDED`: a hit's own score,
+bounded by the agencies' first hits, which every fetch holds). Then every hit's place in the
+merged order depends only on its agency's list up to that hit (a hit never overtakes one its
+agency ranked above it) and on the agencies' first hits, so merging prefixes of the lists
+gives a subsequence, in the same order, of merging the whole lists -- the *full order*.
+Suppose the pages so far are the first ``n`` hits of the full order; restricted to one agency
+these are its first ``shown[agency]`` hits, since the full order keeps each agency's own
+order. The next ``size`` hits of the full order include at most ``size`` of any agency,
+namely its next ones, all within the first ``shown[agency] + size`` of its list, which is
+what :func:`wanted` asks for. So after the hits already shown are set aside, the merge of
+what was fetched starts with exactly those ``size`` hits, :func:`page` returns them, and the
+new counters again describe a prefix of the full order: concatenating the pages gives the
+full order, hit for hit.
 
 Without those assumptions (an agency down for one page, min-max scores that move as more of a
 list is fetched, a record listed twice) pages may interleave agencies differently from the
