@@ -223,6 +223,69 @@ def test_a_stored_record_survives_the_contract(type_: str) -> None:
     }
 
 
+def _slow(document: dict[str, Any]) -> records_pb2.Record:
+    """The reference: the envelope as the fast path sets it, the body by ``ParseDict``."""
+    from google.protobuf import json_format
+
+    record = records_pb2.Record()
+    record.envelope.CopyFrom(record_to_proto(document).envelope)
+    json_format.ParseDict(document.get("body", {}), getattr(record, document["type"]))
+    return record
+
+
+@pytest.mark.parametrize("type_", sorted(FULL))
+def test_the_fast_body_conversion_gives_what_parse_dict_gives(
+    type_: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from google.protobuf import json_format
+
+    document = prepare({"type": type_, **ENVELOPE, **FULL[type_]}, CTX).document
+    slow = _slow(document)
+    used: list[object] = []
+    monkeypatch.setattr(json_format, "ParseDict", lambda *a, **k: used.append(a))
+    assert record_to_proto(document) == slow
+    assert not used  # the stored form took the fast path
+
+
+def test_the_fast_body_conversion_matches_on_the_sample_data(tmp_path: Any) -> None:
+    import json
+
+    from cets.search.sample_data import DEMO_AGENCIES, write_sample
+
+    write_sample(tmp_path, DEMO_AGENCIES[:1], 1000, seed=3)
+    rows = (tmp_path / f"{DEMO_AGENCIES[0].id}.ndjson").read_text().splitlines()
+    ctx = IngestContext(DEMO_AGENCIES[0].id, KEY, DEMO_AGENCIES[0].region)
+    seen = set()
+    for row in rows:
+        document = prepare(json.loads(row), ctx).document
+        seen.add(document["type"])
+        assert record_to_proto(document) == _slow(document)
+    assert len(seen) >= 8
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": 5},  # a string field given a number
+        {"sent_at": "2024-01-01T00:00:00.123456789Z"},  # nanoseconds: ParseDict's own parser
+        {"sent_at": "2024-01-01T03:00:00+02:00"},
+        {"unknown_field": "x"},
+    ],
+)
+def test_what_is_not_the_plain_form_is_converted_by_parse_dict(body: dict[str, Any]) -> None:
+    from google.protobuf import json_format
+
+    document = {"type": "chat_message", "record_id": "r", "body": body}
+    try:
+        expected = records_pb2.ChatMessage()
+        json_format.ParseDict(body, expected)
+    except json_format.ParseError as exc:
+        with pytest.raises(json_format.ParseError, match=str(exc)[:20]):
+            record_to_proto(document)
+    else:
+        assert record_to_proto(document).chat_message == expected
+
+
 def test_a_card_record_crosses_the_contract_as_fingerprint_and_last4() -> None:
     document = prepare({"type": "payment_card", "created": "2024-01-01", "card_number": CARD}, CTX)
     pb = record_to_proto(document.document)

@@ -7,11 +7,15 @@ The only module that knows both sides. Enum names follow one rule each way: ``pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import calendar
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cets.core import pdq
@@ -286,8 +290,53 @@ def record_to_proto(document: dict[str, Any]) -> records_pb2.Record:
     _set_time(envelope.created, document.get("created"))
     _set_time(envelope.updated, document.get("updated"))
     record = records_pb2.Record(envelope=envelope)
-    json_format.ParseDict(document.get("body", {}), getattr(record, record_type.value))
+    body = document.get("body", {})
+    target = getattr(record, record_type.value)
+    try:
+        _fill(target, body)
+    except (KeyError, TypeError, ValueError):  # not the plain form: the slow way
+        target.Clear()
+        json_format.ParseDict(body, target)
     return record
+
+
+def _fill(message: Message, values: Mapping[str, Any]) -> None:
+    """``json_format.ParseDict`` for the plain form ingest stores (field names as in the
+    proto, enums by name, RFC 3339 times), several times faster: an answer converts every
+    hit's stored body. Anything else raises, and the caller falls back to ``ParseDict``."""
+    fields = message.DESCRIPTOR.fields_by_name
+    for name, value in values.items():
+        field = fields[name]
+        kind = field.type
+        if kind == FieldDescriptor.TYPE_MESSAGE:
+            full_name = field.message_type.full_name if field.message_type else ""
+            if full_name == "google.protobuf.Timestamp" and not field.is_repeated:
+                _set_time(getattr(message, name), value)
+            elif full_name.startswith("google.protobuf."):
+                raise ValueError("another well-known type")
+            elif field.is_repeated:
+                repeated = getattr(message, name)
+                for item in value:
+                    _fill(repeated.add(), item)
+            else:
+                _fill(getattr(message, name), value)
+        elif kind == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+            numbers = field.enum_type.values_by_name
+            if field.is_repeated:
+                getattr(message, name).extend(numbers[v].number for v in value)
+            else:
+                setattr(message, name, numbers[value].number)
+        elif kind in _AS_IS:
+            if field.is_repeated:
+                if not isinstance(value, list) or not all(type(v) is _AS_IS[kind] for v in value):
+                    raise TypeError("not a list of plain values")
+                getattr(message, name).extend(value)
+            elif type(value) is not _AS_IS[kind]:
+                raise TypeError("not a plain value")
+            else:
+                setattr(message, name, value)
+        else:  # 64-bit integers as text, bytes as base64, floats: ParseDict's own rules
+            raise ValueError("not a plain field")
 
 
 def record_from_proto(record: records_pb2.Record) -> dict[str, Any]:
@@ -302,8 +351,30 @@ def record_from_proto(record: records_pb2.Record) -> dict[str, Any]:
 
 
 def _set_time(stamp: Timestamp, value: str | None) -> None:
-    if value:
+    if not value:
+        return
+    if not isinstance(value, str):
+        raise TypeError("a time is RFC 3339 text")
+    if _PLAIN_TIME.fullmatch(value):  # what ingest stores: whole microseconds at most
+        moment = datetime.fromisoformat(value)
+        stamp.seconds = calendar.timegm(moment.utctimetuple())
+        stamp.nanos = moment.microsecond * 1000
+    else:
         stamp.FromJsonString(value)
+
+
+_PLAIN_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_AS_IS: dict[int, type] = {  # fields set as they are, from exactly this Python type
+    FieldDescriptor.TYPE_STRING: str,
+    FieldDescriptor.TYPE_BOOL: bool,
+    FieldDescriptor.TYPE_INT32: int,
+    FieldDescriptor.TYPE_UINT32: int,
+    FieldDescriptor.TYPE_SINT32: int,
+    FieldDescriptor.TYPE_FIXED32: int,
+    FieldDescriptor.TYPE_SFIXED32: int,
+}
 
 
 _DISCLOSURE = {
