@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from typing import Final
@@ -51,6 +52,11 @@ _MAIL_PROVIDERS: Final[dict[str, _MailProvider]] = {
 _MAX_EMAIL_LENGTH: Final = 320
 
 
+CACHE_SIZE = 65_536
+"""Normalised values remembered (each a few hundred bytes at most)."""
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)  # the same identifiers recur across records
 def normalize_email(raw: str) -> str:
     """Normalise an e-mail address.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Final
@@ -29,6 +30,11 @@ def check_region(default_region: str | None) -> str | None:
     return region
 
 
+CACHE_SIZE = 65_536
+"""Normalised values remembered (each a few hundred bytes at most)."""
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)  # the same identifiers recur across records
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """Normalise a phone number to E.164, e.g. ``"+14165550123"``.
 
