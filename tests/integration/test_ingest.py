@@ -246,3 +246,51 @@ def test_cli_ingest_reports_rejects_on_stderr_and_in_a_file(
     ]
     assert [w["line"] for w in written] == sorted(expected)
     assert "4111111111111112" not in result.stderr  # card numbers never echoed in reasons
+
+
+def test_worker_processes_give_the_same_ingest_as_one_process(
+    tmp_path: Path, opensearch_url: str, agency_id: str, card_key: bytes
+) -> None:
+    """Records prepared in worker processes: the same rejects at the same lines, the same
+    counts, the same stored documents, and the later line of a repeated id still wins."""
+    agency = DEMO_AGENCIES[0]
+    write_sample(tmp_path, [agency], 1_000, seed=5)
+    mixed = tmp_path / "mixed.ndjson"
+    expected = _write(mixed)
+    path = tmp_path / "all.ndjson"
+    changed = {**GOOD[0], "name": "John Smyth"}  # the same id as line 1, later in the file
+    path.write_bytes(
+        mixed.read_bytes()
+        + (tmp_path / f"{agency.id}.ndjson").read_bytes()
+        + json.dumps(changed).encode()
+        + b"\n"
+    )
+    runs = {}
+    for workers in (1, 2):
+        names = IndexNames("cets", f"{agency_id}-w{workers}")
+        rejects: list[Reject] = []
+        client = connect(opensearch_url)
+        try:
+            summary = ingest_file(
+                path,
+                client=client,
+                names=names,
+                ctx=IngestContext(agency_id, card_key, agency.region),
+                on_reject=rejects.append,
+                workers=workers,
+            )
+            found = client.search(
+                index=names.alias, body={"size": 2000, "query": {"match_all": {}}}
+            )["hits"]["hits"]
+        finally:
+            client.close()
+        documents = {hit["_id"]: hit["_source"] for hit in found}
+        runs[workers] = (summary, [(r.line, r.reason) for r in rejects], documents)
+    (one, one_rejects, one_docs), (two, two_rejects, two_docs) = runs[1], runs[2]
+    assert sorted(line for line, _ in one_rejects) == sorted(expected)
+    assert two_rejects == one_rejects
+    for counted in ("read", "indexed", "new", "replaced", "rejected", "duplicates", "in_index"):
+        assert getattr(two, counted) == getattr(one, counted), counted
+    assert one.duplicates == 1 and one.in_index == len(one_docs) > 1000
+    assert two_docs == one_docs
+    assert "John Smyth" in json.dumps(one_docs["p-1"])

@@ -35,6 +35,13 @@ from cets.cli._common import fail, node_config, node_options
     help="Records per bulk request (default: 1000).",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes that validate records (default: one per core, up to 4, for files of "
+    "4 MiB or more; otherwise 1).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Show a progress bar (default: when stderr is a terminal).",
@@ -45,6 +52,7 @@ def ingest(
     fmt: str | None,
     rejects: Path | None,
     batch_size: int | None,
+    workers: int | None,
     progress: bool | None,
     as_json: bool,
     **options: Any,
@@ -110,6 +118,7 @@ def ingest(
                 watches=matcher,
                 layout=config.index_layout,
                 wait_for_active_shards=config.wait_for_active_shards,
+                workers=workers,
             )
         except NodeError as exc:
             raise fail(f"{exc}. Records acknowledged so far are kept; re-run to finish.") from None

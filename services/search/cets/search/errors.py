@@ -20,6 +20,7 @@ from cets.core.errors import CetsError, InvalidQuery
 __all__ = [
     "AnswerTooLarge",
     "CetsError",
+    "IngestError",
     "InvalidQuery",
     "NodeError",
     "RateLimited",
@@ -51,3 +52,8 @@ class StoreTimeout(NodeError):
 
 class StoreError(NodeError):
     """OpenSearch rejected a request the node made (a defect or a misconfigured cluster)."""
+
+
+class IngestError(NodeError):
+    """An ingest stopped for a reason of its own (not OpenSearch's); what was acknowledged
+    stays."""

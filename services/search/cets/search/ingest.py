@@ -7,8 +7,10 @@ again replaces records rather than duplicating them. If OpenSearch becomes unrea
 ingest stops with :class:`~cets.search.errors.StoreUnavailable`; what was acknowledged stays,
 and re-running the same command completes the job.
 
-Speed: records are read, validated and serialised (orjson) in one thread while bulk requests
-of :data:`BULK_RECORDS` records, :data:`BULK_IN_FLIGHT` at a time, are sent from the other.
+Speed: records are read, validated and serialised (orjson) in one thread — in worker
+processes for files of :data:`PARALLEL_FROM_BYTES` or more, results taken in the file's order
+— while bulk requests of :data:`BULK_RECORDS` records, :data:`BULK_IN_FLIGHT` at a time, are
+sent from the other.
 The index refreshes only at the end of the ingest (its ``refresh_interval`` is ``-1`` while it
 runs and restored after, also on failure); its replicas are dropped during the bulk only when
 asked (``drop_replicas``: an acknowledged record then lives on one copy until the replicas
@@ -20,11 +22,14 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,13 +40,21 @@ import orjson
 from opensearchpy import ConnectionError, OpenSearch, TransportError
 
 from cets.core.records import IngestContext, RecordError, prepare
+from cets.search.errors import IngestError
 from cets.search.images import index_fields
 from cets.search.index import IndexLayout, IndexNames, ensure_index
 from cets.search.readers import Format, Item, Reject, raw_text, read_records
 from cets.search.store import translate_errors
 from cets.search.watches import WatchMatcher
 
-__all__ = ["BULK_BYTES", "BULK_IN_FLIGHT", "BULK_RECORDS", "IngestSummary", "ingest_file"]
+__all__ = [
+    "BULK_BYTES",
+    "BULK_IN_FLIGHT",
+    "BULK_RECORDS",
+    "IngestSummary",
+    "ingest_file",
+    "workers_for",
+]
 
 BULK_RECORDS = 1000
 """Records per bulk request."""
@@ -49,6 +62,9 @@ BULK_BYTES = 8 * 1024 * 1024
 """A bulk request is sent once it holds this many bytes, even with fewer records."""
 BULK_IN_FLIGHT = 2
 """Bulk requests sent and not yet answered: OpenSearch indexes one while the next travels."""
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024
+"""Files at least this large are prepared by worker processes (:func:`workers_for`)."""
+MAX_WORKERS = 4
 _RETRIES = 5
 """Times a record OpenSearch refuses for load (429) is sent again, with a growing pause."""
 
@@ -102,6 +118,7 @@ def ingest_file(
     watches: WatchMatcher | None = None,
     layout: IndexLayout | None = None,
     wait_for_active_shards: str = "1",
+    workers: int | None = None,
 ) -> IngestSummary:
     """Ingest one file into the agency's index and return the counts.
 
@@ -110,15 +127,19 @@ def ingest_file(
     raises their alerts. ``layout``: the index's shards and replicas, if it is created here.
     ``wait_for_active_shards``: copies of the shard that must be active before each bulk
     request is written (a number or ``all``); OpenSearch acknowledges a record only once
-    every active copy holds it.
+    every active copy holds it. ``workers``: processes that validate and serialise records
+    (default :func:`workers_for` the file); results are the same with any number.
     """
     fmt = fmt or Format.for_path(path)
+    workers = workers_for(path) if workers is None else max(1, workers)
     ensure_index(client, names, layout)
     summary = IngestSummary()
     started = time.monotonic()
     with path.open("rb") as stream:
         tracker = _Tracker(summary, on_reject, watches if watches and watches.enabled else None)
-        actions = _actions(read_records(stream, fmt), names, ctx, tracker, stream, on_progress)
+        actions = _actions(
+            read_records(stream, fmt), names, ctx, tracker, stream, on_progress, workers
+        )
         with (
             translate_errors("index records"),
             _bulk_settings(client, names.index, drop_replicas=drop_replicas),
@@ -144,6 +165,15 @@ def ingest_file(
     summary.seconds = round(time.monotonic() - started, 3)
     _log.info("ingest finished", extra=summary.as_dict())
     return summary
+
+
+def workers_for(path: Path) -> int:
+    """Processes to prepare the records of ``path``: one per core (at most
+    :data:`MAX_WORKERS`) for a file of :data:`PARALLEL_FROM_BYTES` or more, else none beyond
+    this one (starting processes costs more than a small file takes)."""
+    if path.stat().st_size < PARALLEL_FROM_BYTES:
+        return 1
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
 @dataclass(slots=True)
@@ -402,28 +432,118 @@ def _actions(
     tracker: _Tracker,
     stream: IO[bytes],
     on_progress: Callable[[int], None] | None,
+    workers: int = 1,
 ) -> Iterator[_Action]:
-    for count, (number, item) in enumerate(items, start=1):
+    counted = _counted(items, tracker, stream, on_progress)
+    prepared = (
+        (_prepare_one(item, ctx) for item in counted)
+        if workers <= 1
+        else _prepared_in_processes(counted, ctx, workers)
+    )
+    for result in prepared:
+        if isinstance(result, Reject):
+            tracker.reject(result)
+            continue
+        tracker.submitted(result.record_id, result.line, result.selectors)
+        yield _Action(result.record_id, result.lines)
+    if on_progress:
+        on_progress(stream.tell())
+
+
+def _counted(
+    items: Iterator[Item],
+    tracker: _Tracker,
+    stream: IO[bytes],
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[Item]:
+    for count, item in enumerate(items, start=1):
         if on_progress and count % 500 == 0:
             on_progress(stream.tell())
         tracker.summary.read += 1
-        if isinstance(item, Reject):
-            tracker.reject(item)
-            continue
+        yield item
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One record validated and serialised: its ``_bulk`` lines and its selectors."""
+
+    line: int
+    record_id: str
+    selectors: list[str] | None
+    lines: bytes
+
+
+def _prepare_one(item: Item, ctx: IngestContext) -> _Prepared | Reject:
+    """A line read as a record ready to send, or the reason it is rejected."""
+    number, value = item
+    if isinstance(value, Reject):
+        return value
+    try:
+        record = prepare(value, ctx)
+    except RecordError as exc:
+        return Reject(number, str(exc), _raw_record(value))
+    selectors = record.document.get("selectors")
+    document = record.document
+    if selectors:
+        document = {**document, **index_fields(selectors)}
+    head = orjson.dumps({"index": {"_id": record.record_id}})
+    return _Prepared(number, record.record_id, selectors, head + b"\n" + _dumps(document) + b"\n")
+
+
+_BATCH = 250
+"""Records per batch handed to a worker process."""
+_worker_ctx: IngestContext | None = None
+
+
+def _start_worker(ctx: IngestContext) -> None:
+    global _worker_ctx
+    _worker_ctx = ctx
+
+
+def _prepare_batch(batch: list[Item]) -> list[_Prepared | Reject]:
+    assert _worker_ctx is not None, "the worker was started without its context"
+    return [_prepare_one(item, _worker_ctx) for item in batch]
+
+
+def _prepared_in_processes(
+    items: Iterator[Item], ctx: IngestContext, workers: int
+) -> Iterator[_Prepared | Reject]:
+    """:func:`_prepare_one` for every item in ``workers`` processes, in the file's order.
+
+    Validation and serialisation are pure Python and hold the interpreter's lock: processes
+    are what lets them use more than one core (OpenSearch runs beside them meanwhile).
+    """
+    context = multiprocessing.get_context("spawn")  # no copy of this process's threads
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(ctx,)
+    ) as pool:
+        pending: deque[Future[list[_Prepared | Reject]]] = deque()
         try:
-            record = prepare(item, ctx)
-        except RecordError as exc:
-            tracker.reject(Reject(number, str(exc), _raw_record(item)))
-            continue
-        selectors = record.document.get("selectors")
-        tracker.submitted(record.record_id, number, selectors)
-        document = record.document
-        if selectors:
-            document = {**document, **index_fields(selectors)}
-        head = orjson.dumps({"index": {"_id": record.record_id}})
-        yield _Action(record.record_id, head + b"\n" + _dumps(document) + b"\n")
-    if on_progress:
-        on_progress(stream.tell())
+            for batch in _batched(items, _BATCH):
+                pending.append(pool.submit(_prepare_batch, batch))
+                while len(pending) > workers * 2:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        except BrokenProcessPool:
+            raise IngestError(
+                "a record-preparing worker process stopped; the records acknowledged so far "
+                "are stored, and running the same ingest again completes it"
+            ) from None
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _batched(items: Iterator[_T], size: int) -> Iterator[list[_T]]:
+    batch: list[_T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _dumps(document: dict[str, Any]) -> bytes:
