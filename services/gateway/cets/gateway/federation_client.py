@@ -4,6 +4,7 @@ errors are translated for the REST API."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -80,6 +81,14 @@ def http_status(code: grpc.StatusCode, details: str | None) -> tuple[int, str]:
     return status, message or details or "the federation service refused the request"
 
 
+async def _call(method: Any, request: Any, *, timeout: float) -> Any:
+    """One call to the federation service; its failure as the REST API's error."""
+    try:
+        return await method(request, timeout=timeout)
+    except grpc.aio.AioRpcError as exc:
+        raise FederationError(*http_status(exc.code(), exc.details())) from None
+
+
 class FederationClient:
     def __init__(self, target: str, tls: ClientTls | None = None) -> None:
         options: list[tuple[str, str | int]] = [
@@ -118,12 +127,9 @@ class FederationClient:
             case_reference=case_reference,
             targets=list(targets),
         )
-        try:
-            response: federation_pb2.FederatedSearchResponse = await self._stub.Search(
-                request, timeout=timeout_s + 1.0
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise FederationError(*http_status(exc.code(), exc.details())) from None
+        response: federation_pb2.FederatedSearchResponse = await _call(
+            self._stub.Search, request, timeout=timeout_s + 1.0
+        )
         return response
 
     async def set_watch(
@@ -143,24 +149,20 @@ class FederationClient:
             purpose=purpose,
             case_reference=case_reference,
         )
-        try:
-            response: watches_pb2.FederatedWatchResponse = await self._watches.SetWatch(
-                request, timeout=timeout_s + 1.0
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise FederationError(*http_status(exc.code(), exc.details())) from None
+        response: watches_pb2.FederatedWatchResponse = await _call(
+            self._watches.SetWatch, request, timeout=timeout_s + 1.0
+        )
         return response
 
     async def pull_alerts(
         self, cursors: Mapping[str, str], *, timeout_s: float = 10.0
     ) -> watches_pb2.FederatedAlerts:
         """Every partner's alerts after its cursor (checked by the federation service)."""
-        try:
-            response: watches_pb2.FederatedAlerts = await self._watches.PullAlerts(
-                watches_pb2.FederatedAlertPull(cursors=dict(cursors)), timeout=timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise FederationError(*http_status(exc.code(), exc.details())) from None
+        response: watches_pb2.FederatedAlerts = await _call(
+            self._watches.PullAlerts,
+            watches_pb2.FederatedAlertPull(cursors=dict(cursors)),
+            timeout=timeout_s,
+        )
         return response
 
     async def request_release(
@@ -181,12 +183,9 @@ class FederationClient:
             purpose=purpose,
             case_reference=case_reference,
         )
-        try:
-            response: releases_pb2.FederatedReleaseResponse = await self._releases.RequestRelease(
-                request, timeout=timeout_s + 1.0
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise FederationError(*http_status(exc.code(), exc.details())) from None
+        response: releases_pb2.FederatedReleaseResponse = await _call(
+            self._releases.RequestRelease, request, timeout=timeout_s + 1.0
+        )
         return response
 
     async def pull_decisions(
@@ -194,12 +193,11 @@ class FederationClient:
     ) -> releases_pb2.FederatedDecisions:
         """Every partner's decisions on this agency's release requests after its cursor
         (signatures checked by the federation service)."""
-        try:
-            response: releases_pb2.FederatedDecisions = await self._releases.PullDecisions(
-                releases_pb2.FederatedDecisionPull(cursors=dict(cursors)), timeout=timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise FederationError(*http_status(exc.code(), exc.details())) from None
+        response: releases_pb2.FederatedDecisions = await _call(
+            self._releases.PullDecisions,
+            releases_pb2.FederatedDecisionPull(cursors=dict(cursors)),
+            timeout=timeout_s,
+        )
         return response
 
     async def ready(self) -> bool:
