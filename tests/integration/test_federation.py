@@ -423,9 +423,15 @@ def test_mutual_tls_between_federation_and_node(
         for agency in ("tls-a", "tls-b"):
             pair = issue(ca, agency, hosts=["127.0.0.1", "localhost"], server=True, client=True)
             pair.write(root / f"{agency}.crt", root / f"{agency}.key")
+        # the node's client CAs as one bundle: the partners' CA and an agency's internal one
+        internal = make_ca("internal CA")
+        internal.write(root / "internal.crt", root / "internal.key")
+        inside = issue(internal, "gateway", hosts=[], server=False, client=True)
+        inside.write(root / "inside.crt", root / "inside.key")
+        bundle = root / "client-cas.crt"
+        bundle.write_bytes((root / "ca.crt").read_bytes() + (root / "internal.crt").read_bytes())
         stack.start_node(
-            "tls-b",
-            tls=ServerTls(root / "tls-b.crt", root / "tls-b.key", client_ca=root / "ca.crt"),
+            "tls-b", tls=ServerTls(root / "tls-b.crt", root / "tls-b.key", client_ca=bundle)
         )
         good = stack.start_federation(
             "tls-a", peer_tls=ClientTls(root / "ca.crt", root / "tls-a.crt", root / "tls-a.key")
@@ -436,7 +442,17 @@ def test_mutual_tls_between_federation_and_node(
             listen="127.0.0.1:0",
             audit_log=root / "federation-b.log",
         )
+        by_internal = stack.start_federation(
+            "tls-a",
+            peer_tls=ClientTls(root / "ca.crt", root / "inside.crt", root / "inside.key"),
+            listen="127.0.0.1:0",
+            audit_log=root / "federation-c.log",
+        )
         ok = by_agency(federated(good.target, QUERY, targets=["tls-b"]))["tls-b"].status
         refused = by_agency(federated(bad.target, QUERY, targets=["tls-b"]))["tls-b"].status
+        inner = by_agency(federated(by_internal.target, QUERY, targets=["tls-b"]))["tls-b"]
     assert ok.code == CODE.CODE_OK, ok.reason
     assert refused.code == CODE.CODE_UNAVAILABLE
+    # a certificate from either CA of the bundle is let in; what it may do is still decided by
+    # the signed request (here tls-a's, as from any of its services)
+    assert inner.status.code == CODE.CODE_OK, inner.status.reason
