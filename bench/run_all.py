@@ -5,7 +5,8 @@
     .venv/bin/python bench/run_all.py --smoke DIR  # tiny versions (seconds), results into DIR
 
 The summary, ``bench/results/summary-<date>.md`` and ``.json``, takes each benchmark's newest
-result and says which commit and date it came from.
+result and says which commit and date it came from, beside the same figure in the oldest summary
+kept there (before / after).
 """
 
 from __future__ import annotations
@@ -93,12 +94,33 @@ def _newest(results: Path, pattern: str) -> dict[str, Any] | None:
     return json.loads(found[-1].read_text()) if found else None
 
 
+def _earlier(results: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """The oldest summary kept in ``results``: (benchmark, measure) -> (value, run)."""
+    found = sorted(results.glob("summary-*.json"))
+    if not found:
+        return {}
+    rows = json.loads(found[0].read_text())["rows"][2:]
+    figures = {}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+        if len(cells) >= 4:
+            figures[(cells[0], cells[1])] = (cells[2], cells[3])
+    return figures
+
+
 def _summary(results: Path) -> None:
-    rows = ["| benchmark | measure | value | run |", "|---|---|---|---|"]
+    before = _earlier(results)
+    rows = [
+        "| benchmark | measure | value | run | before | before: run |",
+        "|---|---|---|---|---|---|",
+    ]
 
     def add(name: str, measure: str, value: str, report: dict[str, Any]) -> None:
         m = report["machine"]
-        rows.append(f"| {name} | {measure} | {value} | {m['date']}, commit {m['commit']} |")
+        was, when = before.get((name, measure), ("-", "-"))
+        rows.append(
+            f"| {name} | {measure} | {value} | {m['date']}, commit {m['commit']} | {was} | {when} |"
+        )
 
     for records in (1_000, 100_000, 1_000_000):
         node = _newest(results, f"node-{records}-*.json")
@@ -162,7 +184,7 @@ def _summary(results: Path) -> None:
             )
         share = scale["crypto_share"]
         add("scale", f"crypto share of CPU at {share['agencies']}", f"{share['share']:.0%}", scale)
-    profile = _newest(results, "profile-*.json")
+    profile = _newest(results, "profile-2*.json")  # not profile-node-*
     if profile:
         total = max(1, profile["samples"])
         top = sorted(profile["groups"].items(), key=lambda kv: -kv[1])[:3]
@@ -230,7 +252,12 @@ def _summary(results: Path) -> None:
                     str(value["per_s"]),
                     images,
                 )
-    text = "# Benchmarks: summary\n\n" + header(machine()) + "\n\n" + "\n".join(rows) + "\n"
+    text = (
+        "# Benchmarks: summary\n\n"
+        + header(machine())
+        + "\n\nEach benchmark's newest result; *before*: the same figure in the oldest summary "
+        "kept here, with its own run.\n\n" + "\n".join(rows) + "\n"
+    )
     write("summary", {"machine": machine(), "rows": rows}, text)
 
 
