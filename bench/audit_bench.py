@@ -144,7 +144,7 @@ def _write(report: dict[str, Any]) -> None:
         "",
         f"Every append durable before it returns; {report['seconds']} s per run, "
         f"{report['rounds']} rounds, this commit and the baseline alternated; each figure "
-        "the median [lowest, highest round]. The machine was shared with other work.",
+        "the median [lowest, highest round]. Other work on the machine, if any, moves the figures.",
         "",
         "| audit log | writers | entries/s | entries per commit |",
         "|---|---|---|---|",

@@ -64,7 +64,7 @@ def main() -> int:
         header(report["machine"]),
         "",
         f"Microseconds per call, best of five batches of 500, {args.rounds} rounds alternated; "
-        "median [lowest, highest round]. The machine was shared with other work.",
+        "median [lowest, highest round]. Other work on the machine, if any, moves the figures.",
         "",
         "| message | " + " | ".join(ops_names) + " |",
         "|---|" + "---|" * len(ops_names),
