@@ -32,6 +32,7 @@ from cets.common.audit import (
     read_entries,
     verify,
 )
+from cets.common.audit._files import SLOT
 from cets.common.canonical import canonical_json
 
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -101,7 +102,13 @@ def test_entries_round_trip_and_chain(tmp_path: Path) -> None:
     assert [parsed(line)["event"] for line in lines(path)] == [event(1), event(2), event(3)]
     assert path.read_bytes() == b"".join(canonical_json(e.as_dict()) + b"\n" for e in written)
     head = path.with_name("audit.log.head").read_bytes()
-    assert head == canonical_json({"seq": 3, "hash": written[-1].hash}) + b"\n"
+    assert len(head) == 2 * SLOT
+    slots = [head[:SLOT], head[SLOT:]]
+    record = {"hash": written[-1].hash, "seq": 3}
+    check = hashlib.sha256(canonical_json(record)).hexdigest()
+    newest = canonical_json({"check": check, **record}).ljust(SLOT - 1, b" ") + b"\n"
+    assert newest in slots
+    assert all(json.loads(s)["seq"] < 3 for s in slots if s != newest)
 
 
 def test_the_event_is_stored_as_it_reads_back(tmp_path: Path) -> None:
@@ -176,16 +183,18 @@ def test_append_is_durable_before_it_returns(
         synced.append((info.st_ino, info.st_size))
         real_fsync(fd)
 
+    head_inode = path.with_name("audit.log.head").stat().st_ino
     monkeypatch.setattr(os, "fsync", counting_fsync)
+    monkeypatch.setattr(os, "fdatasync", counting_fsync)
+    monkeypatch.setattr(os, "replace", None)  # no new head file: it is written in place
     entry = log.append(event(1))
     monkeypatch.undo()
     log.close()
 
     log_inode = path.stat().st_ino
-    head_inode = path.with_name("audit.log.head").stat().st_ino
-    dir_inode = tmp_path.stat().st_ino
+    assert path.with_name("audit.log.head").stat().st_ino == head_inode
     inodes = [inode for inode, _ in synced]
-    assert inodes == [log_inode, head_inode, dir_inode]
+    assert inodes == [log_inode, head_inode]  # the log, then the head file's slot
     assert synced[0][1] == len(entry.line())  # the log was synced with the whole line in it
 
 
@@ -736,3 +745,77 @@ def test_kill_9_during_group_commits_loses_no_answered_entry(tmp_path: Path) -> 
     kept = {entry.seq: entry.hash for entry in read_entries(path)}
     assert all(kept.get(seq) == digest for seq, digest in answered.items())
     assert verify(path).ok
+
+
+def test_the_head_file_keeps_its_inode_and_size(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    head = path.with_name("audit.log.head")
+    make_log(path, 1)
+    inode = head.stat().st_ino
+    with AuditLog(path) as log:
+        for n in range(5):
+            log.append(event(n))
+            assert (head.stat().st_ino, head.stat().st_size) == (inode, 2 * SLOT)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.log", "audit.log.head"]
+    assert verify(path).ok
+
+
+def test_a_torn_slot_leaves_the_previous_head(tmp_path: Path) -> None:
+    """A crash while a slot is overwritten: the other slot holds the previous head, as if
+    the crash came before the head write; the entries past it are kept."""
+    path = tmp_path / "audit.log"
+    head = path.with_name("audit.log.head")
+    make_log(path, 2)
+    third = make_log(path, 1)[0]
+    data = bytearray(head.read_bytes())
+    newest = 0 if json.loads(data[:SLOT])["seq"] == 3 else 1
+    torn = b'{"check":"0123\x00\xff'  # half written
+    data[newest * SLOT : newest * SLOT + len(torn)] = torn
+    head.write_bytes(bytes(data))
+    report = verify(path)
+    assert report.ok
+    assert "entries 3 to 3 come after the head file's seq 2" in report.notes[0]
+    with AuditLog(path) as log:
+        assert log.last_seq == 3
+        assert log.append(event(4)).prev == third.hash
+    assert verify(path).ok and verify(path).notes == []
+
+
+def test_a_slot_with_a_wrong_check_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    head = path.with_name("audit.log.head")
+    make_log(path, 3)
+    data = bytearray(head.read_bytes())
+    newest = 0 if json.loads(data[:SLOT])["seq"] == 3 else 1
+    at = data.index(b'"seq":3', newest * SLOT)
+    data[at : at + 7] = b'"seq":9'
+    head.write_bytes(bytes(data))
+    assert verify(path).ok  # the other slot, seq 2, is in force
+    AuditLog(path).close()
+
+
+def test_both_slots_damaged_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    head = path.with_name("audit.log.head")
+    make_log(path, 2)
+    head.write_bytes(b"x" * (2 * SLOT))
+    with pytest.raises(AuditCorrupt, match="unreadable"):
+        AuditLog(path)
+    assert verify(path).problems[0].kind == "head"
+
+
+def test_a_head_file_of_the_old_form_is_read_and_converted(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    head = path.with_name("audit.log.head")
+    written = make_log(path, 3)
+    old = canonical_json({"hash": written[-1].hash, "seq": 3}) + b"\n"
+    head.write_bytes(old)
+    kept = tmp_path / "kept.head"
+    kept.write_bytes(old)
+    assert verify(path).ok and verify(path, head=kept).ok
+    with AuditLog(path) as log:
+        assert len(head.read_bytes()) == 2 * SLOT  # converted on opening
+        assert stat.S_IMODE(head.stat().st_mode) == 0o600
+        log.append(event(4))
+    assert verify(path).ok
+    assert verify(path, head=kept).ok  # the old copy still anchors the log

@@ -92,6 +92,16 @@ def test_verify_a_truncated_log_with_a_head_file_elsewhere(log_file: Path, tmp_p
     assert f"{log_file}:2: seq 2: truncated: the head file records 3 entries" in checked.stdout
 
 
+def test_verify_with_a_copy_of_an_old_form_head_file(log_file: Path, tmp_path: Path) -> None:
+    """A head file copied before the two-slot form (one canonical JSON line) still anchors."""
+    last = json.loads(log_file.read_bytes().splitlines()[-1])
+    kept = tmp_path / "old.head"
+    kept.write_text(json.dumps({"hash": last["hash"], "seq": last["seq"]}, separators=(",", ":")))
+    assert run("audit", "verify", str(log_file), "--head", str(kept)).exit_code == 0
+    kept.write_text(json.dumps({"hash": "1" * 64, "seq": last["seq"]}, separators=(",", ":")))
+    assert run("audit", "verify", str(log_file), "--head", str(kept)).exit_code == 1
+
+
 def test_verify_notes_an_interrupted_write(log_file: Path) -> None:
     with log_file.open("ab") as handle:
         handle.write(b'{"event":{"kind":')

@@ -18,14 +18,18 @@ JSON Lines: one entry per line, each line the canonical JSON (:mod:`cets.common.
 - ``event`` is the caller's JSON object.
 - ``hash`` is the hex SHA-256 of the canonical JSON of ``{"seq", "time", "prev", "event"}``.
 
-Next to the log, ``<log>.head`` holds the canonical JSON ``{"hash": ..., "seq": N}`` of the
-last acknowledged entry (``seq`` 0 and 64 zeros while the log is empty). It is replaced
-atomically after every group commit.
+Next to the log, ``<log>.head`` records the last acknowledged entry (``seq`` 0 and 64 zeros
+while the log is empty). It is two slots of 4096 bytes, each the canonical JSON
+``{"check": ..., "hash": ..., "seq": N}`` (``check`` the hex SHA-256 of the canonical
+``{"hash", "seq"}``), space-padded, ending in a newline. Every group commit overwrites the
+slot not holding the newest head, in place (``pwrite``, ``fdatasync``); the valid slot with
+the higher ``seq`` is the head. The one-line canonical JSON ``{"hash": ..., "seq": N}`` of
+earlier versions is still read, and converted on opening.
 
 Guarantees
 ----------
 - Durable: :meth:`AuditLog.append` returns only once the entry and a head file at or past
-  it are on disk (``fsync`` of the log, of the head file and of their directory). Group
+  it are on disk (``fsync`` of the log, ``fdatasync`` of the head file's slot). Group
   commit: entries appended by several threads at once share one such commit, so the disk
   work per entry falls as the load grows, and no entry is acknowledged before its commit.
 - Tamper-evident: changing any byte of an entry, deleting, inserting or reordering entries
@@ -39,8 +43,10 @@ Guarantees
   written but before the head file was replaced leaves complete entries past the head file,
   none of them acknowledged; opening keeps them when they are numbered one by one and chain
   to the head file's hash (anything else is refused as tampering), and updates the head file.
-  A crash while the head file was being replaced leaves the old head file and a temporary
-  ``.<log>.head.*.tmp`` beside it; opening removes the temporary.
+  A crash while a head slot was being written leaves that slot torn (its check fails) and
+  the other slot holding the previous head: the same as a crash before the head write. The
+  head file is created, or converted from the old form, by an atomic replace; a crash then
+  leaves a temporary ``.<log>.head.*.tmp`` beside it, which opening removes.
 - One writer: an open :class:`AuditLog` holds an exclusive lock on the file. Threads share one
   instance; its appends are chained one at a time and made durable in groups.
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
 from cets.common.audit._chain import _CHUNK, _HEX, MAX_LINE, _Head
+from cets.common.canonical import canonical_json
+
+SLOT = 4096
+"""The size of each of the head file's two slots: one filesystem block each, so a write torn
+in one slot cannot touch the other."""
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -42,23 +48,96 @@ def _atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def _read_head(path: Path) -> _Head:
-    """The head file's record; ``FileNotFoundError`` if absent, ``ValueError`` if unreadable."""
-    data = path.read_bytes()
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except ValueError:  # also UnicodeDecodeError
-        raise ValueError("not JSON") from None
+def _check(head: _Head) -> str:
+    return hashlib.sha256(canonical_json({"hash": head.hash, "seq": head.seq})).hexdigest()
+
+
+def _slot(head: _Head) -> bytes:
+    """One slot: the head's canonical JSON with its own SHA-256, space-padded, a newline."""
+    record = canonical_json({"check": _check(head), "hash": head.hash, "seq": head.seq})
+    return record.ljust(SLOT - 1, b" ") + b"\n"
+
+
+def _valid_head(value: object) -> _Head | None:
     if (
         not isinstance(value, dict)
-        or set(value) != {"seq", "hash"}
+        or not {"seq", "hash"} <= set(value)
         or type(value["seq"]) is not int
         or value["seq"] < 0
         or not isinstance(value["hash"], str)
         or not _HEX.fullmatch(value["hash"])
     ):
-        raise ValueError('not {"hash": <64 hex>, "seq": <count>}')
+        return None
     return _Head(value["seq"], value["hash"])
+
+
+def _parse_slot(data: bytes) -> _Head | None:
+    """The head in one slot; None if the slot is torn or damaged."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except ValueError:  # also UnicodeDecodeError
+        return None
+    head = _valid_head(value)
+    if head is None or set(value) != {"check", "seq", "hash"} or value["check"] != _check(head):
+        return None
+    return head if _slot(head) == data else None
+
+
+def _read_slots(data: bytes) -> tuple[_Head, int] | None:
+    """The newest valid head in a two-slot file and its slot; None if neither is valid."""
+    found = [(h, n) for n in (0, 1) if (h := _parse_slot(data[n * SLOT : (n + 1) * SLOT]))]
+    return max(found, key=lambda item: (item[0].seq, -item[1])) if found else None
+
+
+def _read_head_file(path: Path) -> tuple[_Head, int | None]:
+    """The head and the slot holding it (None for the old one-line form)."""
+    data = path.read_bytes()
+    if len(data) == 2 * SLOT:
+        slots = _read_slots(data)
+        if slots is None:
+            raise ValueError("neither of its two slots holds a valid head")
+        return slots
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except ValueError:  # also UnicodeDecodeError
+        raise ValueError("not JSON") from None
+    head = _valid_head(value)
+    if head is None or set(value) != {"seq", "hash"}:
+        raise ValueError('not {"hash": <64 hex>, "seq": <count>}')
+    return head, None
+
+
+def _read_head(path: Path) -> _Head:
+    """The head file's record; ``FileNotFoundError`` if absent, ``ValueError`` if unreadable.
+
+    Two slots of ``SLOT`` bytes (the valid one with the higher seq wins), or the one
+    canonical JSON line earlier versions wrote."""
+    return _read_head_file(path)[0]
+
+
+class _HeadFile:
+    """The head file open for writing: each commit overwrites, in place, the slot that does
+    not hold the newest head, then ``fdatasync``. The file never changes size or inode, so
+    nothing but the slot's data block needs to reach the disk; a write torn by a crash
+    leaves the other slot, and the previous head, in force."""
+
+    def __init__(self, path: Path, head: _Head, slot: int | None) -> None:
+        if slot is None:  # created, or the old one-line form: written once, atomically
+            _atomic_write(path, _slot(head) * 2)
+            slot = 0
+        self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        self.newest = slot
+
+    def write(self, head: _Head) -> None:
+        data, offset = _slot(head), (1 - self.newest) * SLOT
+        view = memoryview(data)
+        while view:
+            view = view[os.pwrite(self.fd, view, offset + len(data) - len(view)) :]
+        os.fdatasync(self.fd)
+        self.newest = 1 - self.newest
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def _line_start(fd: int, end: int) -> int:

@@ -30,14 +30,13 @@ from cets.common.audit._chain import (
     head_path,
 )
 from cets.common.audit._files import (
-    _atomic_write,
     _fsync_dir,
+    _HeadFile,
     _line_start,
-    _read_head,
+    _read_head_file,
     _read_span,
     _write_all,
 )
-from cets.common.canonical import canonical_json
 
 logger = logging.getLogger("cets.common.audit")
 
@@ -64,15 +63,16 @@ class AuditLog:
         self._committing = False
         self._commit_error: AuditError | None = None
         self._failed = False
+        self._head: _HeadFile | None = None
         fd = self._open()
         try:
             self._remove_temporaries()
             self._seq, self._hash = self._recover(fd)
         except OSError as exc:
-            os.close(fd)
+            self._close_files(fd)
             raise AuditError(f"cannot read the audit log {self.path}: {exc}") from exc
         except BaseException:
-            os.close(fd)
+            self._close_files(fd)
             raise
         self._fd: int | None = fd
         self._durable = self._seq
@@ -160,8 +160,14 @@ class AuditLog:
                 self._commit.wait()
         with self._lock:
             if self._fd is not None:
-                os.close(self._fd)
+                self._close_files(self._fd)
                 self._fd = None
+
+    def _close_files(self, fd: int) -> None:
+        os.close(fd)
+        if self._head is not None:
+            self._head.close()
+            self._head = None
 
     def __enter__(self) -> AuditLog:
         return self
@@ -235,17 +241,18 @@ class AuditLog:
 
     def _load_head(self, size: int) -> _Head:
         try:
-            return _read_head(self.head_path)
+            head, slot = _read_head_file(self.head_path)
         except FileNotFoundError:
             if size:
                 raise self._corrupt(
                     f"{self.head_path} is missing but {self.path} has entries "
                     "(removing it would hide entries removed from the end)"
                 ) from None
+            head, slot = _Head(0, GENESIS), None
         except ValueError as exc:
             raise self._corrupt(f"{self.head_path} is unreadable ({exc})") from None
-        self._write_head(0, GENESIS)
-        return _Head(0, GENESIS)
+        self._head = _HeadFile(self.head_path, head, slot)
+        return head
 
     def _tail(self, fd: int, size: int) -> tuple[AuditEntry | None, int]:
         """The last valid entry, and where the damaged final line after it starts (or size)."""
@@ -335,4 +342,6 @@ class AuditLog:
             entry = before
 
     def _write_head(self, seq: int, digest: str) -> None:
-        _atomic_write(self.head_path, canonical_json({"seq": seq, "hash": digest}) + b"\n")
+        if self._head is None:
+            raise AuditError(f"the audit log {self.path} is closed")
+        self._head.write(_Head(seq, digest))
