@@ -154,7 +154,7 @@ def ingest_file(
                 wait_for_active_shards=wait_for_active_shards,
             )
             if tracker.watches is not None:
-                tracker.watches.flush()
+                tracker.watches.finish()
                 report = tracker.watches.report
                 summary.watch_alerts = report.alerts
                 summary.watched_records = report.records

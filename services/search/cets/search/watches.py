@@ -413,8 +413,17 @@ class WatchMatcher:
         if len(self._pending) >= MATCH_BATCH:
             self.flush()
 
+    def finish(self) -> None:
+        """Match what is pending, then make every alert of this ingest visible to pulls."""
+        self.flush()
+        if self.report.alerts:
+            with translate_errors("make the alerts visible"):
+                self._client.indices.refresh(index=self._names.alerts)
+
     def flush(self) -> None:
-        """Look the pending records' selectors up and write their alerts (durably visible)."""
+        """Look the pending records' selectors up and write their alerts: durable once
+        written, visible to pulls at the alerts index's next refresh (within a second) or at
+        :meth:`finish` — the ingest does not wait for a refresh at every batch."""
         pending, self._pending = self._pending, []
         if not pending:
             return
@@ -433,7 +442,7 @@ class WatchMatcher:
                 for record_id, keys in hits.items():
                     actions.append(self._alert(watch, record_id, keys, now))
             if actions:
-                _, errors = bulk(self._client, actions, refresh="wait_for", raise_on_error=False)
+                _, errors = bulk(self._client, actions, raise_on_error=False)
                 duplicates = sum(1 for e in errors if _is_conflict(e))
                 failed = len(errors) - duplicates
                 if failed:
