@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cets.gateway.alerts import Collected, Collector
 from cets.gateway.api import _release_problem
-from cets.gateway.cases.store import connect, migrate
+from cets.gateway.cases.store import CaseStore, connect, migrate
 from cets.gateway.releases import ReleaseBook, ReleaseNotFound
 from cets.gateway.tokens import ADMIN, issue_token, verify_token
 from cets.v1 import releases_pb2, search_pb2
@@ -84,6 +84,33 @@ def test_a_decision_applies_once_and_only_to_a_pending_request_of_ours(book: Rel
         book.get("det-2", "nca", "r1")  # someone else's request: not found, like none at all
     assert [r["release_id"] for r in book.mine("det-1", status="pending")] == []
     assert {r["release_id"] for r in book.mine("det-1")} == {"r1", "r2"}
+
+
+def test_a_decision_is_on_its_case_timeline_as_soon_as_it_is_seen(tmp_path: Path) -> None:
+    """The decision and its timeline entry are one transaction: no reader sees one without
+    the other (an officer who sees 'approved' finds it on the case)."""
+    engine = connect(f"sqlite:///{tmp_path / 'cases.db'}")
+    migrate(engine)
+    cases = CaseStore(engine)
+    cases.create(reference="TPS-1", title="t", lead="det-1", members=[])
+    book = ReleaseBook(engine, cases)
+    book.filed(
+        agency="nca",
+        release_id="r1",
+        officer="det-1",
+        purpose="identify",
+        case_reference="TPS-1",
+        case="TPS-1",
+        record_id="nca-tip",
+        selectors=[],
+        message="",
+    )
+    [applied] = asyncio.run(book.save("nca", [_approval("r1")], "c1"))
+    assert applied["status"] == "approved"
+    timeline = cases.show("TPS-1", "det-1")["timeline"]
+    assert [(e["what"], e["detail"]) for e in timeline if e["what"].startswith("release")] == [
+        ("release approved", {"agency": "nca", "release": "r1", "level": "summary"})
+    ]
 
 
 def test_an_approval_that_names_no_level_it_may_release_is_ignored(book: ReleaseBook) -> None:

@@ -169,7 +169,7 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     clients: list[FederationClient] = []
     nodes: list[NodeAdminClient] = []
-    book = ReleaseBook(gateway.cases.engine) if gateway.cases is not None else None
+    book = ReleaseBook(gateway.cases.engine, gateway.cases) if gateway.cases is not None else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -179,7 +179,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         collecting: list[asyncio.Task[None]] = []
         if gateway.cases is not None and book is not None:
             alerts = AlertCollector(clients[0], gateway.cases, interval_s=gateway.alert_poll_s)
-            sink = DecisionSink(book, gateway.audit, gateway.cases)
+            sink = DecisionSink(book, gateway.audit)
             decisions: Collector[Any] = Collector(
                 clients[0].pull_decisions,
                 sink,

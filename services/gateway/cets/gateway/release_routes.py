@@ -144,12 +144,12 @@ class DenyIn(_In):
 
 
 class DecisionSink:
-    """Where the collector stores decisions: the release book, each applied decision audited."""
+    """Where the collector stores decisions: the release book (which also puts each on its
+    case's timeline), each applied decision audited."""
 
-    def __init__(self, book: ReleaseBook, audit: AuditLog, cases: CaseStore | None = None) -> None:
+    def __init__(self, book: ReleaseBook, audit: AuditLog) -> None:
         self._book = book
         self._audit = audit
-        self._cases = cases
 
     async def cursors(self) -> dict[str, str]:
         return await self._book.cursors()
@@ -174,14 +174,6 @@ class DecisionSink:
                     "reason": r["reason"],
                 }
             )
-            if self._cases is not None and r["case"]:
-                await asyncio.to_thread(
-                    self._cases.happened,
-                    r["case"],
-                    r["officer"],
-                    f"release {r['status']}",
-                    {"agency": agency, "release": r["release_id"], "level": r["level"]},
-                )
         return len(applied)
 
     async def collected(self, done: Collected) -> None:

@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from cets.gateway.cases.store import CaseError, CaseNotFound, translated
+from cets.gateway.cases.store import CaseError, CaseNotFound, CaseStore, translated
 from cets.gateway.cases.tables import metadata
 from cets.v1 import releases_pb2, search_pb2
 
@@ -118,6 +118,7 @@ class ReleaseBook:
     REST routes run them in a worker thread, the collector through its async methods)."""
 
     engine: Engine
+    cases: CaseStore | None = None  # where a decision goes on its case's timeline
 
     def filed(
         self,
@@ -203,8 +204,9 @@ class ReleaseBook:
     def _save(
         self, agency: str, decisions: Sequence[releases_pb2.Decision], next_cursor: str
     ) -> list[dict[str, Any]]:
-        """Apply a partner's decisions to the requests still pending here, and store its next
-        cursor, in one transaction; the requests decided now, as they are now."""
+        """Apply a partner's decisions to the requests still pending here, put each on its
+        case's timeline, and store the partner's next cursor, in one transaction; the requests
+        decided now, as they are now."""
         applied: list[dict[str, Any]] = []
         with translated("store decisions"), self.engine.begin() as db:
             for decision in decisions:
@@ -243,7 +245,15 @@ class ReleaseBook:
                         .mappings()
                         .one()
                     )
-                    applied.append(_out(row))
+                    applied.append(out := _out(row))
+                    if self.cases is not None and out["case"]:
+                        self.cases.happened_in(
+                            db,
+                            out["case"],
+                            out["officer"],
+                            f"release {out['status']}",
+                            {"agency": agency, "release": out["release_id"], "level": out["level"]},
+                        )
             found = db.execute(
                 select(release_cursors.c.agency).where(release_cursors.c.agency == agency)
             ).first()

@@ -295,12 +295,20 @@ class CaseStore:
         """Put something done for the case elsewhere (a search, a release request or its
         decision) on its timeline; False when ``officer`` has no such case."""
         with translated(f"record '{what}'"), self.engine.begin() as db:
-            try:
-                case = self._visible(db, reference, officer)
-            except CaseNotFound:
-                return False
-            self._log(db, case["id"], officer, what, dict(detail))
-            return True
+            return self.happened_in(db, reference, officer, what, detail)
+
+    def happened_in(
+        self, db: Connection, reference: str, officer: str, what: str, detail: Mapping[Any, Any]
+    ) -> bool:
+        """:meth:`happened` inside the caller's transaction (the release book records an
+        owner's decision and its timeline entry together, so one is never seen without the
+        other)."""
+        try:
+            case = self._visible(db, reference, officer)
+        except CaseNotFound:
+            return False
+        self._log(db, case["id"], officer, what, dict(detail))
+        return True
 
     def set_watched(
         self, reference: str, officer: str, until: datetime | None, detail: Mapping[Any, Any]
