@@ -7,7 +7,6 @@ The only module that knows both sides. Enum names follow one rule each way: ``pe
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -69,9 +68,20 @@ def _enum_name(prefix: str, value: str) -> str:
     return prefix + value.upper().replace("+", "_")
 
 
+def _numbers(enum: Any, prefix: str, members: Iterable[Any]) -> dict[Any, int]:
+    """Each domain member's number in the contract, by the naming rule (an answer converts
+    every hit's enums: a table, not a name built and looked up each time)."""
+    return {m: enum.Value(_enum_name(prefix, m.value)) for m in members}
+
+
+_RECORD_TYPES = _numbers(records_pb2.RecordType, "RECORD_TYPE_", RecordType)
+_HANDLINGS = _numbers(records_pb2.Handling, "HANDLING_", Handling)
+_HANDLING_BY_VALUE = {h.value: n for h, n in _HANDLINGS.items()}
+_SELECTOR_KINDS = _numbers(records_pb2.SelectorKind, "SELECTOR_KIND_", SelectorKind)
+
+
 def record_type_to_proto(value: RecordType) -> records_pb2.RecordType:
-    number = records_pb2.RecordType.Value(_enum_name("RECORD_TYPE_", value.value))
-    return cast(records_pb2.RecordType, number)
+    return cast(records_pb2.RecordType, _RECORD_TYPES[value])
 
 
 def record_type_from_proto(number: int) -> RecordType:
@@ -80,8 +90,7 @@ def record_type_from_proto(number: int) -> RecordType:
 
 
 def handling_to_proto(value: Handling) -> records_pb2.Handling:
-    number = records_pb2.Handling.Value(_enum_name("HANDLING_", value.value))
-    return cast(records_pb2.Handling, number)
+    return cast(records_pb2.Handling, _HANDLINGS[value])
 
 
 def handling_from_proto(number: int) -> Handling:
@@ -90,8 +99,7 @@ def handling_from_proto(number: int) -> Handling:
 
 
 def selector_kind_to_proto(kind: SelectorKind) -> records_pb2.SelectorKind:
-    number = records_pb2.SelectorKind.Value(_enum_name("SELECTOR_KIND_", kind.value))
-    return cast(records_pb2.SelectorKind, number)
+    return cast(records_pb2.SelectorKind, _SELECTOR_KINDS[kind])
 
 
 def selector_to_proto(selector: Selector) -> records_pb2.Selector:
@@ -278,18 +286,28 @@ def query_to_proto(query: SearchQuery) -> search_pb2.Query:
 
 def record_to_proto(document: dict[str, Any]) -> records_pb2.Record:
     """A stored document as a full record."""
+    record = records_pb2.Record()
+    _record_into(record, document)
+    return record
+
+
+def _record_into(record: records_pb2.Record, document: Mapping[str, Any]) -> None:
+    """Fill ``record`` (empty) from a stored document, in place: a hit's record is filled
+    where it lies in the hit, not built apart and copied in."""
     record_type = RecordType(document["type"])
-    envelope = records_pb2.Envelope(
-        agency=document.get("agency", ""),
-        record_id=document["record_id"],
-        type=record_type_to_proto(record_type),
-        case_ref=document.get("case_ref", ""),
-        handling=handling_to_proto(Handling(document.get("handling", Handling.AMBER.value))),
-        source=document.get("source", ""),
+    envelope = record.envelope
+    envelope.agency = document.get("agency", "")
+    envelope.record_id = document["record_id"]
+    envelope.type = record_type_to_proto(record_type)
+    envelope.case_ref = document.get("case_ref", "")
+    handling = document.get("handling", Handling.AMBER.value)
+    number = _HANDLING_BY_VALUE.get(handling)
+    envelope.handling = cast(
+        records_pb2.Handling, number if number is not None else _HANDLINGS[Handling(handling)]
     )
+    envelope.source = document.get("source", "")
     _set_time(envelope.created, document.get("created"))
     _set_time(envelope.updated, document.get("updated"))
-    record = records_pb2.Record(envelope=envelope)
     body = document.get("body", {})
     target = getattr(record, record_type.value)
     try:
@@ -297,7 +315,6 @@ def record_to_proto(document: dict[str, Any]) -> records_pb2.Record:
     except (KeyError, TypeError, ValueError):  # not the plain form: the slow way
         target.Clear()
         json_format.ParseDict(body, target)
-    return record
 
 
 def _fill(message: Message, values: Mapping[str, Any]) -> None:
@@ -356,13 +373,14 @@ def _set_time(stamp: Timestamp, value: str | None) -> None:
     if not isinstance(value, str):
         raise TypeError("a time is RFC 3339 text")
     if _PLAIN_TIME.fullmatch(value):  # what ingest stores: whole microseconds at most
-        moment = datetime.fromisoformat(value)
-        stamp.seconds = calendar.timegm(moment.utctimetuple())
-        stamp.nanos = moment.microsecond * 1000
+        since = datetime.fromisoformat(value) - _EPOCH  # exact: whole days, seconds, µs
+        stamp.seconds = since.days * 86_400 + since.seconds
+        stamp.nanos = since.microseconds * 1000
     else:
         stamp.FromJsonString(value)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PLAIN_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
@@ -421,7 +439,7 @@ def hit_to_proto(agency: str, hit: SearchHit, *, level: Disclosure) -> search_pb
             for name, fragments in sorted(hit.highlights.items())
         )
         pb.selectors.extend(_selectors(hit.selectors))
-        pb.record.CopyFrom(record_to_proto(hit.document))
+        _record_into(pb.record, hit.document)
     return pb
 
 
