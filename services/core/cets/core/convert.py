@@ -76,7 +76,6 @@ def _numbers(enum: Any, prefix: str, members: Iterable[Any]) -> dict[Any, int]:
 
 _RECORD_TYPES = _numbers(records_pb2.RecordType, "RECORD_TYPE_", RecordType)
 _HANDLINGS = _numbers(records_pb2.Handling, "HANDLING_", Handling)
-_HANDLING_BY_VALUE = {h.value: n for h, n in _HANDLINGS.items()}
 _SELECTOR_KINDS = _numbers(records_pb2.SelectorKind, "SELECTOR_KIND_", SelectorKind)
 
 
@@ -300,11 +299,7 @@ def _record_into(record: records_pb2.Record, document: Mapping[str, Any]) -> Non
     envelope.record_id = document["record_id"]
     envelope.type = record_type_to_proto(record_type)
     envelope.case_ref = document.get("case_ref", "")
-    handling = document.get("handling", Handling.AMBER.value)
-    number = _HANDLING_BY_VALUE.get(handling)
-    envelope.handling = cast(
-        records_pb2.Handling, number if number is not None else _HANDLINGS[Handling(handling)]
-    )
+    envelope.handling = handling_to_proto(Handling(document.get("handling", Handling.AMBER.value)))
     envelope.source = document.get("source", "")
     _set_time(envelope.created, document.get("created"))
     _set_time(envelope.updated, document.get("updated"))
