@@ -32,14 +32,16 @@ def book(tmp_path: Path) -> ReleaseBook:
     return ReleaseBook(engine)
 
 
-def _file(book: ReleaseBook, release_id: str, officer: str = "det-1") -> dict[str, Any]:
+def _file(
+    book: ReleaseBook, release_id: str, officer: str = "det-1", case: str | None = None
+) -> dict[str, Any]:
     return book.filed(
         agency="nca",
         release_id=release_id,
         officer=officer,
         purpose="identify",
         case_reference="TPS-1",
-        case=None,
+        case=case,
         record_id=None,
         selectors=["email:a@b.org"],
         message="",
@@ -94,17 +96,7 @@ def test_a_decision_is_on_its_case_timeline_as_soon_as_it_is_seen(tmp_path: Path
     cases = CaseStore(engine)
     cases.create(reference="TPS-1", title="t", lead="det-1", members=[])
     book = ReleaseBook(engine, cases)
-    book.filed(
-        agency="nca",
-        release_id="r1",
-        officer="det-1",
-        purpose="identify",
-        case_reference="TPS-1",
-        case="TPS-1",
-        record_id="nca-tip",
-        selectors=[],
-        message="",
-    )
+    _file(book, "r1", case="TPS-1")
     [applied] = asyncio.run(book.save("nca", [_approval("r1")], "c1"))
     assert applied["status"] == "approved"
     timeline = cases.show("TPS-1", "det-1")["timeline"]
