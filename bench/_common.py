@@ -10,14 +10,25 @@ import subprocess
 import time
 import timeit
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cets.common.keys import load_private_key
+from cets.common.signing import signed_request
+from cets.core.records import IngestContext
+from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
+from cets.search.config import NodeConfig
 from cets.search.embedded_opensearch import DEFAULT_VERSION, find_java
+from cets.search.ingest import ingest_file
+from cets.search.sample_data import DEMO_AGENCIES, write_sample
+from cets.search.store import connect
+from cets.v1 import search_pb2
 
 UNLIMITED = "1000000/minute"
 """The nodes' per-agency rate limit in benchmarks, which measure capacity, not the limit."""
@@ -142,3 +153,48 @@ def write(name: str, report: dict[str, Any], markdown: str) -> Path:
     stem.with_suffix(".md").write_text(markdown)
     print(markdown)
     return stem
+
+
+def one_agency_node(
+    root: Path, opensearch_url: str, records: int, seed: int
+) -> tuple[LocalFederation, NodeConfig, Path]:
+    """The first demo agency with ``records`` synthetic records ingested, and a ``bench``
+    agency to search it: the federation, the agency's node settings (no rate limit) and the
+    sample file."""
+    agency = DEMO_AGENCIES[0]
+    fed = build_local_federation(
+        root / "federation",
+        [AgencySpec(agency.id, agency.name, agency.region), AgencySpec("bench", "Bench")],
+    )
+    write_sample(root, [agency], records, seed=seed)
+    sample = root / f"{agency.id}.ndjson"
+    config = replace(fed.agency(agency.id).node_config(opensearch_url), rate_limit=UNLIMITED)
+    client = connect(opensearch_url, timeout_s=120)
+    try:
+        ctx = IngestContext(agency.id, config.card_key, agency.region)
+        ingest_file(sample, client=client, names=config.index, ctx=ctx)
+    finally:
+        client.close()
+    return fed, config, sample
+
+
+def bench_key(fed: LocalFederation) -> Ed25519PrivateKey:
+    """The ``bench`` agency's signing key (load it once, not per request)."""
+    return load_private_key(fed.agency("bench").directory / "agency.key")
+
+
+def bench_request(
+    query: search_pb2.Query, audience: str, key: Ed25519PrivateKey
+) -> search_pb2.SearchRequest:
+    """``query`` signed by the ``bench`` agency for ``audience``, as an officer would send it."""
+    return signed_request(
+        query,
+        requester="bench",
+        audience=audience,
+        key=key,
+        officer_id="bench-1",
+        purpose="benchmark",
+        case_reference="BENCH-1",
+        created=time.time(),
+        validity_s=60,
+    )

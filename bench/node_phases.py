@@ -15,25 +15,21 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import random
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 import node_bench as nb
-from _common import UNLIMITED, header, machine, write
+from _common import bench_key, bench_request, header, machine, one_agency_node, write
 
 import cets.search.service as service
 from cets.common.audit import AuditLog
-from cets.common.keys import load_private_key
-from cets.common.signing import signed_request
-from cets.core.records import IngestContext
-from cets.demo.local import AgencySpec, build_local_federation
 from cets.search.background import BackgroundNode
 from cets.search.embedded_opensearch import (
     EmbeddedOpenSearch,
@@ -41,9 +37,7 @@ from cets.search.embedded_opensearch import (
     ensure_distribution,
 )
 from cets.search.guard import RequestGuard
-from cets.search.ingest import ingest_file
-from cets.search.sample_data import DEMO_AGENCIES, write_sample
-from cets.search.store import RecordStore, connect
+from cets.search.store import RecordStore
 from cets.v1 import search_pb2_grpc
 
 TIMES: dict[str, list[float]] = {}
@@ -60,7 +54,7 @@ PHASES = [  # (name shown, owner, attribute), in the order a search runs through
 
 
 def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    if hasattr(fn, "__code__") and fn.__code__.co_flags & 0x80:  # a coroutine function
+    if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def waited(*args: Any, **kwargs: Any) -> Any:
@@ -92,27 +86,14 @@ def main() -> int:
     for name, owner, attribute in PHASES:
         setattr(owner, attribute, _timed(name, getattr(owner, attribute)))
     ensure_distribution()
-    agency = DEMO_AGENCIES[0]
     with (
         tempfile.TemporaryDirectory() as tmp,
         EmbeddedOpenSearch(OpenSearchSettings(cluster_name="cets-phases", heap_mb=512)) as engine,
     ):
-        fed = build_local_federation(
-            Path(tmp) / "federation",
-            [AgencySpec(agency.id, agency.name, agency.region), AgencySpec("bench", "Bench")],
-        )
-        write_sample(Path(tmp), [agency], args.records, seed=args.seed)
-        sample = Path(tmp) / f"{agency.id}.ndjson"
-        config = replace(fed.agency(agency.id).node_config(engine.url), rate_limit=UNLIMITED)
-        client = connect(engine.url, timeout_s=120)
-        try:
-            ctx = IngestContext(agency.id, config.card_key, agency.region)
-            ingest_file(sample, client=client, names=config.index, ctx=ctx)
-        finally:
-            client.close()
+        fed, config, sample = one_agency_node(Path(tmp), engine.url, args.records, args.seed)
         queries = nb._queries(sample, random.Random(args.seed), 200)
         mixed = [q for group in zip(*queries.values(), strict=True) for q in group]
-        key = load_private_key(fed.agency("bench").directory / "agency.key")
+        key = bench_key(fed)
         seen: list[float] = []
         with BackgroundNode(config) as node, grpc.insecure_channel(node.target) as channel:
             stub = search_pb2_grpc.SearchNodeStub(channel)
@@ -121,17 +102,7 @@ def main() -> int:
                     TIMES.clear()
                     seen.clear()
                 for query in mixed:
-                    request = signed_request(
-                        query,
-                        requester="bench",
-                        audience=agency.id,
-                        key=key,
-                        officer_id="bench-1",
-                        purpose="benchmark",
-                        case_reference="BENCH-1",
-                        created=time.time(),
-                        validity_s=60,
-                    )
+                    request = bench_request(query, config.agency_id, key)
                     started = time.perf_counter()
                     stub.Search(request, timeout=10)
                     seen.append(time.perf_counter() - started)

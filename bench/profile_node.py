@@ -23,27 +23,19 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 import node_bench as nb
-from _common import UNLIMITED, header, machine, write
+from _common import bench_key, bench_request, header, machine, one_agency_node, write
 
-from cets.common.keys import load_private_key
-from cets.common.signing import signed_request
-from cets.core.records import IngestContext
-from cets.demo.local import AgencySpec, build_local_federation
 from cets.search.background import BackgroundNode
 from cets.search.embedded_opensearch import (
     EmbeddedOpenSearch,
     OpenSearchSettings,
     ensure_distribution,
 )
-from cets.search.ingest import ingest_file
-from cets.search.sample_data import DEMO_AGENCIES, write_sample
-from cets.search.store import connect
 from cets.v1 import search_pb2_grpc
 
 CLIENT = "_client_loop (profile_node.py"
@@ -70,37 +62,20 @@ def main() -> int:
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     ensure_distribution()
-    agency = DEMO_AGENCIES[0]
     with (
         tempfile.TemporaryDirectory() as tmp,
         EmbeddedOpenSearch(OpenSearchSettings(cluster_name="cets-profile", heap_mb=512)) as engine,
     ):
-        fed = build_local_federation(
-            Path(tmp) / "federation",
-            [AgencySpec(agency.id, agency.name, agency.region), AgencySpec("bench", "Bench")],
-        )
-        write_sample(Path(tmp), [agency], args.records, seed=args.seed)
-        sample = Path(tmp) / f"{agency.id}.ndjson"
-        config = replace(fed.agency(agency.id).node_config(engine.url), rate_limit=UNLIMITED)
-        client = connect(engine.url, timeout_s=120)
-        try:
-            ingest_file(
-                sample,
-                client=client,
-                names=config.index,
-                ctx=IngestContext(agency.id, config.card_key, agency.region),
-            )
-        finally:
-            client.close()
+        fed, config, sample = one_agency_node(Path(tmp), engine.url, args.records, args.seed)
         queries = nb._queries(sample, random.Random(args.seed), 200)
         mixed = [q for group in zip(*queries.values(), strict=True) for q in group]
-        key = load_private_key(fed.agency("bench").directory / "agency.key")
+        key = bench_key(fed)
         out = Path(tmp) / "samples.txt"
         with BackgroundNode(config) as node:
             stop = threading.Event()
             done: list[int] = []
             worker = threading.Thread(
-                target=_client_loop, args=(node.target, key, agency.id, mixed, stop, done)
+                target=_client_loop, args=(node.target, key, config.agency_id, mixed, stop, done)
             )
             worker.start()
             time.sleep(2)  # warm up
@@ -141,17 +116,7 @@ def _client_loop(
         stub = search_pb2_grpc.SearchNodeStub(channel)
         i = 0
         while not stop.is_set():
-            request = signed_request(
-                queries[i % len(queries)],
-                requester="bench",
-                audience=audience,
-                key=key,
-                officer_id="bench-1",
-                purpose="benchmark",
-                case_reference="BENCH-1",
-                created=time.time(),
-                validity_s=60,
-            )
+            request = bench_request(queries[i % len(queries)], audience, key)
             stub.Search(request, timeout=10)
             i += 1
             done[0] = i
