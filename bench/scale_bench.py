@@ -20,7 +20,11 @@ the coordinator; its CPU time is read from ``/proc``. For each N, every query ta
 3. saturation: C concurrent clients for a fixed time: queries/s and p99 under load;
 4. tail: 1% of the peers (at least one) answer in 500 ms, first under the default deadline,
    then under a short one (gRPC timeout on the federated call);
-5. crypto: signing a request and verifying an answer, in-process, against the CPU per query.
+5. crypto: signing a request and verifying an answer, in-process, against the CPU per query;
+6. the fan-out alone: the federation's own ``FanOut`` and ``GrpcCaller`` in a fresh process,
+   nothing around them (no service, audit log or merge): one signature, N calls, N answers
+   verified and checked. Its CPU per query is what any coordinator built on grpc.aio and
+   ``cryptography`` pays on this machine; the service's CPU above it is the service's own.
 
 Everything shares one machine: the peers, the federation service and this client compete for
 the same cores, so the absolute numbers are for this machine only.
@@ -438,6 +442,8 @@ def _measure(
         "cpu_ms_per_query": spread([r["cpu"] for r in rounds]),
         "peer_cpu_ms_per_query": spread([r["peer_cpu"] for r in rounds]),
     }
+    print(f"N={n}: the fan-out alone", file=sys.stderr, flush=True)
+    result["fan_out_alone"] = _fan_out_alone(fed, n, settings)
 
     print(f"N={n}: saturation", file=sys.stderr, flush=True)
     loads: list[dict[str, Any]] = []
@@ -473,6 +479,74 @@ def _measure(
         "short_deadline": {**short.summary(), "deadline_s": settings["deadline_s"]},
     }
     return result
+
+
+def _fan_out_alone(fed: LocalFederation, n: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """Step 6: the fan-out engine alone, in a process of its own (see the module's text)."""
+    spawn = mp.get_context("spawn")
+    out = spawn.Queue()
+    coordinator = fed.agency(COORDINATOR).directory / "agency.key"
+    job = (str(fed.root), str(coordinator), n, settings["warmup"], settings["queries"])
+    process = spawn.Process(target=_fan_out_process, args=(*job, settings["rounds"], out))
+    process.start()
+    try:
+        found = out.get(timeout=600)
+    finally:
+        process.join(10)
+        if process.is_alive():
+            _stop_process(process)
+    if isinstance(found, str):
+        raise RuntimeError(f"the fan-out alone failed: {found}")
+    cpu, not_ok = found
+    return {"cpu_ms_per_query": spread(cpu), "not_ok": not_ok}
+
+
+def _fan_out_process(
+    root: str, key_file: str, n: int, warmup: int, queries: int, rounds: int, out: Any
+) -> None:
+    try:
+        out.put(asyncio.run(_fan_out_rounds(Path(root), Path(key_file), n, warmup, queries, rounds)))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+async def _fan_out_rounds(
+    root: Path, key_file: Path, n: int, warmup: int, queries: int, rounds: int
+) -> tuple[list[float], int]:
+    """CPU ms per query of this process (all its threads) in each round, and the outcomes
+    that were not OK (there should be none)."""
+    from cets.common.membership import load_membership
+    from cets.federation.fanout import FanOut, Status, Who
+    from cets.federation.peers import GrpcCaller
+
+    membership = load_membership(root / "membership.json", load_public_key(root / "admin.pub"))
+    targets = [membership.get(_member_id(i)) for i in range(n)]
+    members = [m for m in targets if m is not None]
+    caller = GrpcCaller()
+    fan_out = FanOut(agency_id=COORDINATOR, key=load_private_key(key_file), caller=caller)
+    who = Who(officer_id="bench", purpose="scale benchmark", case_reference="BENCH-SCALE")
+    query = build_query(text=QUERY_TEXT, limit=10)
+    not_ok = 0
+
+    async def one() -> None:
+        nonlocal not_ok
+        prepared = fan_out.prepare(query, who, members, timeout_s=10)
+        outcomes = await fan_out.send(prepared, deadline=time.monotonic() + 10)
+        not_ok += sum(o.status is not Status.OK for o in outcomes)
+
+    try:
+        for _ in range(warmup):
+            await one()
+        not_ok = 0
+        cpu = []
+        for _ in range(rounds):
+            began = time.process_time()
+            for _ in range(queries):
+                await one()
+            cpu.append((time.process_time() - began) * 1000 / queries)
+    finally:
+        await caller.close()
+    return cpu, not_ok
 
 
 def _over(tallies: Iterable[_Tally]) -> dict[str, Any]:
@@ -615,6 +689,29 @@ def _write(report: dict[str, Any]) -> None:
         f"N={largest}: one signature + {largest} x verify = {crypto_us / 1000:.1f} ms of "
         f"{per_query_us / 1000:.1f} ms CPU per query, "
         f"**{share:.0%} of the federation service's CPU**.",
+        "",
+        "The fan-out alone (step 6): the federation's `FanOut` with its `GrpcCaller` in a "
+        "fresh process and nothing else: one signature, N grpc.aio calls on reused channels, "
+        "N answers verified, parsed and checked; CPU of that process (all threads) per query, "
+        f"{settings['rounds']} rounds of {settings['queries']} queries. *Answers checked* is "
+        "N x the in-process verify above; *signing, gRPC calls, event loop* is the rest of the fan-out "
+        "alone; *the service's own* is the service's CPU per query less the fan-out alone "
+        "(incoming call, audit log, merge, answer).",
+        "",
+        "| agencies | service CPU ms/query | fan-out alone | answers checked | "
+        "signing, gRPC calls, event loop | the service's own | not ok |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, r in sizes.items():
+        alone = r["fan_out_alone"]["cpu_ms_per_query"]["median"]
+        service = r["cpu_ms_per_query"]["median"]
+        checks = int(n) * crypto["verify_answer_3_hits"] / 1000
+        lines.append(
+            f"| {n} | {service} | {shown(r['fan_out_alone']['cpu_ms_per_query'])} | "
+            f"{checks:.1f} | {alone - checks:.1f} | {service - alone:.1f} | "
+            f"{r['fan_out_alone']['not_ok']} |"
+        )
+    lines += [
         "",
         f"Run time {report['runtime_s']} s.",
     ]
