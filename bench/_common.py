@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 import timeit
 from collections.abc import Callable
@@ -73,6 +74,26 @@ def stop_process(process: subprocess.Popen[bytes], *, grace_s: float) -> int | N
             process.kill()
             process.wait(5)
     return process.returncode
+
+
+def serve_cets(
+    args: list[str], env: dict[str, str], *, target: str, log: Path, timeout_s: float = 120
+) -> subprocess.Popen[bytes]:
+    """``cets ARGS...`` (``node serve``, ``federation serve``) as a process of its own with
+    these settings and no other ``CETS_*`` ones, once it reports SERVING on ``target``; its
+    output goes to ``log``. The caller stops it (:func:`stop_process`)."""
+    cets = Path(sys.executable).parent / "cets"
+    settings = {k: v for k, v in os.environ.items() if not k.startswith("CETS_")} | env
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(cets), *args], env=settings, stdout=out, stderr=out)
+    with grpc.insecure_channel(target) as channel:
+        up = wait_serving(
+            channel, lambda: process.poll() is None, until=time.monotonic() + timeout_s
+        )
+    if not up:
+        stop_process(process, grace_s=5)
+        raise RuntimeError(f"cets {' '.join(args)} did not start:\n{log.read_text()[-2000:]}")
+    return process
 
 
 def spread(values: list[float], digits: int = 2) -> dict[str, Any]:

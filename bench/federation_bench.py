@@ -8,7 +8,10 @@ Crypto: Ed25519 sign and verify of a typical request and of a typical answer (10
 encoding included, in microseconds per operation.
 
 Layers: three agencies' real search nodes (each its own index on one local OpenSearch, to
-leave the two cores to the services) with sample data; the same free-text queries sent
+leave the two cores to the services) with sample data, each node and the federation service a
+process of its own (``cets node serve``, ``cets federation serve``), as they are deployed;
+``--in-process`` serves them from threads of this process instead (one interpreter lock for
+all, which serialises their work). The same free-text queries sent
 (a) straight to each agency's OpenSearch: the body the node would send, over the Python client;
 (b) to the first agency's node over gRPC, signed; (b') through the federation service to that
 one agency; (c) through the federation service to all three; (d) through the gateway's REST
@@ -32,7 +35,19 @@ from typing import Any
 import grpc
 import httpx
 import uvicorn
-from _common import UNLIMITED, header, machine, over_rounds, per_op_us, shown, spread, stats, write
+from _common import (
+    UNLIMITED,
+    header,
+    machine,
+    over_rounds,
+    per_op_us,
+    serve_cets,
+    shown,
+    spread,
+    stats,
+    stop_process,
+    write,
+)
 
 from cets.common.background import BackgroundService
 from cets.common.keys import load_private_key
@@ -65,9 +80,14 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=30_000, help="across the three agencies")
     parser.add_argument("--queries", type=int, default=200, help="queries per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve the nodes and the federation from threads of this process",
+    )
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": machine(), "crypto_us": _crypto()}
-    report.update(_layers(args.records, args.queries, args.rounds))
+    report.update(_layers(args.records, args.queries, args.rounds, in_process=args.in_process))
     _write(report)
     return 0
 
@@ -142,7 +162,7 @@ D = "d. gateway REST → 3 agencies"
 RATIOS = {"b/a": (B, A), "c/max(a)": (C, MAX_A), "d/c": (D, C)}
 
 
-def _layers(records: int, count: int, rounds: int) -> dict[str, Any]:
+def _layers(records: int, count: int, rounds: int, *, in_process: bool) -> dict[str, Any]:
     agencies = DEMO_AGENCIES[:3]
     rng = random.Random(5)
     queries = [build_query(text=rng.choice(QUERIES), limit=10) for _ in range(count)]
@@ -164,8 +184,15 @@ def _layers(records: int, count: int, rounds: int) -> dict[str, Any]:
             )
         stack.callback(client.close)
         for a in agencies:
-            config = replace(fed.agency(a.id).node_config(engine.url), rate_limit=UNLIMITED)
-            stack.enter_context(BackgroundNode(config))
+            agency = fed.agency(a.id)
+            config = replace(agency.node_config(engine.url), rate_limit=UNLIMITED)
+            if in_process:
+                stack.enter_context(BackgroundNode(config))
+                continue
+            env = config.to_env(card_key_file=fed.root / "card.key")
+            log = Path(tmp) / f"node-{a.id}.log"
+            node_process = serve_cets(["node", "serve"], env, target=agency.node_target, log=log)
+            stack.callback(stop_process, node_process, grace_s=10)
 
         def straight(agency: str, query: search_pb2.Query) -> None:
             config = fed.agency(agency).node_config(engine.url)
@@ -175,12 +202,23 @@ def _layers(records: int, count: int, rounds: int) -> dict[str, Any]:
             client.search(index=config.index.alias, body=body)
 
         first = fed.agency(agencies[0].id)
-        service = stack.enter_context(
-            BackgroundService(lambda: FederationServer(first.federation_config()))
-        )
+        if in_process:
+            service = stack.enter_context(
+                BackgroundService(lambda: FederationServer(first.federation_config()))
+            )
+            federation_target = service.target
+        else:
+            federation_target = first.federation_target
+            service_process = serve_cets(
+                ["federation", "serve"],
+                first.federation_env(),
+                target=federation_target,
+                log=Path(tmp) / "federation.log",
+            )
+            stack.callback(stop_process, service_process, grace_s=10)
         key = load_private_key(first.directory / "agency.key")
         node = grpc.insecure_channel(first.node_target)
-        federation = grpc.insecure_channel(service.target)
+        federation = grpc.insecure_channel(federation_target)
         stack.callback(node.close)
         stack.callback(federation.close)
         node_stub = search_pb2_grpc.SearchNodeStub(node)
@@ -215,7 +253,9 @@ def _layers(records: int, count: int, rounds: int) -> dict[str, Any]:
             )
             assert all(a.status.code == search_pb2.AgencyStatus.CODE_OK for a in response.answers)
 
-        gateway_config = first.gateway_config(federation=service.target, rate_limit="100000/minute")
+        gateway_config = first.gateway_config(
+            federation=federation_target, rate_limit="100000/minute"
+        )
         http = stack.enter_context(_Served(build_app(gateway_config)))
         officer = issue_token(
             load_private_key(first.directory / "officer.key"), officer="bench", agency=first.id
@@ -268,6 +308,7 @@ def _layers(records: int, count: int, rounds: int) -> dict[str, Any]:
         return {
             "rounds": rounds,
             "queries_per_round": count,
+            "services": "threads of one process" if in_process else "processes",
             "layers_ms": {name: over_rounds([r[name] for r in per_round]) for name in shown},
             "ratios": ratios,
         }
@@ -326,12 +367,25 @@ def _write(report: dict[str, Any]) -> None:
         ),
         "",
         "(a) is the node's own OpenSearch body sent with the Python client, so it includes that "
-        "client's cost; max(a) is, per query, the slowest of the three agencies. Every service "
-        "runs in this one Python process (threads sharing the interpreter lock) beside one "
-        "OpenSearch, on 2 cores: the three nodes' work in (c) and (d) is serialised, so fan-out "
-        "costs more here than across machines.",
+        "client's cost; max(a) is, per query, the slowest of the three agencies. "
+        + _services_text(report.get("services", "threads of one process")),
     ]
     write("federation", report, "\n".join(lines) + "\n")
+
+
+def _services_text(services: str) -> str:
+    if services == "processes":
+        return (
+            "Each node and the federation service ran as a process of its own (`cets node "
+            "serve`, `cets federation serve`); the gateway and this client shared this process. "
+            "All of them and one OpenSearch share the machine's 2 cores, so the three nodes' "
+            "work in (c) and (d) still competes for them: across machines it would not."
+        )
+    return (
+        "Every service ran in this one Python process (threads sharing the interpreter lock) "
+        "beside one OpenSearch, on 2 cores: the three nodes' work in (c) and (d) is "
+        "serialised, so fan-out costs more here than across machines."
+    )
 
 
 if __name__ == "__main__":

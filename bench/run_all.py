@@ -182,6 +182,13 @@ def _summary(results: Path) -> None:
                 f"{_pair(seq['latency_ms'])}, {_fig(row['cpu_ms_per_query'])}, {_fig(load['qps'])}",
                 scale,
             )
+            if "fan_out_alone" in row:
+                add(
+                    "scale",
+                    f"{agencies} agencies: the fan-out alone, CPU ms/query",
+                    _fig(row["fan_out_alone"]["cpu_ms_per_query"]),
+                    scale,
+                )
         share = scale["crypto_share"]
         add("scale", f"crypto share of CPU at {share['agencies']}", f"{share['share']:.0%}", scale)
     profile = _newest(results, "profile-2*.json")  # not profile-node-*

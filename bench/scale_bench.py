@@ -38,7 +38,6 @@ import math
 import multiprocessing as mp
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,11 +52,11 @@ from _common import (
     machine,
     over_rounds,
     per_op_us,
+    serve_cets,
     shown,
     spread,
     stats,
     stop_process,
-    wait_serving,
     write,
 )
 
@@ -275,39 +274,18 @@ class _Federation:
         coordinator = fed.agency(COORDINATOR)
         taken = {a.node_port for a in fed.agencies}
         port = next(p for p in iter(_free_port, 0) if p not in taken)
-        config = coordinator.federation_config(listen=f"127.0.0.1:{port}")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CETS_")}
-        env.update(
-            CETS_AGENCY_ID=config.agency_id,
-            CETS_AGENCY_KEY_FILE=str(config.agency_key_file),
-            CETS_MEMBERSHIP_FILE=str(config.membership_file),
-            CETS_FEDERATION_ADMIN_KEY_FILE=str(config.admin_key_file),
-            CETS_FEDERATION_AUDIT_LOG=str(config.audit_log),
-            CETS_FEDERATION_LISTEN=config.listen,
-            CETS_FEDERATION_GRACE_S="1",
-        )
+        self.target = f"127.0.0.1:{port}"
         self.log = tmp / "federation-service.log"
-        cets = Path(sys.executable).parent / "cets"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [str(cets), "federation", "serve"], env=env, stdout=out, stderr=out
-            )
+        self.process = serve_cets(
+            ["federation", "serve"],
+            coordinator.federation_env(listen=self.target),
+            target=self.target,
+            log=self.log,
+        )
         stack.callback(self._stop)
-        self.target = config.listen
         self.channel = grpc.insecure_channel(self.target)
         stack.callback(self.channel.close)
         self.stub = federation_pb2_grpc.FederationStub(self.channel)
-        self._wait_healthy()
-
-    def _wait_healthy(self) -> None:
-        def alive() -> bool:
-            return self.process.poll() is None
-
-        if wait_serving(self.channel, alive, until=time.monotonic() + 60):
-            return
-        raise RuntimeError(
-            "the federation service did not become healthy:\n" + self.log.read_text()[-2000:]
-        )
 
     def _stop(self) -> None:
         stop_process(self.process, grace_s=10)
@@ -505,7 +483,8 @@ def _fan_out_process(
     root: str, key_file: str, n: int, warmup: int, queries: int, rounds: int, out: Any
 ) -> None:
     try:
-        out.put(asyncio.run(_fan_out_rounds(Path(root), Path(key_file), n, warmup, queries, rounds)))
+        found = _fan_out_rounds(Path(root), Path(key_file), n, warmup, queries, rounds)
+        out.put(asyncio.run(found))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
         out.put(f"{type(exc).__name__}: {exc}")
 
@@ -694,9 +673,9 @@ def _write(report: dict[str, Any]) -> None:
         "fresh process and nothing else: one signature, N grpc.aio calls on reused channels, "
         "N answers verified, parsed and checked; CPU of that process (all threads) per query, "
         f"{settings['rounds']} rounds of {settings['queries']} queries. *Answers checked* is "
-        "N x the in-process verify above; *signing, gRPC calls, event loop* is the rest of the fan-out "
-        "alone; *the service's own* is the service's CPU per query less the fan-out alone "
-        "(incoming call, audit log, merge, answer).",
+        "N x the in-process verify above; *signing, gRPC calls, event loop* is the rest of "
+        "the fan-out alone; *the service's own* is the service's CPU per query less the "
+        "fan-out alone (incoming call, audit log, merge, answer).",
         "",
         "| agencies | service CPU ms/query | fan-out alone | answers checked | "
         "signing, gRPC calls, event loop | the service's own | not ok |",
