@@ -441,3 +441,13 @@ def test_at_one_distance_exact_then_relevance_orders_and_hits_without_a_distance
     # (fused 0.0); b1 holds an exact identifier but never overtakes b0, which b ranked above it
     assert ids(merged)[:3] == [("b", "b0"), ("b", "b1"), ("a", "a0")]
     assert ids(merged)[-1] == ("a", "a-old") and merged[-1].distance is None
+
+
+def test_a_bounded_best_is_exactly_the_reference_even_near_the_smallest_floats() -> None:
+    # found by the property above: a factor of 5e-314 has lost precision, and the bounded
+    # best came out above the reference it was brought down to
+    tiny = 2.22507385852178e-313
+    fused = bounded_scores({"a": [tiny, 0.0], "b": [5.0, 2.5, 5.0]}, trust_ratio=1.0)
+    assert fused["a"] == [tiny, 0.0]
+    assert fused["b"][:2] == [tiny, 2.5 / 5.0 * tiny]
+    assert fused["b"][2] == tiny

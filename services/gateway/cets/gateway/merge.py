@@ -254,7 +254,12 @@ def bounded_scores(
             fused[agency] = values
         else:  # best > 0 here; the factor is below 1 / trust_ratio, so nothing overflows
             factor = reference / best
-            fused[agency] = [value * factor for value in values]
+            # value / best * reference for a hit scored at most the best: the best itself
+            # becomes exactly the reference, and none goes above it even where the factor,
+            # tiny, has lost precision (a reference near the smallest floats)
+            fused[agency] = [
+                value / best * reference if value <= best else value * factor for value in values
+            ]
     return fused
 
 
