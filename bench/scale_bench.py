@@ -499,8 +499,9 @@ async def _fan_out_rounds(
     from cets.federation.peers import GrpcCaller
 
     membership = load_membership(root / "membership.json", load_public_key(root / "admin.pub"))
-    targets = [membership.get(_member_id(i)) for i in range(n)]
-    members = [m for m in targets if m is not None]
+    members = [m for m in map(membership.get, map(_member_id, range(n))) if m is not None]
+    if len(members) != n:
+        raise RuntimeError(f"{n - len(members)} of the {n} agencies are not in the membership")
     caller = GrpcCaller()
     fan_out = FanOut(agency_id=COORDINATOR, key=load_private_key(key_file), caller=caller)
     who = Who(officer_id="bench", purpose="scale benchmark", case_reference="BENCH-SCALE")
