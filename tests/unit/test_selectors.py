@@ -793,3 +793,44 @@ def test_text_the_phone_pre_check_passes_over_holds_no_number(
     )
     if _PHONE_IN_TEXT.search(text) is None:
         assert list(matcher) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The matcher that remembers its verdicts finds exactly what libphonenumber's own finds
+
+
+def _matches(matcher: phonenumbers.PhoneNumberMatcher) -> list[tuple[int, str, str]]:
+    e164 = phonenumbers.PhoneNumberFormat.E164
+    return [(m.start, m.raw_string, phonenumbers.format_number(m.number, e164)) for m in matcher]
+
+
+@relaxed
+@given(
+    text=st.builds(
+        lambda a, b, c, d: a + b + c + d + b,
+        _PHONEISH,
+        st.sampled_from(["+1 416 555 0199", "(416) 555-0199", "4165550199", "+44 20 7946 0958"]),
+        st.sampled_from(["", "a", "x", "1", " ", "(", "/", "#"]),
+        _PHONEISH,
+    ),
+    region=st.sampled_from(["CA", "GB", "NU", None]),
+)
+def test_the_remembering_matcher_agrees_with_libphonenumber(text: str, region: str | None) -> None:
+    from cets.core.selectors._text import _Matcher
+
+    region = region or phonenumbers.UNKNOWN_REGION
+    plain = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    assert _matches(_Matcher(text, region)) == _matches(_Matcher(text, region)) == _matches(plain)
+
+
+def test_a_remembered_verdict_depends_on_the_characters_around_the_candidate() -> None:
+    from cets.core.selectors._text import _verified
+
+    phone = {Selector(SelectorKind.PHONE, "+14165550199")}
+    before = _verified.cache_info().hits
+    for _ in range(2):
+        assert extract_from_text("call 4165550199 now", default_region="CA") == phone
+        assert extract_from_text("ref x4165550199 now", default_region="CA") == set()
+        assert extract_from_text("4165550199y", default_region="CA") == set()
+        assert extract_from_text("4165550199", default_region="CA") == phone
+    assert _verified.cache_info().hits > before  # the matcher asks the memo, not only its own

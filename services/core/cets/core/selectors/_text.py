@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
 import phonenumbers
-from phonenumbers.phonenumbermatcher import _CLOSING_PARENS, _OPENING_PARENS
+from phonenumbers.phonenumbermatcher import _CLOSING_PARENS, _OPENING_PARENS, PhoneNumberMatch
 from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
 
 from cets.core.selectors._email import normalize_email
@@ -38,6 +39,8 @@ _PHONE_IN_TEXT: Final = re.compile(
 """Where a phone number may be: :data:`_MIN_PHONE_DIGITS` digits apart only by the
 punctuation, plus signs and brackets libphonenumber's matcher allows inside a number. Text
 without one holds no valid number, and the matcher (most of the cost of a text) is skipped."""
+_CANDIDATES_REMEMBERED: Final = 32_768
+"""Candidates whose verdict :class:`_Matcher` remembers (each a short string and a number)."""
 _URL_TRAILING: Final = ".,;:!?*"
 _BRACKETS: Final = {")": "(", "]": "[", "}": "{"}
 
@@ -55,6 +58,40 @@ def _trim_url(candidate: str) -> str:
             break
         end -= 1
     return candidate[:end]
+
+
+class _Matcher(phonenumbers.PhoneNumberMatcher):
+    """libphonenumber's matcher at "valid" leniency, remembering its verdict on each candidate.
+
+    Most of the matcher's cost is parsing and validating candidate strings (validating a
+    North American number tries the rules of each region sharing +1), and the same
+    candidates recur from record to record: the same numbers, and the same short digit runs
+    (amounts, counts, years) that are not numbers. At "valid" leniency the verdict depends on
+    nothing but the candidate, the characters just before and after it in the text, and the
+    region (libphonenumber's ``_parse_and_verify``), so :func:`_verified` computes it once per
+    such tuple on a text made of those characters alone.
+    """
+
+    def __init__(self, text: str, region: str) -> None:
+        super().__init__(text, region, leniency=phonenumbers.Leniency.VALID)
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> PhoneNumberMatch | None:
+        end = offset + len(candidate)
+        before, after = self.text[max(offset - 1, 0) : offset], self.text[end : end + 1]
+        number = _verified(candidate, before, after, self.preferred_region)
+        return None if number is None else PhoneNumberMatch(offset, candidate, number)
+
+
+@functools.lru_cache(maxsize=_CANDIDATES_REMEMBERED)
+def _verified(
+    candidate: str, before: str, after: str, region: str
+) -> phonenumbers.PhoneNumber | None:
+    """The number ``candidate`` is, with ``before`` and ``after`` around it, or ``None``."""
+    matcher = phonenumbers.PhoneNumberMatcher(
+        before + candidate + after, region, leniency=phonenumbers.Leniency.VALID
+    )
+    match = matcher._parse_and_verify(candidate, len(before))
+    return None if match is None else match.number
 
 
 def extract_from_text(text: str, *, default_region: str | None = None) -> set[Selector]:
@@ -98,10 +135,7 @@ def extract_from_text(text: str, *, default_region: str | None = None) -> set[Se
 
     if _PHONE_IN_TEXT.search(text) is None:
         return found
-    matcher = phonenumbers.PhoneNumberMatcher(
-        text, region or phonenumbers.UNKNOWN_REGION, leniency=phonenumbers.Leniency.VALID
-    )
-    for phone_match in matcher:
+    for phone_match in _Matcher(text, region or phonenumbers.UNKNOWN_REGION):
         e164 = phonenumbers.format_number(phone_match.number, E164)
         try:
             found.add(Selector(SelectorKind.PHONE, normalize_phone(e164)))
