@@ -36,8 +36,14 @@ FULL = [
     ["watch_bench.py"],
     ["pdq_bench.py", "--hashes", "1000000"],
     ["cluster_bench.py", "--records", "50000"],
+    ["floors.py"],  # after ingest_bench.py, whose OpenSearch share it reads
 ]
 SMOKE = [
+    [
+        "floors.py",
+        *("--peers", "5", "--queries", "2", "--rounds", "1"),
+        *("--round-trips", "20", "--records", "1000"),
+    ],
     ["node_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2", "--starts", "0"],
     ["federation_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2"],
     ["scale_bench.py", "--quick"],
@@ -259,6 +265,29 @@ def _summary(results: Path) -> None:
                     str(value["per_s"]),
                     images,
                 )
+    floors = _newest(results, "floors-*.json")
+    if floors:
+        c, n, i = floors["coordinator"], floors["node"], floors["ingest"]
+        add(
+            "floors",
+            f"coordinator CPU per {c['peers']}-agency query: grpc.aio + verify = floor (ms)",
+            f"{_fig(c['grpc_aio_ms_per_query'])} + {c['verify_ms_per_query']} = "
+            f"{c['floor_ms_per_query']}",
+            floors,
+        )
+        add(
+            "floors",
+            "node over OpenSearch: round trip, verify + sign, durable append = floor (ms)",
+            f"{n['round_trip_ms_p50']}, {(n['verify_request_us'] + n['sign_answer_us']) / 1e3:.3f}"
+            f", {n['durable_append_ms_p50']} = {n['floor_ms']}",
+            floors,
+        )
+        add(
+            "floors",
+            "ingest per record: Python budget at 10,000/s / prepare alone (µs)",
+            f"{i['python_budget_us_per_record'] or '-'} / {i['prepare_us']}",
+            floors,
+        )
     text = (
         "# Benchmarks: summary\n\n"
         + header(machine())

@@ -33,6 +33,9 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
     images = next(tmp_path.glob("pdq-2000-*.md")).read_text()
     for row in ("| near, 31 bits |", "| near, 16 bits |", "| exact PDQ |", "| resize_50 |"):
         assert row in images
+    floors = next(tmp_path.glob("floors-*.md")).read_text()
+    for row in ("| coordinator, per query | **floor**", "| node, per search | **floor**"):
+        assert row in floors
     summary = next(tmp_path.glob("summary-*.md")).read_text()
     for measure in (
         "ratio b/a",
@@ -44,5 +47,6 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
         "alert latency, poll every 5s",
         "near, 31 bits: p50 / p99 (ms), candidates, p50 / exact",
         "cets hash, jobs 1 (images/s)",
+        "coordinator CPU per 5-agency query: grpc.aio + verify = floor (ms)",
     ):
         assert measure in summary
