@@ -96,6 +96,19 @@ def serve_cets(
     return process
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def pid_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far, all its threads (from /proc);
+    0.0 once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def spread(values: list[float], digits: int = 2) -> dict[str, Any]:
     """The median of ``values`` (one per round), the lowest and highest, and every value."""
 

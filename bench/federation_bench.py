@@ -23,6 +23,7 @@ lowest and highest round).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import threading
@@ -41,6 +42,7 @@ from _common import (
     machine,
     over_rounds,
     per_op_us,
+    pid_cpu_s,
     serve_cets,
     shown,
     spread,
@@ -183,6 +185,7 @@ def _layers(records: int, count: int, rounds: int, *, in_process: bool) -> dict[
                 ctx=IngestContext(a.id, config.card_key, a.region),
             )
         stack.callback(client.close)
+        node_pids: list[int] = []
         for a in agencies:
             agency = fed.agency(a.id)
             config = replace(agency.node_config(engine.url), rate_limit=UNLIMITED)
@@ -193,6 +196,7 @@ def _layers(records: int, count: int, rounds: int, *, in_process: bool) -> dict[
             log = Path(tmp) / f"node-{a.id}.log"
             node_process = serve_cets(["node", "serve"], env, target=agency.node_target, log=log)
             stack.callback(stop_process, node_process, grace_s=10)
+            node_pids.append(node_process.pid)
 
         def straight(agency: str, query: search_pb2.Query) -> None:
             config = fed.agency(agency).node_config(engine.url)
@@ -216,6 +220,12 @@ def _layers(records: int, count: int, rounds: int, *, in_process: bool) -> dict[
                 log=Path(tmp) / "federation.log",
             )
             stack.callback(stop_process, service_process, grace_s=10)
+            assert engine.pid is not None
+            processes = {
+                "OpenSearch": [engine.pid],
+                "nodes": node_pids,
+                "federation": [service_process.pid],
+            }
         key = load_private_key(first.directory / "agency.key")
         node = grpc.insecure_channel(first.node_target)
         federation = grpc.insecure_channel(federation_target)
@@ -287,6 +297,7 @@ def _layers(records: int, count: int, rounds: int, *, in_process: bool) -> dict[
             for query in queries[:20]:
                 call(query)
         per_round: list[dict[str, dict[str, float]]] = []
+        cpu_rounds: list[dict[str, dict[str, float]]] = []
         for _ in range(rounds):
             times: dict[str, list[float]] = {name: [] for name in modes}
             for query in queries:  # interleaved, so drift affects every mode alike
@@ -297,6 +308,9 @@ def _layers(records: int, count: int, rounds: int, *, in_process: bool) -> dict[
             straights = [times[n] for n in modes if n.startswith("a. ")]
             times[MAX_A] = [max(each) for each in zip(*straights, strict=True)]
             per_round.append({name: stats(values) for name, values in times.items()})
+            if not in_process:
+                cpu_modes = {name: modes[name] for name in (A, B, B1, C, D)}
+                cpu_rounds.append(_cpu_per_query(cpu_modes, queries, processes))
         shown = [A, MAX_A, B, B1, C, D]
         ratios = {
             name: {
@@ -311,7 +325,44 @@ def _layers(records: int, count: int, rounds: int, *, in_process: bool) -> dict[
             "services": "threads of one process" if in_process else "processes",
             "layers_ms": {name: over_rounds([r[name] for r in per_round]) for name in shown},
             "ratios": ratios,
+            **({"cpu_ms_per_query": _over_cpu_rounds(cpu_rounds)} if cpu_rounds else {}),
         }
+
+
+HERE = "this process (client, gateway)"
+
+
+def _cpu_per_query(
+    modes: dict[str, Any], queries: list[search_pb2.Query], processes: dict[str, list[int]]
+) -> dict[str, dict[str, float]]:
+    """Each path alone, every query once back to back: the CPU milliseconds per query of each
+    process taking part (from /proc, so in clock ticks: summed over all the queries), their
+    total, and the wall milliseconds per query."""
+    out: dict[str, dict[str, float]] = {}
+    for name, call in modes.items():
+        before = _cpu_now(processes)
+        here, began = time.process_time(), time.perf_counter()
+        for query in queries:
+            call(query)
+        wall = time.perf_counter() - began
+        used = {who: seconds - before[who] for who, seconds in _cpu_now(processes).items()}
+        used[HERE] = time.process_time() - here
+        row = {who: seconds * 1000 / len(queries) for who, seconds in used.items()}
+        row["total"] = sum(row.values())
+        row["wall"] = wall * 1000 / len(queries)
+        out[name] = row
+    return out
+
+
+def _cpu_now(processes: dict[str, list[int]]) -> dict[str, float]:
+    return {who: sum(pid_cpu_s(pid) for pid in pids) for who, pids in processes.items()}
+
+
+def _over_cpu_rounds(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, Any]]:
+    return {
+        path: {who: spread([r[path][who] for r in rounds]) for who in rounds[0][path]}
+        for path in rounds[0]
+    }
 
 
 class _Served:
@@ -369,8 +420,32 @@ def _write(report: dict[str, Any]) -> None:
         "(a) is the node's own OpenSearch body sent with the Python client, so it includes that "
         "client's cost; max(a) is, per query, the slowest of the three agencies. "
         + _services_text(report.get("services", "threads of one process")),
+        *_cpu_lines(report.get("cpu_ms_per_query")),
     ]
     write("federation", report, "\n".join(lines) + "\n")
+
+
+def _cpu_lines(cpu: dict[str, dict[str, Any]] | None) -> list[str]:
+    """The CPU table: what each path costs the machine, and the least wall time that leaves."""
+    if not cpu:
+        return []
+    cores = os.cpu_count() or 1
+    who = [w for w in next(iter(cpu.values())) if w not in ("total", "wall")]
+    return [
+        "",
+        f"CPU per query, each path alone (after each round, every query once, back to back), "
+        f"ms: each process's user + system time from /proc. Total ÷ {cores} cores is the "
+        "least wall time a query of that path can take on this machine with every process "
+        "sharing it, however well the work overlaps.",
+        "",
+        f"| path | {' | '.join(who)} | total | total ÷ {cores} cores | wall |",
+        "|---|" + "---|" * (len(who) + 3),
+        *(
+            f"| {path} | {' | '.join(shown(row[w]) for w in who)} | {shown(row['total'])} | "
+            f"{round(row['total']['median'] / cores, 2)} | {shown(row['wall'])} |"
+            for path, row in cpu.items()
+        ),
+    ]
 
 
 def _services_text(services: str) -> str:

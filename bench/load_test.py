@@ -61,7 +61,7 @@ from typing import Any
 
 import grpc
 import httpx
-from _common import header, machine, stop_process, wait_serving, write
+from _common import header, machine, pid_cpu_s, stop_process, wait_serving, write
 
 from cets.common.audit import read_entries, verify
 from cets.common.keys import load_private_key
@@ -96,7 +96,6 @@ TEXT_QUERIES = [
     "arrested",
 ]
 PURPOSES = ["online luring investigation", "sextortion case", "CSAM distribution inquiry"]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
 
@@ -248,11 +247,7 @@ class Watched:
         return None
 
     def cpu_s(self) -> float:
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return pid_cpu_s(self.pid)
 
     def alive(self) -> bool:
         return Path(f"/proc/{self.pid}").exists()

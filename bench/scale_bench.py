@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import math
 import multiprocessing as mp
-import os
 import random
 import sys
 import tempfile
@@ -52,6 +51,7 @@ from _common import (
     machine,
     over_rounds,
     per_op_us,
+    pid_cpu_s,
     serve_cets,
     shown,
     spread,
@@ -74,7 +74,6 @@ STRAGGLER_S = 0.5
 STRAGGLE = "straggle"
 """Query text starting with this word names the agencies that answer in ``STRAGGLER_S``."""
 QUERY_TEXT = "shared link"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 FULL = {
     "sizes": "10,50,200",
@@ -291,13 +290,7 @@ class _Federation:
         stop_process(self.process, grace_s=10)
 
     def cpu_s(self) -> float:
-        return _cpu_s(self.process.pid)
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return pid_cpu_s(self.process.pid)
 
 
 def _free_port() -> int:
@@ -404,9 +397,9 @@ def _measure(
     _sequential(service, request, n, settings["warmup"], timeout=10)
     rounds: list[dict[str, Any]] = []
     for _ in range(settings["rounds"]):
-        cpu0, peers0 = service.cpu_s(), sum(_cpu_s(p) for p in _PEERS)
+        cpu0, peers0 = service.cpu_s(), sum(pid_cpu_s(p) for p in _PEERS)
         sequential = _sequential(service, request, n, settings["queries"], timeout=10)
-        cpu1, peers1 = service.cpu_s(), sum(_cpu_s(p) for p in _PEERS)
+        cpu1, peers1 = service.cpu_s(), sum(pid_cpu_s(p) for p in _PEERS)
         done = max(1, len(sequential.ms))
         rounds.append(
             {
