@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -29,18 +28,14 @@ def test_anything_else_is_refused(text: str) -> None:
 
 
 def test_each_agency_has_its_own_allowance() -> None:
-    async def run() -> list[str]:
-        limit = PeerRateLimit("2/minute")
-        outcomes = []
-        for agency in ["a", "a", "b", "a", "b", "b", "c"]:
-            try:
-                await limit.admit(agency)
-                outcomes.append("ok")
-            except RateLimited as exc:
-                outcomes.append(str(exc))
-        return outcomes
-
-    outcomes = asyncio.run(run())
+    limit = PeerRateLimit("2/minute")
+    outcomes = []
+    for agency in ["a", "a", "b", "a", "b", "b", "c"]:
+        try:
+            limit.admit(agency)
+            outcomes.append("ok")
+        except RateLimited as exc:
+            outcomes.append(str(exc))
     refused = "this node answers at most 2/minute per agency; retry later"
     assert outcomes == [
         "ok",
@@ -70,8 +65,37 @@ def test_the_gateway_refuses_a_rate_it_cannot_apply(text: str) -> None:
         GatewayConfig("tps", Path("officer.pub"), Path("audit.log"), rate_limit=text)
 
 
+def test_each_kind_of_request_has_its_own_window() -> None:
+    limit = PeerRateLimit("1/minute")
+    limit.admit("a", kind="searches")
+    limit.admit("a", kind="watches")
+    with pytest.raises(RateLimited, match="too many watches from agency 'a'"):
+        limit.admit("a", kind="watches")
+
+
+def test_a_quota_is_a_moving_window_and_forgets_holders_gone_quiet() -> None:
+    from cets.common.quota import Quota
+
+    now = [0.0]
+    quota = Quota("3/minute", clock=lambda: now[0])
+    for at in (0.0, 20.0, 40.0):
+        now[0] = at
+        assert quota.take("a") is not None
+    now[0] = 59.0
+    assert quota.take("a") is None  # three in the last 60 s, wherever the minute starts
+    assert quota.retry_after_s("a") == 1  # the use at 0 s leaves the window at 60 s
+    now[0] = 60.0
+    assert quota.take("a") is not None and quota.take("a") is None
+    assert quota.retry_after_s("a") == 20
+    for holder in range(1000):
+        assert quota.take(("searches", f"agency-{holder}")) is not None
+    now[0] = 200.0  # every use is more than a minute old: the next use sweeps them away
+    assert quota.take("b") is not None
+    assert len(quota._windows) == 1
+
+
 def test_the_officers_quota_gives_back_a_refused_search_and_forgets_old_ones() -> None:
-    from cets.gateway.quota import Quota
+    from cets.common.quota import Quota
 
     now = [1000.0]
     quota = Quota("2/minute", clock=lambda: now[0])

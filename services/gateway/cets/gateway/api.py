@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException
 from cets.common import tracing
 from cets.common.audit import AuditLog
 from cets.common.imagehash import ImageError, hash_image
+from cets.common.quota import Place, Quota
 from cets.common.tls import ClientTls
 from cets.core import pdq
 from cets.core.convert import check_size
@@ -82,7 +83,6 @@ from cets.gateway.present import (
     hit_out,
     link_out,
 )
-from cets.gateway.quota import Place, Quota
 from cets.gateway.release_routes import DecisionSink, release_routes
 from cets.gateway.releases import ReleaseBook, ReleaseNotFound
 from cets.gateway.tokens import Officer, TokenError, verify_token

@@ -229,7 +229,7 @@ class PartnerRequests(Answering):
     async def _admit(self, request: SignedRequest) -> Requester:
         requester = self._guard.check(request)
         if self._rate_limit is not None:
-            await self._rate_limit.admit(requester.member.id, kind=f"{self.what}s")
+            self._rate_limit.admit(requester.member.id, kind=f"{self.what}s")
         if self._policy.plan_for(requester.member).releases_nothing():
             raise PermissionDenied(
                 f"the sharing policy of {self._me.agency_id!r} releases nothing "

@@ -127,7 +127,7 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
             requester = self._guard.check(request)
             entry.update(verified=True, query=_query_json(request.query))
             if self._rate_limit is not None:
-                await self._rate_limit.admit(requester.member.id)
+                self._rate_limit.admit(requester.member.id)
             if request.query.release_id:  # the owner's approval, not the policy, governs
                 entry["release"] = request.query.release_id[:64]  # refused or not
                 plan = await self._approved(request, requester)
