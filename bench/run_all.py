@@ -178,6 +178,17 @@ def _summary(results: Path) -> None:
             add("federation", f"{path} p50 / p99 (ms)", _pair(s), federation)
         for ratio, r in federation["ratios"].items():
             add("federation", f"ratio {ratio}, of p50 / of p99", _pair(r), federation)
+        cores = federation["machine"].get("cpus") or 1
+        for path, cpu in federation.get("cpu_ms_per_query", {}).items():
+            who = " / ".join(w for w in cpu if w not in ("total", "wall"))
+            value = " / ".join(_fig(cpu[w]) for w in cpu if w not in ("total", "wall"))
+            least = round(cpu["total"]["median"] / cores, 2)
+            add(
+                "federation",
+                f"{path}: CPU ms/query, {who}; total; total ÷ {cores} cores",
+                f"{value}; {_fig(cpu['total'])}; {least}",
+                federation,
+            )
     scale = _newest(results, "scale-*.json")
     if scale:
         for agencies, row in scale["sizes"].items():
