@@ -12,7 +12,7 @@ from cets.common.membership import Member, Role
 from cets.common.signing import SignedRequest, sign_answer
 from cets.federation.display import format_federated
 from cets.federation.fanout import FanOut, Status, Who
-from cets.federation.service import _answer
+from cets.federation.service import response_bytes
 from cets.gateway.present import ANSWERED, STATUS_NAMES
 from cets.v1 import federation_pb2, search_pb2
 
@@ -65,9 +65,12 @@ def test_partial_is_shown_as_partial_everywhere() -> None:
         "1 of 3 shards failed",
         search_pb2.SearchResponse(agency="far", total_hits=4, partial=True),
     )
-    answer = _answer(outcome)
+    federated = federation_pb2.FederatedSearchResponse.FromString(
+        response_bytes([outcome], took_ms=12)
+    )
+    (answer,) = federated.answers
     assert answer.status.code == search_pb2.AgencyStatus.CODE_PARTIAL
     assert answer.status.code in ANSWERED
     assert STATUS_NAMES[answer.status.code] == "partial"
-    text = format_federated(federation_pb2.FederatedSearchResponse(answers=[answer]))
+    text = format_federated(federated)
     assert "partial" in text and "4 matches (incomplete: 1 of 3 shards failed)" in text

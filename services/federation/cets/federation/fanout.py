@@ -84,6 +84,9 @@ class Outcome(Generic[_A]):
     nonce: bytes = b""
     answer_sha256: str = ""
     """SHA-256 of the signed answer's bytes: the node's audit log records the same digest."""
+    answer: bytes = b""
+    """The signed answer's bytes, verified: ``response`` serialised exactly as its node
+    signed it (empty without a response)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +183,11 @@ class FanOut:
             status: Status,
             reason: str = "",
             response: Any = None,
-            digest: str = "",
+            answer: bytes = b"",
         ) -> Outcome[Any]:
             latency = int((time.monotonic() - started) * 1000)
-            return Outcome(member.id, status, latency, reason, response, nonce, digest)
+            digest = hashlib.sha256(answer).hexdigest() if answer else ""
+            return Outcome(member.id, status, latency, reason, response, nonce, digest, answer)
 
         remaining = deadline - started
         if remaining <= 0:
@@ -216,11 +220,10 @@ class FanOut:
             tracing.outcome(check, "error" if problem else "ok", problem)
         if problem:
             return outcome(Status.ERROR, problem)
-        digest = hashlib.sha256(signed.answer).hexdigest()
         if isinstance(response, search_pb2.SearchResponse) and response.partial:
             reason = response.partial_reason or "the search was incomplete"
-            return outcome(Status.PARTIAL, reason, response=response, digest=digest)
-        return outcome(Status.OK, response=response, digest=digest)
+            return outcome(Status.PARTIAL, reason, response=response, answer=signed.answer)
+        return outcome(Status.OK, response=response, answer=signed.answer)
 
 
 def _rpc(request: SignedRequest) -> str:
