@@ -35,6 +35,8 @@ UNLIMITED = "1000000/minute"
 """The nodes' per-agency rate limit in benchmarks, which measure capacity, not the limit."""
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# What a result measures: a change here that is not committed is marked on the result.
+_MEASURED_CODE = ("services", "protos", "bench/*.py", "pyproject.toml", "constraints.txt")
 """Where results go; ``CETS_BENCH_RESULTS`` redirects them (the smoke run uses a temp dir)."""
 
 
@@ -158,6 +160,15 @@ def machine() -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
+    # Code that differs from the commit would otherwise be measured under its name.
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", *_MEASURED_CODE],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if changed:
+        commit += "+uncommitted"
     return {
         "cpus": os.cpu_count(),
         "cpu": cpu,
