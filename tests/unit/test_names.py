@@ -98,3 +98,12 @@ def test_phonetic_keys_shape(raw: str) -> None:
     assert len(keys) == len(set(keys))
     assert all(key and key == key.upper() for key in keys)
     assert phonetic_keys(fold(raw)) == keys
+
+
+@relaxed
+@given(st.text(st.characters(max_codepoint=0x7F), max_size=40))
+def test_ascii_names_fold_as_any_text_does(name: str) -> None:
+    from cets.core.names import _folded_words
+
+    words = (word.strip("'") for word in _folded_words(name).split())
+    assert fold(name) == " ".join(word for word in words if word)

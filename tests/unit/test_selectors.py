@@ -741,6 +741,62 @@ def test_extract_on_selector_like_text(text: str, region: str | None) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The quick checks in front of the full patterns pass nothing the full patterns would find
+
+
+@relaxed
+@given(st.lists(_FRAGMENTS | st.text(max_size=5), max_size=40).map("".join))
+def test_text_the_quick_checks_pass_over_holds_no_email_or_url(text: str) -> None:
+    from cets.core.selectors._text import _EMAIL_IN_TEXT, _URL_HINT, _URL_IN_TEXT
+
+    if "@" not in text:
+        assert _EMAIL_IN_TEXT.search(text) is None
+    if _URL_HINT.search(text) is None:
+        assert _URL_IN_TEXT.search(text) is None
+
+
+_DOTTED = st.lists(
+    st.sampled_from([*"0123456789..", "a", " ", "\u0661", "1.2.3.4", "255."]), max_size=30
+).map("".join)
+
+
+@relaxed
+@given(_DOTTED | st.lists(_FRAGMENTS | _DOTTED, max_size=20).map("".join))
+def test_ipv4_in_text_finds_what_the_plain_pattern_finds(text: str) -> None:
+    from cets.core.selectors._text import _IPV4_IN_TEXT
+
+    plain = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+    assert [m.span() for m in _IPV4_IN_TEXT.finditer(text)] == [
+        m.span() for m in plain.finditer(text)
+    ]
+
+
+def test_printable_ascii_in_a_url_holds_no_whitespace_or_control_character() -> None:
+    import unicodedata
+
+    from cets.core.selectors._network import _PRINTABLE_ASCII
+
+    passed = [chr(c) for c in range(0x80) if _PRINTABLE_ASCII.fullmatch(chr(c))]
+    assert len(passed) == 94
+    assert not any(c.isspace() or unicodedata.category(c) == "Cc" for c in passed)
+    assert _PRINTABLE_ASCII.fullmatch("http://a b.com") is None
+
+
+@relaxed
+@given(st.from_regex(r"[a-z0-9._-]{1,80}", fullmatch=True))
+def test_a_plain_username_passes_every_check(name: str) -> None:
+    from cets.core.selectors._username import _PLAIN_USERNAME, _username_char_ok
+
+    assert _PLAIN_USERNAME.fullmatch(name)
+    assert not any(c.isspace() for c in name) and all(_username_char_ok(c) for c in name)
+    if len(name) > 64:
+        with pytest.raises(SelectorError, match="longer than 64"):
+            normalize_username(name)
+    else:
+        assert normalize_username(name) == name
+
+
+# --------------------------------------------------------------------------------------------
 # The phone pre-check: text it passes over never holds a number the matcher would find
 
 

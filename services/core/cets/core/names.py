@@ -6,6 +6,7 @@ Names are matched loosely: :func:`fold` makes "JOSÉ  García" and "jose garcia"
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
@@ -33,6 +34,8 @@ _LETTER_MAP: Final = str.maketrans(
 _APOSTROPHES: Final = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc\u02bb`\u00b4\u2032", "'"))
 
 _MIN_PHONETIC_TOKEN: Final = 2
+_ASCII_SEPARATORS: Final = re.compile(r"[^a-z0-9']")
+"""What separates words in a lowercase ASCII name: all but letters, digits and "'"."""
 
 
 def _keep(char: str) -> bool:
@@ -51,14 +54,24 @@ def fold(name: str) -> str:
     >>> fold("JOSÉ  García")
     'jose garcia'
     """
+    if name.isascii():
+        # The steps below, for ASCII (most names): only "`" is an apostrophe look-alike,
+        # decomposition changes nothing, case folding is lowercasing, no letter is mapped.
+        text = _ASCII_SEPARATORS.sub(" ", name.replace("`", "'").lower())
+    else:
+        text = _folded_words(name)
+    words = (word.strip("'") for word in text.split())
+    return " ".join(word for word in words if word)
+
+
+def _folded_words(name: str) -> str:
+    """:func:`fold` before its words are trimmed: any text."""
     text = unicodedata.normalize("NFKD", name.translate(_APOSTROPHES))
     # Case folding can produce new apostrophe look-alikes (U+0149 becomes U+02BC U+006E).
     text = unicodedata.normalize("NFKD", text.casefold()).translate(_APOSTROPHES)
     text = "".join(char for char in text if not unicodedata.combining(char))
     text = text.translate(_LETTER_MAP)
-    text = "".join(char if _keep(char) else " " for char in text)
-    words = (word.strip("'") for word in text.split())
-    return " ".join(word for word in words if word)
+    return "".join(char if _keep(char) else " " for char in text)
 
 
 def name_tokens(name: str) -> list[str]:

@@ -136,6 +136,7 @@ class _DocumentBuilder:
         self._selectors: set[Selector] = set()
         self._last4: list[str] = []
         self._fingerprints: dict[str, tuple[str, str]] = {}
+        self._masked: dict[str, str] = {}
 
     def text(self, *values: str | None) -> None:
         """Free text: searched with BM25 and scanned for e-mails, URLs, IPs and phones."""
@@ -148,11 +149,17 @@ class _DocumentBuilder:
                 )
 
     def mask(self, value: str) -> str:
-        """``value`` with any card number written in it replaced (and its fingerprint kept)."""
-        masked, cards = mask_card_numbers(value, self._ctx.card_key)
-        for card in cards:
-            self._selectors.add(Selector(SelectorKind.CARD, card.fingerprint))
-            self._last4.append(card.last4)
+        """``value`` with any card number written in it replaced (and its fingerprint kept).
+
+        A text is masked once per record (free text is masked for the search fields, then
+        again as part of the body): its cards are kept the first time."""
+        masked = self._masked.get(value)
+        if masked is None:
+            masked, cards = mask_card_numbers(value, self._ctx.card_key)
+            for card in cards:
+                self._selectors.add(Selector(SelectorKind.CARD, card.fingerprint))
+                self._last4.append(card.last4)
+            self._masked[value] = masked
         return masked
 
     def names(self, *values: str | None) -> None:

@@ -135,13 +135,19 @@ class _Url:
         return f"{self.scheme}://{host}{port}{self.path}{query}"
 
 
+_PRINTABLE_ASCII: Final = re.compile(r"[!-~]*")
+"""Printable ASCII without the space: no whitespace or control character in it."""
+
+
 def parse_url(raw: str) -> _Url:
     text = raw.strip()
     if not text:
         raise SelectorError("URL is empty")
     if len(text) > _MAX_URL_LENGTH:
         raise SelectorError("URL is too long")
-    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in text):
+    if not _PRINTABLE_ASCII.fullmatch(text) and any(
+        char.isspace() or unicodedata.category(char) == "Cc" for char in text
+    ):
         raise SelectorError("URL contains whitespace or control characters")
 
     match = _SCHEME.match(text)

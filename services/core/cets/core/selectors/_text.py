@@ -24,7 +24,14 @@ _EMAIL_IN_TEXT: Final = re.compile(
     r"(?<![\w.+-])[\w.+-]{1,64}@(?:[\w-]{1,63}\.){1,8}[\w-]{2,63}(?![\w-])"
 )
 _URL_IN_TEXT: Final = re.compile(r"(?:\bhttps?://|(?<![\w@.-])www\.)[^\s<>\"'`]+", re.IGNORECASE)
-_IPV4_IN_TEXT: Final = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+_URL_HINT: Final = re.compile(r"://|www\.", re.IGNORECASE)
+"""What every URL :data:`_URL_IN_TEXT` finds contains: text without it is not scanned for
+URLs (the full pattern tries its look-behind at every character, the hint does not)."""
+_IPV4_IN_TEXT: Final = re.compile(r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\.?\d)")
+r"""A dotted quad not inside a longer run of digits and dots, as the plain
+``(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)`` finds it (a unit test checks), written to
+start with a digit (its look-behind checks the character before that digit) so that the
+scanner skips ahead to digits instead of trying the look-behind at every position."""
 _MIN_PHONE_DIGITS: Final = 4
 """The fewest digits of a valid phone number's national significant number, in any region
 (libphonenumber's metadata; a unit test checks it)."""
@@ -110,7 +117,7 @@ def extract_from_text(text: str, *, default_region: str | None = None) -> set[Se
     text = text[:MAX_TEXT_LENGTH]
     found: set[Selector] = set()
 
-    for match in _EMAIL_IN_TEXT.finditer(text):
+    for match in _EMAIL_IN_TEXT.finditer(text) if "@" in text else ():
         local, _, domain = match.group().partition("@")
         try:
             email = normalize_email(f"{local.lstrip('.')}@{domain}")
@@ -118,7 +125,7 @@ def extract_from_text(text: str, *, default_region: str | None = None) -> set[Se
             continue
         found.add(Selector(SelectorKind.EMAIL, email))
 
-    for match in _URL_IN_TEXT.finditer(text):
+    for match in _URL_IN_TEXT.finditer(text) if _URL_HINT.search(text) else ():
         try:
             url = parse_url(_trim_url(match.group()))
         except SelectorError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
@@ -12,6 +13,8 @@ __all__ = ["normalize_username"]
 
 _MAX_USERNAME_LENGTH: Final = 64
 _USERNAME_PUNCTUATION: Final = frozenset("._-")
+_PLAIN_USERNAME: Final = re.compile(r"[a-z0-9._-]+")
+"""A case-folded name of ASCII letters, digits and the punctuation allowed (most names)."""
 
 
 def _username_char_ok(char: str) -> bool:
@@ -37,6 +40,8 @@ def normalize_username(raw: str) -> str:
     text = unicodedata.normalize("NFKC", text.casefold())
     if not text:
         raise SelectorError("username is empty")
+    if _PLAIN_USERNAME.fullmatch(text) and len(text) <= _MAX_USERNAME_LENGTH:
+        return text  # passes every check below
     if any(char.isspace() for char in text):
         raise SelectorError("username contains whitespace")
     if len(text) > _MAX_USERNAME_LENGTH:
