@@ -596,6 +596,17 @@ def test_card_numbers_in_free_text_are_masked_and_still_link(written: str) -> No
     assert note.document["card_last4"] == [CARD[-4:]]
 
 
+def test_a_card_number_that_is_the_whole_text_is_masked() -> None:
+    from cets.core.selectors import mask_card_numbers
+    from cets.core.selectors._card import _SHORTEST_CARD_IN_TEXT
+
+    shortest = "4222222222222"  # 13 digits, Luhn-valid: the shortest number masked
+    assert len(shortest) == _SHORTEST_CARD_IN_TEXT
+    masked, cards = mask_card_numbers(shortest, KEY)
+    assert masked == "[card ending 2222]" and [c.last4 for c in cards] == ["2222"]
+    assert mask_card_numbers(shortest[:-1], KEY) == (shortest[:-1], [])
+
+
 def test_phone_numbers_are_not_mistaken_for_cards() -> None:
     raw = _raw("case_note", text="called 0044 7572 441188 and +1 416 555 0142")
     assert "[card ending" not in prepare(raw, CTX).document["text"]

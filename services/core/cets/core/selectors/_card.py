@@ -65,6 +65,8 @@ _CARD_IN_TEXT: Final = re.compile(
 _FINGERPRINT: Final = re.compile(r"[0-9a-f]{32}")
 _FOUR_DIGITS: Final = re.compile(r"\d{4}")
 """Every card number written in text starts with four digits: text without them has none."""
+_SHORTEST_CARD_IN_TEXT: Final = 13
+"""The fewest characters :data:`_CARD_IN_TEXT` matches (13 digits): shorter text has none."""
 
 
 def mask_card_numbers(text: str, key: bytes) -> tuple[str, list[CardFingerprint]]:
@@ -76,7 +78,7 @@ def mask_card_numbers(text: str, key: bytes) -> tuple[str, list[CardFingerprint]
     numbers found, so that a card mentioned in a note still links — and is never stored.
     """
     found: list[CardFingerprint] = []
-    if _FOUR_DIGITS.search(text, 0, MAX_TEXT_LENGTH) is None:
+    if len(text) < _SHORTEST_CARD_IN_TEXT or _FOUR_DIGITS.search(text, 0, MAX_TEXT_LENGTH) is None:
         return text, found
 
     def mask(match: re.Match[str]) -> str:
