@@ -292,5 +292,6 @@ def test_worker_processes_give_the_same_ingest_as_one_process(
     for counted in ("read", "indexed", "new", "replaced", "rejected", "duplicates", "in_index"):
         assert getattr(two, counted) == getattr(one, counted), counted
     assert one.duplicates == 1 and one.in_index == len(one_docs) > 1000
+    assert one.read == one.indexed + one.rejected  # the blank line is not counted as read
     assert two_docs == one_docs
     assert "John Smyth" in json.dumps(one_docs["p-1"])

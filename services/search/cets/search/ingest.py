@@ -8,9 +8,10 @@ ingest stops with :class:`~cets.search.errors.StoreUnavailable`; what was acknow
 and re-running the same command completes the job.
 
 Speed: records are read, validated and serialised (orjson) in one thread — in worker
-processes for files of :data:`PARALLEL_FROM_BYTES` or more, results taken in the file's order
-— while bulk requests of :data:`BULK_RECORDS` records, :data:`BULK_IN_FLIGHT` at a time, are
-sent from the other.
+processes for files of :data:`PARALLEL_FROM_BYTES` or more (an NDJSON line travels to its
+worker as bytes and is parsed there), results taken in the file's order — while bulk
+requests of :data:`BULK_RECORDS` records, :data:`BULK_IN_FLIGHT` at a time, are sent from
+the other.
 The index refreshes only at the end of the ingest (its ``refresh_interval`` is ``-1`` while it
 runs and restored after, also on failure); its replicas are dropped during the bulk only when
 asked (``drop_replicas``: an acknowledged record then lives on one copy until the replicas
@@ -43,7 +44,7 @@ from cets.core.records import IngestContext, RecordError, prepare
 from cets.search.errors import IngestError
 from cets.search.images import index_fields
 from cets.search.index import IndexLayout, IndexNames, ensure_index
-from cets.search.readers import Format, Item, Reject, raw_text, read_records
+from cets.search.readers import Format, Reject, parse_line, raw_text, read_lines, read_records
 from cets.search.store import translate_errors
 from cets.search.watches import WatchMatcher
 
@@ -137,9 +138,10 @@ def ingest_file(
     started = time.monotonic()
     with path.open("rb") as stream:
         tracker = _Tracker(summary, on_reject, watches if watches and watches.enabled else None)
-        actions = _actions(
-            read_records(stream, fmt), names, ctx, tracker, stream, on_progress, workers
-        )
+        # NDJSON lines are parsed where they are prepared (in the workers, if any): only
+        # their bytes travel to a worker, not the record read from them.
+        work = read_lines(stream) if fmt is Format.NDJSON else read_records(stream, fmt)
+        actions = _actions(work, ctx, tracker, stream, on_progress, workers)
         with (
             translate_errors("index records"),
             _bulk_settings(client, names.index, drop_replicas=drop_replicas),
@@ -425,22 +427,29 @@ class _Tracker:
         self.reject(Reject(line, f"refused by OpenSearch: {kind}"))
 
 
+_Work = tuple[int, bytes | dict[str, Any] | Reject]
+"""A line's number and what was read there: an NDJSON line still to parse (bytes), a record
+read from CSV, or the reason the line is rejected."""
+
+
 def _actions(
-    items: Iterator[Item],
-    names: IndexNames,
+    work: Iterator[_Work],
     ctx: IngestContext,
     tracker: _Tracker,
     stream: IO[bytes],
     on_progress: Callable[[int], None] | None,
     workers: int = 1,
 ) -> Iterator[_Action]:
-    counted = _counted(items, tracker, stream, on_progress)
+    reported = _reported(work, stream, on_progress)
     prepared = (
-        (_prepare_one(item, ctx) for item in counted)
+        (_prepare_one(item, ctx) for item in reported)
         if workers <= 1
-        else _prepared_in_processes(counted, ctx, workers)
+        else _prepared_in_processes(reported, ctx, workers)
     )
     for result in prepared:
+        if result is None:  # a blank line
+            continue
+        tracker.summary.read += 1
         if isinstance(result, Reject):
             tracker.reject(result)
             continue
@@ -450,16 +459,16 @@ def _actions(
         on_progress(stream.tell())
 
 
-def _counted(
-    items: Iterator[Item],
-    tracker: _Tracker,
-    stream: IO[bytes],
-    on_progress: Callable[[int], None] | None,
-) -> Iterator[Item]:
-    for count, item in enumerate(items, start=1):
-        if on_progress and count % 500 == 0:
+def _reported(
+    work: Iterator[_Work], stream: IO[bytes], on_progress: Callable[[int], None] | None
+) -> Iterator[_Work]:
+    """``work``, telling ``on_progress`` the bytes read every 500 lines or records."""
+    if on_progress is None:
+        yield from work
+        return
+    for count, item in enumerate(work, start=1):
+        if count % 500 == 0:
             on_progress(stream.tell())
-        tracker.summary.read += 1
         yield item
 
 
@@ -473,9 +482,15 @@ class _Prepared:
     lines: bytes
 
 
-def _prepare_one(item: Item, ctx: IngestContext) -> _Prepared | Reject:
-    """A line read as a record ready to send, or the reason it is rejected."""
-    number, value = item
+def _prepare_one(work: _Work, ctx: IngestContext) -> _Prepared | Reject | None:
+    """A line read as a record ready to send, the reason it is rejected, or ``None`` for a
+    blank line."""
+    number, value = work
+    if isinstance(value, bytes):
+        item = parse_line(number, value)
+        if item is None:
+            return None
+        number, value = item
     if isinstance(value, Reject):
         return value
     try:
@@ -500,14 +515,14 @@ def _start_worker(ctx: IngestContext) -> None:
     _worker_ctx = ctx
 
 
-def _prepare_batch(batch: list[Item]) -> list[_Prepared | Reject]:
+def _prepare_batch(batch: list[_Work]) -> list[_Prepared | Reject | None]:
     assert _worker_ctx is not None, "the worker was started without its context"
     return [_prepare_one(item, _worker_ctx) for item in batch]
 
 
 def _prepared_in_processes(
-    items: Iterator[Item], ctx: IngestContext, workers: int
-) -> Iterator[_Prepared | Reject]:
+    work: Iterator[_Work], ctx: IngestContext, workers: int
+) -> Iterator[_Prepared | Reject | None]:
     """:func:`_prepare_one` for every item in ``workers`` processes, in the file's order.
 
     Validation and serialisation are pure Python and hold the interpreter's lock: processes
@@ -517,9 +532,9 @@ def _prepared_in_processes(
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start_worker, initargs=(ctx,)
     ) as pool:
-        pending: deque[Future[list[_Prepared | Reject]]] = deque()
+        pending: deque[Future[list[_Prepared | Reject | None]]] = deque()
         try:
-            for batch in _batched(items, _BATCH):
+            for batch in _batched(work, _BATCH):
                 pending.append(pool.submit(_prepare_batch, batch))
                 while len(pending) > workers * 2:
                     yield from pending.popleft().result()

@@ -25,7 +25,9 @@ __all__ = [
     "Format",
     "Item",
     "Reject",
+    "parse_line",
     "raw_text",
+    "read_lines",
     "read_records",
 ]
 
@@ -69,11 +71,13 @@ Item = tuple[int, dict[str, Any] | Reject]
 
 def read_records(stream: IO[bytes], fmt: Format) -> Iterator[Item]:
     """Yield ``(line number, record or Reject)`` for every record in ``stream``."""
-    lines = _numbered_lines(stream)
+    lines = read_lines(stream)
     return _read_ndjson(lines) if fmt is Format.NDJSON else _read_csv(lines)
 
 
-def _numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | Reject]]:
+def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | Reject]]:
+    """Every line of ``stream`` with its number, or a Reject for one that is too long (or
+    for a file in a wide encoding, said once)."""
     number = 0
     while True:
         line = stream.readline(MAX_LINE_BYTES + 1)
@@ -143,31 +147,37 @@ def _loads(text: str) -> Any:
 
 def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
     for number, line in lines:
-        if isinstance(line, Reject):
-            yield number, line
-            continue
-        text = _decode(number, line)
-        if isinstance(text, Reject):
-            yield number, text
-            continue
-        if not text.strip():
-            continue
-        try:
-            value = _loads(text)
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
-            if exc.msg == "Extra data" and "\r" in text[: exc.pos]:
-                reason += f"; {_LINE_ENDS}, not a bare carriage return (\\r)"
-            yield number, Reject(number, reason, raw_text(text))
-            continue
-        except (ValueError, RecursionError) as exc:
-            reason = "JSON nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            yield number, Reject(number, f"invalid JSON: {reason}", raw_text(text))
-            continue
-        if not isinstance(value, dict):
-            yield number, Reject(number, "each line must be a JSON object", raw_text(text))
-            continue
-        yield number, value
+        item = parse_line(number, line)
+        if item is not None:
+            yield item
+
+
+def parse_line(number: int, line: bytes | Reject) -> Item | None:
+    """One NDJSON line as ``(line number, record or Reject)``; ``None`` for a blank line.
+
+    :func:`read_lines` and this, one line after the other, are :func:`read_records` for
+    NDJSON: the lines can be parsed elsewhere (in worker processes) than they are read.
+    """
+    if isinstance(line, Reject):
+        return number, line
+    text = _decode(number, line)
+    if isinstance(text, Reject):
+        return number, text
+    if not text.strip():
+        return None
+    try:
+        value = _loads(text)
+    except json.JSONDecodeError as exc:
+        reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
+        if exc.msg == "Extra data" and "\r" in text[: exc.pos]:
+            reason += f"; {_LINE_ENDS}, not a bare carriage return (\\r)"
+        return number, Reject(number, reason, raw_text(text))
+    except (ValueError, RecursionError) as exc:
+        reason = "JSON nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return number, Reject(number, f"invalid JSON: {reason}", raw_text(text))
+    if not isinstance(value, dict):
+        return number, Reject(number, "each line must be a JSON object", raw_text(text))
+    return number, value
 
 
 def _read_csv(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:
