@@ -4,6 +4,8 @@ index settings during the bulk, and the reader's JSON parsing."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -14,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opensearchpy import ConnectionError, TransportError
 
-from cets.search import ingest
+from cets.search import ingest, preparing
 from cets.search.readers import Reject, _loads
 
 
@@ -209,5 +211,19 @@ def test_the_reader_reads_what_the_standard_parser_reads(value: Any) -> None:
 
 def test_documents_serialise_as_the_standard_encoder_would() -> None:
     document = {"a": "é\u2028", "n": 2**70, "l": [1, 2.5, None, True]}
-    assert json.loads(ingest._dumps(document)) == document
-    assert json.loads(ingest._dumps({"a": 1})) == {"a": 1}
+    assert json.loads(preparing._dumps(document)) == document
+    assert json.loads(preparing._dumps({"a": 1})) == {"a": 1}
+
+
+def test_a_worker_process_imports_no_client_of_opensearch_or_the_network() -> None:
+    """What a worker imports to prepare records is what its start-up costs: the domain core
+    and the reader, not the OpenSearch client, gRPC or the web stack."""
+    probe = (
+        "import sys, cets.search.preparing; "
+        "print(sorted(m for m in ('opensearchpy', 'grpc', 'fastapi', 'requests', 'aiohttp')"
+        " if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert found.stdout.strip() == "[]"

@@ -21,7 +21,6 @@ repeated id always wins, as with one request at a time.
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
@@ -37,14 +36,13 @@ from pathlib import Path
 from queue import Empty, Full, Queue
 from typing import IO, Any, TypeVar
 
-import orjson
 from opensearchpy import ConnectionError, OpenSearch, TransportError
 
-from cets.core.records import IngestContext, RecordError, prepare
+from cets.core.records import IngestContext
 from cets.search.errors import IngestError
-from cets.search.images import index_fields
 from cets.search.index import IndexLayout, IndexNames, ensure_index
-from cets.search.readers import Format, Reject, parse_line, raw_text, read_lines, read_records
+from cets.search.preparing import Prepared, Work, prepare_batch, prepare_one, start_worker
+from cets.search.readers import Format, Reject, read_lines, read_records
 from cets.search.store import translate_errors
 from cets.search.watches import WatchMatcher
 
@@ -427,13 +425,8 @@ class _Tracker:
         self.reject(Reject(line, f"refused by OpenSearch: {kind}"))
 
 
-_Work = tuple[int, bytes | dict[str, Any] | Reject]
-"""A line's number and what was read there: an NDJSON line still to parse (bytes), a record
-read from CSV, or the reason the line is rejected."""
-
-
 def _actions(
-    work: Iterator[_Work],
+    work: Iterator[Work],
     ctx: IngestContext,
     tracker: _Tracker,
     stream: IO[bytes],
@@ -442,7 +435,7 @@ def _actions(
 ) -> Iterator[_Action]:
     reported = _reported(work, stream, on_progress)
     prepared = (
-        (_prepare_one(item, ctx) for item in reported)
+        (prepare_one(item, ctx) for item in reported)
         if workers <= 1
         else _prepared_in_processes(reported, ctx, workers)
     )
@@ -460,8 +453,8 @@ def _actions(
 
 
 def _reported(
-    work: Iterator[_Work], stream: IO[bytes], on_progress: Callable[[int], None] | None
-) -> Iterator[_Work]:
+    work: Iterator[Work], stream: IO[bytes], on_progress: Callable[[int], None] | None
+) -> Iterator[Work]:
     """``work``, telling ``on_progress`` the bytes read every 500 lines or records."""
     if on_progress is None:
         yield from work
@@ -472,70 +465,27 @@ def _reported(
         yield item
 
 
-@dataclass(slots=True)
-class _Prepared:
-    """One record validated and serialised: its ``_bulk`` lines and its selectors."""
-
-    line: int
-    record_id: str
-    selectors: list[str] | None
-    lines: bytes
-
-
-def _prepare_one(work: _Work, ctx: IngestContext) -> _Prepared | Reject | None:
-    """A line read as a record ready to send, the reason it is rejected, or ``None`` for a
-    blank line."""
-    number, value = work
-    if isinstance(value, bytes):
-        item = parse_line(number, value)
-        if item is None:
-            return None
-        number, value = item
-    if isinstance(value, Reject):
-        return value
-    try:
-        record = prepare(value, ctx)
-    except RecordError as exc:
-        return Reject(number, str(exc), _raw_record(value))
-    selectors = record.document.get("selectors")
-    document = record.document
-    if selectors:
-        document = {**document, **index_fields(selectors)}
-    head = orjson.dumps({"index": {"_id": record.record_id}})
-    return _Prepared(number, record.record_id, selectors, head + b"\n" + _dumps(document) + b"\n")
-
-
 _BATCH = 250
 """Records per batch handed to a worker process."""
-_worker_ctx: IngestContext | None = None
-
-
-def _start_worker(ctx: IngestContext) -> None:
-    global _worker_ctx
-    _worker_ctx = ctx
-
-
-def _prepare_batch(batch: list[_Work]) -> list[_Prepared | Reject | None]:
-    assert _worker_ctx is not None, "the worker was started without its context"
-    return [_prepare_one(item, _worker_ctx) for item in batch]
 
 
 def _prepared_in_processes(
-    work: Iterator[_Work], ctx: IngestContext, workers: int
-) -> Iterator[_Prepared | Reject | None]:
-    """:func:`_prepare_one` for every item in ``workers`` processes, in the file's order.
+    work: Iterator[Work], ctx: IngestContext, workers: int
+) -> Iterator[Prepared | Reject | None]:
+    """:func:`~cets.search.preparing.prepare_one` for every item in ``workers`` processes,
+    in the file's order.
 
     Validation and serialisation are pure Python and hold the interpreter's lock: processes
     are what lets them use more than one core (OpenSearch runs beside them meanwhile).
     """
     context = multiprocessing.get_context("spawn")  # no copy of this process's threads
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(ctx,)
+        workers, mp_context=context, initializer=start_worker, initargs=(ctx,)
     ) as pool:
-        pending: deque[Future[list[_Prepared | Reject | None]]] = deque()
+        pending: deque[Future[list[Prepared | Reject | None]]] = deque()
         try:
             for batch in _batched(work, _BATCH):
-                pending.append(pool.submit(_prepare_batch, batch))
+                pending.append(pool.submit(prepare_batch, batch))
                 while len(pending) > workers * 2:
                     yield from pending.popleft().result()
             while pending:
@@ -559,20 +509,3 @@ def _batched(items: Iterator[_T], size: int) -> Iterator[list[_T]]:
             batch = []
     if batch:
         yield batch
-
-
-def _dumps(document: dict[str, Any]) -> bytes:
-    """A document as JSON: orjson, or the standard encoder for what orjson does not write
-    (integers past 64 bits)."""
-    try:
-        return orjson.dumps(document)
-    except TypeError:
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _raw_record(item: dict[str, Any]) -> str:
-    """A rejected record as JSON for the rejects file (empty if it cannot be written back)."""
-    try:
-        return raw_text(json.dumps(item, default=str))
-    except (RecursionError, ValueError):  # nested deeper than json.dumps goes
-        return ""
