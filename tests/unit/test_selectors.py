@@ -837,18 +837,75 @@ _PHONEISH = st.text(
             _PHONEISH,
         ),
     ),
-    region=st.sampled_from(["CA", "DE", "NU", "AR", "GB", None]),
+    region=st.sampled_from(["CA", "US", "DE", "NU", "AR", "GB", "AU", "SM", "JP", "FR", None]),
 )
 def test_text_the_phone_pre_check_passes_over_holds_no_number(
     text: str, region: str | None
 ) -> None:
-    from cets.core.selectors._text import _PHONE_IN_TEXT
+    from cets.core.selectors._text import _may_hold_a_phone
 
     matcher = phonenumbers.PhoneNumberMatcher(
         text, region or phonenumbers.UNKNOWN_REGION, leniency=phonenumbers.Leniency.VALID
     )
-    if _PHONE_IN_TEXT.search(text) is None:
+    if not _may_hold_a_phone(text, region):
         assert list(matcher) == []
+
+
+def _example_numbers() -> list[tuple[str, phonenumbers.PhoneNumber]]:
+    """Every region's example number of every type, with its region."""
+    found = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):  # FIXED_LINE .. VOICEMAIL
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                found.append((region, number))
+    return found
+
+
+def test_every_example_number_written_without_a_plus_passes_the_phone_pre_check() -> None:
+    """The bound on the digits of a number written without a plus sign, against
+    libphonenumber's own examples: each region's numbers in its national format (and those of
+    the regions sharing its country code), and the shortest numbers of all in the format
+    dialled from abroad (after the international prefix), read with every default region."""
+    from cets.core.selectors._text import _may_hold_a_phone
+
+    examples = _example_numbers()
+    shortest = sorted(examples, key=lambda e: len(phonenumbers.national_significant_number(e[1])))
+    national = phonenumbers.PhoneNumberFormat.NATIONAL
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        code = phonenumbers.country_code_for_region(region)
+        written = [
+            phonenumbers.format_number(number, national)
+            for _, number in examples
+            if number.country_code == code
+        ]
+        written += [
+            phonenumbers.format_out_of_country_calling_number(number, region)
+            for _, number in shortest[:40]
+        ]
+        for text in written:
+            if any(plus in text for plus in "+\uff0b"):
+                continue
+            sentence = f"call {text} today"
+            matcher = phonenumbers.PhoneNumberMatcher(
+                sentence, region, leniency=phonenumbers.Leniency.VALID
+            )
+            if list(matcher):
+                checked += 1
+                assert _may_hold_a_phone(sentence, region), (region, text)
+    assert checked > 2000  # the examples were read as numbers, so the test tests something
+
+
+def test_the_phone_pre_check_passes_over_short_digit_runs_only_where_no_number_fits() -> None:
+    from cets.core.selectors._text import _may_hold_a_phone
+
+    assert not _may_hold_a_phone("user stormy9179 at 9272 Eric Junctions", "CA")
+    assert not _may_hold_a_phone("call 4165550199 today", None)  # no region: needs a plus
+    assert _may_hold_a_phone("call +1 416 555 0199 today", None)
+    assert _may_hold_a_phone("call 416 555 0199 today", "CA")
+    assert _may_hold_a_phone("call 011 44 20 7946 0958", "CA")
+    assert _may_hold_a_phone("ring 1234", "DE")  # German numbers may have four digits
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from typing import Final
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumbermatcher import _CLOSING_PARENS, _OPENING_PARENS, PhoneNumberMatch
-from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
+from phonenumbers.phonenumberutil import _MIN_LENGTH_FOR_NSN, _PLUS_CHARS, _VALID_PUNCTUATION
 
 from cets.core.selectors._email import normalize_email
 from cets.core.selectors._model import MAX_TEXT_LENGTH, Selector, SelectorError, SelectorKind
@@ -35,17 +37,87 @@ scanner skips ahead to digits instead of trying the look-behind at every positio
 _MIN_PHONE_DIGITS: Final = 4
 """The fewest digits of a valid phone number's national significant number, in any region
 (libphonenumber's metadata; a unit test checks it)."""
-_PHONE_IN_TEXT: Final = re.compile(
-    "\\d(?:["
-    + _VALID_PUNCTUATION
-    + _PLUS_CHARS
-    + _OPENING_PARENS
-    + _CLOSING_PARENS
-    + f"]*\\d){{{_MIN_PHONE_DIGITS - 1}}}"
-)
+_IN_NUMBER: Final = _VALID_PUNCTUATION + _PLUS_CHARS + _OPENING_PARENS + _CLOSING_PARENS
+"""What libphonenumber's matcher allows between the digits of a number."""
+
+
+def _digit_run(digits: int) -> re.Pattern[str]:
+    """``digits`` digits apart only by what may stand between the digits of a number."""
+    return re.compile(f"\\d(?:[{_IN_NUMBER}]*\\d){{{digits - 1}}}")
+
+
+_PHONE_IN_TEXT: Final = _digit_run(_MIN_PHONE_DIGITS)
 """Where a phone number may be: :data:`_MIN_PHONE_DIGITS` digits apart only by the
 punctuation, plus signs and brackets libphonenumber's matcher allows inside a number. Text
 without one holds no valid number, and the matcher (most of the cost of a text) is skipped."""
+
+
+@functools.cache
+def _phone_without_plus(region: str | None) -> re.Pattern[str] | None:
+    """Where a number written without a plus sign may be, read with ``region``'s rules; ``None``
+    if there is none (with no region, a number needs its plus sign).
+
+    Without a plus sign a number is written either in ``region``'s national format, or after
+    its international prefix (``011`` in North America, ``00`` in most of the world). In the
+    national format libphonenumber only removes digits (the national prefix) before it checks
+    the national number's length against the possible lengths of the regions sharing the
+    country code, so the number has at least the fewest of those digits — unless the region
+    rewrites national numbers (``national_prefix_transform_rule``: a local number gains its
+    area code), which may add digits the text does not have. After the international prefix
+    come a country code (a digit or more) and a national number of at least
+    ``_MIN_LENGTH_FOR_NSN`` digits before any rewriting. The run asked for is the shorter of
+    the two, and never shorter than :data:`_PHONE_IN_TEXT`'s; a unit test checks the bound
+    against every region's example numbers.
+    """
+    if region is None:
+        return None
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.country_code is None:
+        return _PHONE_IN_TEXT
+    sharing = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())
+    main = PhoneMetadata.metadata_for_region(sharing[0]) if sharing else None
+    if any(m is None or m.national_prefix_transform_rule for m in (metadata, main)):
+        return _PHONE_IN_TEXT  # a national number "1 ..." is read with the main region's rules
+    fewest = [_fewest_digits(PhoneMetadata.metadata_for_region(r)) for r in sharing]
+    lengths = [n for n in fewest if n is not None]
+    national = min(lengths) if lengths and len(lengths) == len(fewest) else None
+    idd = _shortest_digits(metadata.international_prefix)
+    international = idd + 1 + _MIN_LENGTH_FOR_NSN if idd is not None else None
+    bounds = [b for b in (national, international) if b is not None]
+    if len(bounds) < 2 or min(bounds) <= _MIN_PHONE_DIGITS:
+        return _PHONE_IN_TEXT
+    return _digit_run(min(bounds))
+
+
+def _fewest_digits(metadata: PhoneMetadata | None) -> int | None:
+    """The shortest possible national number of a region (not local-only), if it says."""
+    desc = metadata.general_desc if metadata else None
+    return min((n for n in desc.possible_length if n > 0), default=None) if desc else None
+
+
+def _shortest_digits(pattern: str | None, longest: int = 4) -> int | None:
+    """The fewest digits a match of ``pattern`` has (``longest`` if it needs more; ``None``
+    for no pattern)."""
+    if not pattern:
+        return None
+    compiled = re.compile(pattern)
+    for size in range(longest):
+        if any(
+            compiled.fullmatch("".join(d)) for d in itertools.product("0123456789", repeat=size)
+        ):
+            return size
+    return longest
+
+
+def _may_hold_a_phone(text: str, region: str | None) -> bool:
+    """Whether ``text`` may hold a phone number libphonenumber's matcher finds (``False``
+    only when it cannot)."""
+    if any(plus in text for plus in _PLUS_CHARS):
+        return _PHONE_IN_TEXT.search(text) is not None
+    pattern = _phone_without_plus(region)
+    return pattern is not None and pattern.search(text) is not None
+
+
 _CANDIDATES_REMEMBERED: Final = 32_768
 """Candidates whose verdict :class:`_Matcher` remembers (each a short string and a number)."""
 _URL_TRAILING: Final = ".,;:!?*"
@@ -140,7 +212,7 @@ def extract_from_text(text: str, *, default_region: str | None = None) -> set[Se
         except SelectorError:
             continue
 
-    if _PHONE_IN_TEXT.search(text) is None:
+    if not _may_hold_a_phone(text, region):
         return found
     for phone_match in _Matcher(text, region or phonenumbers.UNKNOWN_REGION):
         e164 = phonenumbers.format_number(phone_match.number, E164)
