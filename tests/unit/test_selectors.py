@@ -947,3 +947,26 @@ def test_a_remembered_verdict_depends_on_the_characters_around_the_candidate() -
         assert extract_from_text("4165550199y", default_region="CA") == set()
         assert extract_from_text("4165550199", default_region="CA") == phone
     assert _verified.cache_info().hits > before  # the matcher asks the memo, not only its own
+
+
+# --------------------------------------------------------------------------------------------
+# The card pre-check: text it passes over holds nothing the card pattern finds
+
+
+@relaxed
+@given(
+    text=st.one_of(
+        st.text(alphabet=st.sampled_from([*"0123456789 --ab\n.\u0661"]), max_size=48),
+        st.builds(
+            lambda a, b, c: a + b + c,
+            st.text(alphabet=st.sampled_from([*"0123456789 -x"]), max_size=12),
+            st.sampled_from(["4111111111111111", "4111 1111 1111 1111", "3782-822463-10005"]),
+            st.text(alphabet=st.sampled_from([*"0123456789 -x"]), max_size=12),
+        ),
+    )
+)
+def test_text_the_card_pre_check_passes_over_holds_no_card_number(text: str) -> None:
+    from cets.core.selectors._card import _CARD_DIGITS, _CARD_IN_TEXT
+
+    if _CARD_DIGITS.search(text) is None:
+        assert _CARD_IN_TEXT.search(text) is None

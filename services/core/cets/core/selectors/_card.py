@@ -63,8 +63,9 @@ _CARD_IN_TEXT: Final = re.compile(
     r")(?![\d-])"
 )
 _FINGERPRINT: Final = re.compile(r"[0-9a-f]{32}")
-_FOUR_DIGITS: Final = re.compile(r"\d{4}")
-"""Every card number written in text starts with four digits: text without them has none."""
+_CARD_DIGITS: Final = re.compile(r"\d(?:[ -]?\d){12}")
+"""Thirteen digits, apart at most by single spaces or dashes: every card number
+:data:`_CARD_IN_TEXT` finds holds such a run, so text without one has none."""
 _SHORTEST_CARD_IN_TEXT: Final = 13
 """The fewest characters :data:`_CARD_IN_TEXT` matches (13 digits): shorter text has none."""
 
@@ -78,7 +79,7 @@ def mask_card_numbers(text: str, key: bytes) -> tuple[str, list[CardFingerprint]
     numbers found, so that a card mentioned in a note still links — and is never stored.
     """
     found: list[CardFingerprint] = []
-    if len(text) < _SHORTEST_CARD_IN_TEXT or _FOUR_DIGITS.search(text, 0, MAX_TEXT_LENGTH) is None:
+    if len(text) < _SHORTEST_CARD_IN_TEXT or _CARD_DIGITS.search(text, 0, MAX_TEXT_LENGTH) is None:
         return text, found
 
     def mask(match: re.Match[str]) -> str:
