@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import phonenumbers
 import pytest
-from hypothesis import assume, given, reject, settings
+from hypothesis import assume, example, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains, urls
 
@@ -970,3 +970,34 @@ def test_text_the_card_pre_check_passes_over_holds_no_card_number(text: str) -> 
 
     if _CARD_DIGITS.search(text) is None:
         assert _CARD_IN_TEXT.search(text) is None
+
+
+@example(text="256.1.1.1")
+@example(text="1.2.3.256")
+@example(text="01.2.3.4")
+@example(text=" 1.2.3.4 ")
+@example(text="\u0661.2.3.4")
+@example(text="1.2.3")
+@example(text="255.255.255.255")
+@example(text="0.0.0.0")
+@relaxed
+@given(
+    text=st.one_of(
+        st.lists(
+            st.sampled_from([*"0123456789.", "00", "25", "255", "256", " ", "\u0661"]),
+            max_size=12,
+        ).map("".join),
+        st.ip_addresses(v=4).map(str),
+    )
+)
+def test_the_ipv4_fast_path_agrees_with_the_parser(text: str) -> None:
+    from cets.core.selectors._network import _ip
+
+    try:
+        expected: str | None = str(_ip(text))
+    except SelectorError:
+        expected = None
+    try:
+        assert normalize_ip(text) == expected
+    except SelectorError:
+        assert expected is None

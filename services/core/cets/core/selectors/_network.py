@@ -37,6 +37,11 @@ def _ip(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return address
 
 
+_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4: Final = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""An IPv4 address already in its one spelling (ASCII digits, no leading zeros)."""
+
+
 def normalize_ip(raw: str) -> str:
     """Normalise an IPv4 or IPv6 address to its compressed form.
 
@@ -46,7 +51,10 @@ def normalize_ip(raw: str) -> str:
     Raises:
         SelectorError: not an IP address, or one with a zone identifier (``fe80::1%eth0``).
     """
-    return str(_ip(raw))
+    text = raw.strip()
+    if _CANONICAL_IPV4.fullmatch(text):
+        return text
+    return str(_ip(text))
 
 
 _MAX_HOST_LENGTH: Final = 253
