@@ -6,6 +6,7 @@ Names are matched loosely: :func:`fold` makes "JOSÉ  García" and "jose garcia"
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Final
@@ -87,6 +88,11 @@ def phonetic_keys(name: str) -> list[str]:
     non-Latin scripts) give no key. Only metaphone is used, which keeps the keys few and
     predictable: "John Smith" and "Jon Smyth" both give ``["JN", "SM0"]``.
     """
+    return list(_phonetic_keys(name))
+
+
+@functools.lru_cache(maxsize=32_768)  # names recur across records: the same people, the same words
+def _phonetic_keys(name: str) -> tuple[str, ...]:
     keys: dict[str, None] = {}
     for token in name_tokens(name):
         word = token.replace("'", "")
@@ -96,4 +102,4 @@ def phonetic_keys(name: str) -> list[str]:
         key = key.upper()
         if key:
             keys.setdefault(key)
-    return list(keys)
+    return tuple(keys)
