@@ -855,7 +855,7 @@ def _example_numbers() -> list[tuple[str, phonenumbers.PhoneNumber]]:
     """Every region's example number of every type, with its region."""
     found = []
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        for kind in range(12):  # FIXED_LINE .. VOICEMAIL
+        for kind in range(phonenumbers.PhoneNumberType.VOICEMAIL + 1):  # all but UNKNOWN
             number = phonenumbers.example_number_for_type(region, kind)
             if number is not None:
                 found.append((region, number))

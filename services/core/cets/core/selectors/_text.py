@@ -78,15 +78,14 @@ def _phone_without_plus(region: str | None) -> re.Pattern[str] | None:
     main = PhoneMetadata.metadata_for_region(sharing[0]) if sharing else None
     if any(m is None or m.national_prefix_transform_rule for m in (metadata, main)):
         return _PHONE_IN_TEXT  # a national number "1 ..." is read with the main region's rules
-    fewest = [_fewest_digits(PhoneMetadata.metadata_for_region(r)) for r in sharing]
-    lengths = [n for n in fewest if n is not None]
-    national = min(lengths) if lengths and len(lengths) == len(fewest) else None
+    per_region = [_fewest_digits(PhoneMetadata.metadata_for_region(r)) for r in sharing]
+    lengths = [n for n in per_region if n is not None]
+    national = min(lengths) if lengths and len(lengths) == len(per_region) else None
     idd = _shortest_digits(metadata.international_prefix)
-    international = idd + 1 + _MIN_LENGTH_FOR_NSN if idd is not None else None
-    bounds = [b for b in (national, international) if b is not None]
-    if len(bounds) < 2 or min(bounds) <= _MIN_PHONE_DIGITS:
+    if national is None or idd is None:
         return _PHONE_IN_TEXT
-    return _digit_run(min(bounds))
+    fewest = min(national, idd + 1 + _MIN_LENGTH_FOR_NSN)
+    return _digit_run(fewest) if fewest > _MIN_PHONE_DIGITS else _PHONE_IN_TEXT
 
 
 def _fewest_digits(metadata: PhoneMetadata | None) -> int | None:
