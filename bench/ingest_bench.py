@@ -37,7 +37,7 @@ from typing import Any
 
 from _common import header, machine, shown, spread, write
 
-from cets.core.records import IngestContext, RecordError, prepare
+from cets.core.records import IngestContext
 from cets.demo.local import AgencySpec, build_local_federation
 from cets.search import ingest as ingest_module
 from cets.search.embedded_opensearch import (
@@ -45,9 +45,9 @@ from cets.search.embedded_opensearch import (
     OpenSearchSettings,
     ensure_distribution,
 )
-from cets.search.images import index_fields
 from cets.search.index import IndexNames, ensure_index
-from cets.search.readers import Format, Reject, read_records
+from cets.search.preparing import Prepared, prepare_one
+from cets.search.readers import read_lines
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
 from cets.search.store import connect
 
@@ -139,19 +139,11 @@ def _bulk_bodies(sample: Path, ctx: IngestContext) -> tuple[list[bytes], int]:
     ``/<index>/_bulk``, so the action lines name no index)."""
     lines: list[bytes] = []
     with sample.open("rb") as stream:
-        for _, item in read_records(stream, Format.NDJSON):
-            if isinstance(item, Reject):
-                continue
-            try:
-                record = prepare(item, ctx)
-            except RecordError:
-                continue
-            document = {**record.document, **index_fields(record.document.get("selectors", []))}
-            action = {"index": {"_id": record.record_id}}
-            lines.append(json.dumps(action).encode() + b"\n" + json.dumps(document).encode())
-    bodies = [
-        b"\n".join(lines[start : start + BATCH]) + b"\n" for start in range(0, len(lines), BATCH)
-    ]
+        for work in read_lines(stream):
+            prepared = prepare_one(work, ctx)  # what the ingest sends for the line
+            if isinstance(prepared, Prepared):
+                lines.append(prepared.lines)
+    bodies = [b"".join(lines[start : start + BATCH]) for start in range(0, len(lines), BATCH)]
     return bodies, len(lines)
 
 
