@@ -48,6 +48,26 @@ def test_ndjson_lines_are_numbered_and_blank_lines_skipped() -> None:
     assert ndjson(data) == [(1, {"a": 1}), (4, {"b": 2}), (6, {"c": 3})]
 
 
+def test_integers_past_64_bits_read_exactly_beside_floats_and_in_nested_values() -> None:
+    big = 2**64 + 1
+    data = (
+        f'{{"a": {big}}}\n{{"a": [1.5, {{"b": [{big}]}}], "c": "{"9" * 25}"}}\n'
+        f'{{"a": 2.5, "c": "{"9" * 25}"}}\n{{"a": {"[" * 600}{big}{"]" * 600}}}'
+    ).encode()
+    items = ndjson(data)
+    assert items[:3] == [
+        (1, {"a": big}),
+        (2, {"a": [1.5, {"b": [big]}], "c": "9" * 25}),
+        (3, {"a": 2.5, "c": "9" * 25}),
+    ]
+    line, deep = items[3]
+    assert line == 4 and isinstance(deep, dict)
+    inner = deep["a"]
+    for _ in range(599):
+        inner = inner[0]
+    assert inner == [big] and isinstance(inner[0], int)
+
+
 def test_a_byte_order_mark_on_the_first_line_is_ignored() -> None:
     assert ndjson(b'\xef\xbb\xbf{"a": 1}\n{"b": 2}\n') == [(1, {"a": 1}), (2, {"b": 2})]
 

@@ -36,7 +36,7 @@ MAX_LINE_BYTES = 1024 * 1024
 MAX_CSV_RECORD_LINES = 1000
 """A quoted CSV field may span lines, but not more than this many."""
 _REJECT_RAW_LIMIT = 64 * 1024
-_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 """UTF-16 LE/BE and UTF-32 LE/BE (UTF-32 LE starts like UTF-16 LE) byte order marks."""
@@ -133,16 +133,35 @@ def _loads(text: str) -> Any:
     """Parse one JSON value: with orjson, and with the standard parser when orjson refuses.
 
     orjson refuses some of what the standard parser reads (NaN, lone surrogates) and reads
-    integers past 64 bits as floats; a line with such a number (19 digits or more in a row)
-    goes to the standard parser, and so does one orjson refuses: the standard parser decides
-    and gives its own, precise reasons. Every other line reads to the same value either way.
+    integers past 64 bits as floats; a line orjson refuses goes to the standard parser, and
+    so does one whose value holds a float and whose text has a number of 19 digits or more
+    in a row: the standard parser decides and gives its own, precise reasons. Every other
+    line reads to the same value either way. (Records rarely hold a float: looking for one
+    in the parsed value costs less than searching every line's text for a long number.)
     """
-    if _LONG_DIGITS.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not (_holds_float(value) and _LONG_DIGITS.search(text)):
+            return value
     return json.loads(text, parse_constant=_reject_constant)
+
+
+def _holds_float(value: Any) -> bool:
+    """Whether a value orjson read holds a float anywhere (without recursion: a value may be
+    nested as deeply as orjson reads)."""
+    todo = [value]
+    for item in todo:
+        kind = type(item)
+        if kind is dict:
+            todo.extend(item.values())
+        elif kind is list:
+            todo.extend(item)
+        elif kind is float:
+            return True
+    return False
 
 
 def _read_ndjson(lines: Iterable[tuple[int, bytes | Reject]]) -> Iterator[Item]:

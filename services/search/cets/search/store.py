@@ -85,6 +85,7 @@ def connect(url: str, *, timeout_s: float = 30.0, retries: int = 2) -> OpenSearc
         timeout=timeout_s,
         max_retries=max(retries, len(hosts) - 1),
         retry_on_timeout=False,
+        serializer=FastJSONSerializer(),
     )
 
 
