@@ -144,3 +144,59 @@ def test_a_missing_or_short_signature_is_refused() -> None:
             open_answer(
                 search_pb2.SignedAnswer(answer=sealed.answer, signature=signature), KEY.public_key()
             )
+
+
+# Verification is libsodium's; keys and signatures are made with cryptography. The two must
+# agree on every signature an honest signer makes, and libsodium may only be the stricter.
+
+_L = 2**252 + 27742317777372353535851937790883648493
+"""The order of Ed25519's base point: a signature's S is below it in canonical form."""
+
+
+@given(data=st.binary(max_size=600), flip=st.integers(min_value=0, max_value=64 * 8 - 1))
+def test_signatures_made_by_cryptography_verify_and_altered_ones_do_not(
+    data: bytes, flip: int
+) -> None:
+    from cets.common.signing import _verify
+
+    signature = KEY.sign(data)
+    assert _verify(KEY.public_key(), signature, data)
+    assert not _verify(OTHER.public_key(), signature, data)
+    assert not _verify(KEY.public_key(), signature, data + b"\x00")
+    altered = bytearray(signature)
+    altered[flip // 8] ^= 1 << (flip % 8)
+    assert not _verify(KEY.public_key(), bytes(altered), data)
+
+
+def test_a_signature_with_a_non_canonical_s_is_refused() -> None:
+    from cets.common.signing import _verify
+
+    data = b"cets.v1.SearchResponse\n" + answer().SerializeToString()
+    signature = KEY.sign(data)
+    s = int.from_bytes(signature[32:], "little") + _L  # the same value modulo L
+    assert s < 2**256
+    assert not _verify(KEY.public_key(), signature[:32] + s.to_bytes(32, "little"), data)
+
+
+def test_a_small_order_key_verifies_nothing() -> None:
+    """With the identity point as key and as R, and S = 0, a permissive check accepts any
+    message (cryptography's does); cets refuses such a key's signatures outright."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    identity = b"\x01" + b"\x00" * 31
+    weak = Ed25519PublicKey.from_public_bytes(identity)
+    sealed = search_pb2.SignedAnswer(
+        answer=answer().SerializeToString(), signature=identity + b"\x00" * 32
+    )
+    with pytest.raises(BadAnswer, match="bad answer signature"):
+        open_answer(sealed, weak)
+    request = signed_request(search_pb2.Query(text="x"), key=KEY, **who())  # type: ignore[arg-type]
+    request.signature = identity + b"\x00" * 32
+    assert not verify_request(request, weak)
+
+
+def test_a_signature_longer_than_64_bytes_is_refused() -> None:
+    sealed = sign_answer(answer(), KEY)
+    sealed.signature += b"\x00"
+    with pytest.raises(BadAnswer, match="bad answer signature"):
+        open_answer(sealed, KEY.public_key())
