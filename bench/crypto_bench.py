@@ -1,4 +1,7 @@
-"""Benchmark Ed25519 on this machine: cryptography (what cets uses) against PyNaCl (libsodium).
+"""Benchmark Ed25519 on this machine: cryptography against PyNaCl (libsodium).
+
+cets makes keys and signatures with cryptography and checks requests and answers with
+libsodium (``cets.common.signing``), because of what this benchmark shows.
 
     .venv/bin/python bench/crypto_bench.py
 

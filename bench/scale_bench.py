@@ -24,7 +24,8 @@ the coordinator; its CPU time is read from ``/proc``. For each N, every query ta
 6. the fan-out alone: the federation's own ``FanOut`` and ``GrpcCaller`` in a fresh process,
    nothing around them (no service, audit log or merge): one signature, N calls, N answers
    verified and checked. Its CPU per query is what any coordinator built on grpc.aio and
-   ``cryptography`` pays on this machine; the service's CPU above it is the service's own.
+   Ed25519 (cryptography signs, libsodium verifies) pays on this machine; the service's CPU
+   above it is the service's own.
 
 Everything shares one machine: the peers, the federation service and this client compete for
 the same cores, so the absolute numbers are for this machine only.
