@@ -50,6 +50,7 @@ from pydantic import TypeAdapter
 from scale_bench import _answer
 
 from cets.common.audit import AuditLog
+from cets.common.grpc_server import add_methods
 from cets.common.signing import open_answer, sign_answer, verify_request
 from cets.core.records import IngestContext, RecordIn, prepare
 from cets.search.sample_data import DEMO_AGENCIES, write_sample
@@ -136,9 +137,7 @@ def _serve(answer: bytes, ready: Any) -> None:
         server = grpc.aio.server()
         handler = grpc.unary_unary_rpc_method_handler(call)
         service, method = METHOD.strip("/").split("/")
-        server.add_generic_rpc_handlers(
-            [grpc.method_handlers_generic_handler(service, {method: handler})]
-        )
+        add_methods(server, service, {method: handler})  # as the node serves its methods
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         ready.put(port)
@@ -160,7 +159,7 @@ async def _aio_round(port: int, peers: int, queries: int) -> float:
     """CPU ms per fan-out of ``peers`` concurrent grpc.aio calls (after one to connect)."""
     target = f"127.0.0.1:{port}"
     channels = [grpc.aio.insecure_channel(target, options=_channel_options()) for _ in range(peers)]
-    calls = [channel.unary_unary(METHOD) for channel in channels]
+    calls = [channel.unary_unary(METHOD, _registered_method=True) for channel in channels]
     request = os.urandom(1024)
     try:
         await asyncio.gather(*(call(request, timeout=30) for call in calls))
@@ -177,7 +176,7 @@ def _sync_round(port: int, peers: int, queries: int) -> float:
     """CPU ms per fan-out of ``peers`` calls through grpc's synchronous API, one future each."""
     target = f"127.0.0.1:{port}"
     channels = [grpc.insecure_channel(target, options=_channel_options()) for _ in range(peers)]
-    calls = [channel.unary_unary(METHOD) for channel in channels]
+    calls = [channel.unary_unary(METHOD, _registered_method=True) for channel in channels]
     request = os.urandom(1024)
     try:
         for future in [call.future(request, timeout=30) for call in calls]:
@@ -205,7 +204,7 @@ def _node(
         _BareServer(answer.SerializeToString()) as port,
         grpc.insecure_channel(f"127.0.0.1:{port}") as channel,
     ):
-        call = channel.unary_unary(METHOD)
+        call = channel.unary_unary(METHOD, _registered_method=True)
         for _ in range(100):
             call(request_bytes, timeout=30)
         for _ in range(args.round_trips):

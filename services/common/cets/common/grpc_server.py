@@ -3,6 +3,8 @@ the transport rules (plaintext only on loopback; mutual TLS where the caller mus
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -11,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from cets.common.settings import ConfigError
 from cets.common.tls import ServerTls, is_loopback, server_credentials
 
-__all__ = ["LIVENESS", "HealthListener", "add_health_and_reflection", "bind"]
+__all__ = ["LIVENESS", "HealthListener", "add_health_and_reflection", "add_methods", "bind"]
 
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
@@ -52,6 +54,17 @@ class HealthListener:
 
     async def stop(self, grace_s: float | None = None) -> None:
         await self._server.stop(grace_s)
+
+
+def add_methods(
+    server: grpc.aio.Server, service_name: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
+) -> None:
+    """Serve ``handlers`` (method name to handler) as the service ``service_name``.
+
+    Registered methods, as the generated ``add_*Servicer_to_server`` functions add them:
+    gRPC matches each call to its handler in its core, not through a generic handler's
+    lookup in Python for every call."""
+    server.add_registered_method_handlers(service_name, handlers)  # type: ignore[attr-defined]
 
 
 def add_health_and_reflection(server: grpc.aio.Server, service_name: str) -> HealthServicer:

@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
+from cets.common.grpc_server import add_methods
 from cets.core.errors import InvalidQuery
 from cets.core.releases import check_release_size
 from cets.federation.fanout import Who
@@ -127,4 +128,4 @@ def add_releases_to_server(service: FederationReleaseService, server: grpc.aio.S
             response_serializer=releases_pb2.FederatedDecisions.SerializeToString,
         ),
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    add_methods(server, _SERVICE, handlers)

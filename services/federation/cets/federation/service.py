@@ -21,6 +21,7 @@ from google.protobuf.message import DecodeError
 
 from cets.common import tracing
 from cets.common.audit import AuditLog
+from cets.common.grpc_server import add_methods
 from cets.common.membership import Member, Membership, Role
 from cets.common.signing import MAX_AUDIENCES
 from cets.core.convert import (
@@ -230,7 +231,7 @@ def add_to_server(service: FederationService, server: grpc.aio.Server) -> None:
     """Serve ``service`` on ``server``, parsing each request's bytes itself (see
     :meth:`FederationService.search_bytes`) and answering with bytes it assembled."""
     handlers = {"Search": grpc.unary_unary_rpc_method_handler(service.search_bytes)}
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    add_methods(server, _SERVICE, handlers)
 
 
 def who_of(request: Any) -> Who:

@@ -20,6 +20,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
+from cets.common.grpc_server import add_methods
 from cets.common.membership import Member
 from cets.core.errors import InvalidQuery
 from cets.core.watches import MAX_WATCH_DAYS, check_watch_size
@@ -236,4 +237,4 @@ def add_watches_to_server(service: FederationWatchService, server: grpc.aio.Serv
             response_serializer=watches_pb2.FederatedAlerts.SerializeToString,
         ),
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    add_methods(server, _SERVICE, handlers)

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from opensearchpy import OpenSearch
 
 from cets.common.audit import AuditLog
+from cets.common.grpc_server import add_methods
 from cets.common.tokens import ADMIN, Officer, TokenError, verify_token
 from cets.core.convert import disclosure_from_proto, disclosure_to_proto
 from cets.core.disclosure import Disclosure
@@ -241,4 +242,4 @@ def add_release_admin_to_server(service: ReleaseAdminService, server: grpc.aio.S
             response_serializer=releases_pb2.HeldRelease.SerializeToString,
         ),
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    add_methods(server, _SERVICE, handlers)

@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 
 from cets.common.audit import AuditLog
+from cets.common.grpc_server import add_methods
 from cets.common.signing import sign_answer
 from cets.core.convert import disclosure_to_proto
 from cets.core.disclosure import Disclosure
@@ -166,4 +167,4 @@ def add_releases_to_server(service: ReleaseNodeService, server: grpc.aio.Server)
             service.pull_decisions, response_serializer=serialize
         ),
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    add_methods(server, _SERVICE, handlers)

@@ -33,6 +33,7 @@ from opentelemetry.trace import SpanKind
 
 from cets.common import tracing
 from cets.common.audit import AuditLog
+from cets.common.grpc_server import add_methods
 from cets.common.signing import sign_answer
 from cets.core.convert import query_from_proto, result_to_proto
 from cets.core.disclosure import Disclosure
@@ -267,7 +268,7 @@ def add_to_server(service: SearchNodeService, server: grpc.aio.Server) -> None:
             response_serializer=search_pb2.SignedAnswer.SerializeToString,
         )
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    add_methods(server, _SERVICE, handlers)
 
 
 def _scope(plan: Plan, *, by_selector: bool) -> Scope:

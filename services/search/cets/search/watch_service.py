@@ -18,6 +18,7 @@ import grpc
 from opensearchpy import AsyncOpenSearch
 
 from cets.common.audit import AuditLog
+from cets.common.grpc_server import add_methods
 from cets.common.signing import sign_answer
 from cets.core.watches import watch_from_proto
 from cets.search.alerts import released_alerts
@@ -189,4 +190,4 @@ def add_watches_to_server(service: WatchNodeService, server: grpc.aio.Server) ->
             service.pull_alerts, response_serializer=serialize
         ),
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    add_methods(server, _SERVICE, handlers)
