@@ -8,8 +8,8 @@ Each goal is set against the parts it cannot do without, measured bare on this m
 * **coordinator CPU per query at N agencies** (goal ≤ 40 ms at 200): N gRPC calls through
   grpc.aio, one channel (own connection) per peer as the federation keeps them, to a server in
   another process that sends back a fixed, already signed answer (nothing done per call); and
-  the N answers parsed and verified with the project's ``open_answer`` (Ed25519 through
-  ``cryptography``). No service, audit log, merge or answer checks: any coordinator built on
+  the N answers parsed and verified with the project's ``open_answer`` (Ed25519 verified by
+  libsodium). No service, audit log, merge or answer checks: any coordinator built on
   these two libraries pays at least their sum. The same calls through grpc's synchronous API
   (one future per call, the other way grpc's Python offers) are measured beside.
 * **a node's cost over OpenSearch** (goal ≤ direct + 3 ms): a bare unary round trip (the
