@@ -194,9 +194,9 @@ def _peer_process(share: list[tuple[str, int, str]], root: str, seed: int, ready
 async def _serve_peers(
     share: list[tuple[str, int, str]], root: Path, seed: int, ready: Any
 ) -> None:
+    from cets.common.grpc_server import add_methods
     from cets.common.membership import load_membership
     from cets.search.guard import RequestGuard
-    from cets.v1 import search_pb2_grpc
 
     membership = load_membership(root / "membership.json", load_public_key(root / "admin.pub"))
     rng = random.Random(seed)
@@ -204,9 +204,19 @@ async def _serve_peers(
     for agency_id, port, key_file in share:
         guard = RequestGuard(agency_id=agency_id, membership=lambda: membership)
         server = grpc.aio.server()
-        search_pb2_grpc.add_SearchNodeServicer_to_server(
-            _Peer(agency_id, load_private_key(Path(key_file)), guard, rng), server
-        )
+        peer = _Peer(agency_id, load_private_key(Path(key_file)), guard, rng)
+        handlers = {  # both ways a node is searched: calls, and a stream (as nodes serve it)
+            "Search": grpc.unary_unary_rpc_method_handler(
+                peer.Search,
+                request_deserializer=search_pb2.SearchRequest.FromString,
+                response_serializer=search_pb2.SignedAnswer.SerializeToString,
+            ),
+            "SearchStream": grpc.stream_stream_rpc_method_handler(
+                peer.SearchStream,
+                response_serializer=search_pb2.StreamedAnswer.SerializeToString,
+            ),
+        }
+        add_methods(server, "cets.v1.SearchNode", handlers)
         server.add_insecure_port(f"127.0.0.1:{port}")
         await server.start()
         servers.append(server)
@@ -222,6 +232,17 @@ class _Peer:
         self.key = key
         self.guard = guard
         self.rng = rng
+        self.ending = asyncio.Event()
+
+    async def SearchStream(self, requests: Any, context: grpc.aio.ServicerContext) -> Any:
+        """Each message answered as :meth:`Search` answers a call, as a node does."""
+        from cets.search.streaming import answer_stream
+
+        async def answer(data: bytes, message_context: Any) -> search_pb2.SignedAnswer:
+            return await self.Search(search_pb2.SearchRequest.FromString(data), message_context)
+
+        async for answered in answer_stream(requests, answer, ending=self.ending):
+            yield answered
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: grpc.aio.ServicerContext

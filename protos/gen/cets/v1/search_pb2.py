@@ -26,7 +26,7 @@ from cets.v1 import records_pb2 as cets_dot_v1_dot_records__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63\x65ts/v1/search.proto\x12\x07\x63\x65ts.v1\x1a\x15\x63\x65ts/v1/records.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"`\n\nImageQuery\x12\x0b\n\x03pdq\x18\x01 \x03(\t\x12\x19\n\x0cmax_distance\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\x0b\n\x03md5\x18\x03 \x01(\t\x12\x0c\n\x04sha1\x18\x04 \x01(\tB\x0f\n\r_max_distance\"\xcf\x02\n\x05Query\x12\x0c\n\x04text\x18\x01 \x01(\t\x12$\n\tselectors\x18\x02 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\"\n\x05types\x18\x04 \x03(\x0e\x32\x13.cets.v1.RecordType\x12\x30\n\x0c\x63reated_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x08handling\x18\x07 \x03(\x0e\x32\x11.cets.v1.Handling\x12\r\n\x05limit\x18\x08 \x01(\r\x12\x12\n\nrecord_ids\x18\t \x03(\t\x12\"\n\x05image\x18\n \x01(\x0b\x32\x13.cets.v1.ImageQuery\x12\x12\n\nrelease_id\x18\x14 \x01(\t\"\x86\x02\n\x0eRequestContext\x12\x18\n\x10requester_agency\x18\x01 \x01(\t\x12\x12\n\nofficer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x10\n\x08\x61udience\x18\x05 \x01(\t\x12+\n\x07\x63reated\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65xpires\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05nonce\x18\x08 \x01(\x0c\x12\x1c\n\x14\x61udience_commitments\x18\t \x03(\x0cJ\x04\x08\n\x10\x0b\"{\n\rSearchRequest\x12\x1d\n\x05query\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Query\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\x12\x0e\n\x06ticket\x18\x0e \x01(\x0c\"-\n\tHighlight\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x11\n\tfragments\x18\x02 \x03(\t\"\x9a\x03\n\x03Hit\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\x12!\n\x04type\x18\x03 \x01(\x0e\x32\x13.cets.v1.RecordType\x12\r\n\x05score\x18\x04 \x01(\x01\x12\r\n\x05title\x18\x05 \x01(\t\x12+\n\x07\x63reated\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\nhighlights\x18\x07 \x03(\x0b\x32\x12.cets.v1.Highlight\x12,\n\x11matched_selectors\x18\x08 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x1f\n\x06record\x18\t \x01(\x0b\x32\x0f.cets.v1.Record\x12$\n\tselectors\x18\n \x03(\x0b\x32\x11.cets.v1.Selector\x12,\n\ndisclosure\x18\x0b \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x15\n\x08\x64istance\x18\x0c \x01(\rH\x00\x88\x01\x01\x12\x13\n\x0bmatched_pdq\x18\r \x01(\rB\x0b\n\t_distance\"\x9b\x02\n\x0eSearchResponse\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x1a\n\x04hits\x18\x02 \x03(\x0b\x32\x0c.cets.v1.Hit\x12\x12\n\ntotal_hits\x18\x03 \x01(\x04\x12\x1c\n\x14total_is_lower_bound\x18\x04 \x01(\x08\x12,\n\ndisclosure\x18\x05 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x0f\n\x07took_ms\x18\x06 \x01(\r\x12\x15\n\rrequest_nonce\x18\x07 \x01(\x0c\x12\x15\n\rwithheld_hits\x18\x08 \x01(\x04\x12\x0f\n\x07\x63ontact\x18\t \x01(\t\x12\x0f\n\x07partial\x18\n \x01(\x08\x12\x16\n\x0epartial_reason\x18\x0b \x01(\tJ\x04\x08\x0f\x10\x10\"1\n\x0cSignedAnswer\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\xb7\x02\n\x0c\x41gencyStatus\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12(\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1a.cets.v1.AgencyStatus.Code\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\r\x12\x12\n\ntotal_hits\x18\x05 \x01(\x04\x12,\n\ndisclosure\x18\x06 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\"\x86\x01\n\x04\x43ode\x12\x14\n\x10\x43ODE_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43ODE_OK\x10\x01\x12\x10\n\x0c\x43ODE_TIMEOUT\x10\x02\x12\x14\n\x10\x43ODE_UNAVAILABLE\x10\x03\x12\x11\n\rCODE_REJECTED\x10\x04\x12\x0e\n\nCODE_ERROR\x10\x05\x12\x10\n\x0c\x43ODE_PARTIAL\x10\x06*\xa1\x01\n\x0f\x44isclosureLevel\x12 \n\x1c\x44ISCLOSURE_LEVEL_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44ISCLOSURE_LEVEL_FULL\x10\x01\x12\x1c\n\x18\x44ISCLOSURE_LEVEL_SUMMARY\x10\x02\x12\x18\n\x14\x44ISCLOSURE_LEVEL_HIT\x10\x03\x12\x19\n\x15\x44ISCLOSURE_LEVEL_DENY\x10\x04\x32\x45\n\nSearchNode\x12\x37\n\x06Search\x12\x16.cets.v1.SearchRequest\x1a\x15.cets.v1.SignedAnswerB\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63\x65ts/v1/search.proto\x12\x07\x63\x65ts.v1\x1a\x15\x63\x65ts/v1/records.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"A\n\x0eStreamedSearch\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0f\n\x07request\x18\x02 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x03 \x01(\r\"u\n\x0eStreamedAnswer\x12\n\n\x02id\x18\x01 \x01(\x04\x12\'\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x15.cets.v1.SignedAnswerH\x00\x12#\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.cets.v1.CallErrorH\x00\x42\t\n\x07outcome\"*\n\tCallError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\"`\n\nImageQuery\x12\x0b\n\x03pdq\x18\x01 \x03(\t\x12\x19\n\x0cmax_distance\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\x0b\n\x03md5\x18\x03 \x01(\t\x12\x0c\n\x04sha1\x18\x04 \x01(\tB\x0f\n\r_max_distance\"\xcf\x02\n\x05Query\x12\x0c\n\x04text\x18\x01 \x01(\t\x12$\n\tselectors\x18\x02 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\"\n\x05types\x18\x04 \x03(\x0e\x32\x13.cets.v1.RecordType\x12\x30\n\x0c\x63reated_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_to\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x08handling\x18\x07 \x03(\x0e\x32\x11.cets.v1.Handling\x12\r\n\x05limit\x18\x08 \x01(\r\x12\x12\n\nrecord_ids\x18\t \x03(\t\x12\"\n\x05image\x18\n \x01(\x0b\x32\x13.cets.v1.ImageQuery\x12\x12\n\nrelease_id\x18\x14 \x01(\t\"\x86\x02\n\x0eRequestContext\x12\x18\n\x10requester_agency\x18\x01 \x01(\t\x12\x12\n\nofficer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x10\n\x08\x61udience\x18\x05 \x01(\t\x12+\n\x07\x63reated\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65xpires\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05nonce\x18\x08 \x01(\x0c\x12\x1c\n\x14\x61udience_commitments\x18\t \x03(\x0cJ\x04\x08\n\x10\x0b\"{\n\rSearchRequest\x12\x1d\n\x05query\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Query\x12(\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x17.cets.v1.RequestContext\x12\x11\n\tsignature\x18\x0f \x01(\x0c\x12\x0e\n\x06ticket\x18\x0e \x01(\x0c\"-\n\tHighlight\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x11\n\tfragments\x18\x02 \x03(\t\"\x9a\x03\n\x03Hit\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\x12!\n\x04type\x18\x03 \x01(\x0e\x32\x13.cets.v1.RecordType\x12\r\n\x05score\x18\x04 \x01(\x01\x12\r\n\x05title\x18\x05 \x01(\t\x12+\n\x07\x63reated\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\nhighlights\x18\x07 \x03(\x0b\x32\x12.cets.v1.Highlight\x12,\n\x11matched_selectors\x18\x08 \x03(\x0b\x32\x11.cets.v1.Selector\x12\x1f\n\x06record\x18\t \x01(\x0b\x32\x0f.cets.v1.Record\x12$\n\tselectors\x18\n \x03(\x0b\x32\x11.cets.v1.Selector\x12,\n\ndisclosure\x18\x0b \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x15\n\x08\x64istance\x18\x0c \x01(\rH\x00\x88\x01\x01\x12\x13\n\x0bmatched_pdq\x18\r \x01(\rB\x0b\n\t_distance\"\x9b\x02\n\x0eSearchResponse\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12\x1a\n\x04hits\x18\x02 \x03(\x0b\x32\x0c.cets.v1.Hit\x12\x12\n\ntotal_hits\x18\x03 \x01(\x04\x12\x1c\n\x14total_is_lower_bound\x18\x04 \x01(\x08\x12,\n\ndisclosure\x18\x05 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\x12\x0f\n\x07took_ms\x18\x06 \x01(\r\x12\x15\n\rrequest_nonce\x18\x07 \x01(\x0c\x12\x15\n\rwithheld_hits\x18\x08 \x01(\x04\x12\x0f\n\x07\x63ontact\x18\t \x01(\t\x12\x0f\n\x07partial\x18\n \x01(\x08\x12\x16\n\x0epartial_reason\x18\x0b \x01(\tJ\x04\x08\x0f\x10\x10\"1\n\x0cSignedAnswer\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\xb7\x02\n\x0c\x41gencyStatus\x12\x0e\n\x06\x61gency\x18\x01 \x01(\t\x12(\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1a.cets.v1.AgencyStatus.Code\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\r\x12\x12\n\ntotal_hits\x18\x05 \x01(\x04\x12,\n\ndisclosure\x18\x06 \x01(\x0e\x32\x18.cets.v1.DisclosureLevel\"\x86\x01\n\x04\x43ode\x12\x14\n\x10\x43ODE_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43ODE_OK\x10\x01\x12\x10\n\x0c\x43ODE_TIMEOUT\x10\x02\x12\x14\n\x10\x43ODE_UNAVAILABLE\x10\x03\x12\x11\n\rCODE_REJECTED\x10\x04\x12\x0e\n\nCODE_ERROR\x10\x05\x12\x10\n\x0c\x43ODE_PARTIAL\x10\x06*\xa1\x01\n\x0f\x44isclosureLevel\x12 \n\x1c\x44ISCLOSURE_LEVEL_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44ISCLOSURE_LEVEL_FULL\x10\x01\x12\x1c\n\x18\x44ISCLOSURE_LEVEL_SUMMARY\x10\x02\x12\x18\n\x14\x44ISCLOSURE_LEVEL_HIT\x10\x03\x12\x19\n\x15\x44ISCLOSURE_LEVEL_DENY\x10\x04\x32\x8b\x01\n\nSearchNode\x12\x37\n\x06Search\x12\x16.cets.v1.SearchRequest\x1a\x15.cets.v1.SignedAnswer\x12\x44\n\x0cSearchStream\x12\x17.cets.v1.StreamedSearch\x1a\x17.cets.v1.StreamedAnswer(\x01\x30\x01\x42\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,28 +34,34 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cets.v1.search_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\013org.cets.v1P\001'
-  _globals['_DISCLOSURELEVEL']._serialized_start=2027
-  _globals['_DISCLOSURELEVEL']._serialized_end=2188
-  _globals['_IMAGEQUERY']._serialized_start=89
-  _globals['_IMAGEQUERY']._serialized_end=185
-  _globals['_QUERY']._serialized_start=188
-  _globals['_QUERY']._serialized_end=523
-  _globals['_REQUESTCONTEXT']._serialized_start=526
-  _globals['_REQUESTCONTEXT']._serialized_end=788
-  _globals['_SEARCHREQUEST']._serialized_start=790
-  _globals['_SEARCHREQUEST']._serialized_end=913
-  _globals['_HIGHLIGHT']._serialized_start=915
-  _globals['_HIGHLIGHT']._serialized_end=960
-  _globals['_HIT']._serialized_start=963
-  _globals['_HIT']._serialized_end=1373
-  _globals['_SEARCHRESPONSE']._serialized_start=1376
-  _globals['_SEARCHRESPONSE']._serialized_end=1659
-  _globals['_SIGNEDANSWER']._serialized_start=1661
-  _globals['_SIGNEDANSWER']._serialized_end=1710
-  _globals['_AGENCYSTATUS']._serialized_start=1713
-  _globals['_AGENCYSTATUS']._serialized_end=2024
-  _globals['_AGENCYSTATUS_CODE']._serialized_start=1890
-  _globals['_AGENCYSTATUS_CODE']._serialized_end=2024
-  _globals['_SEARCHNODE']._serialized_start=2190
-  _globals['_SEARCHNODE']._serialized_end=2259
+  _globals['_DISCLOSURELEVEL']._serialized_start=2257
+  _globals['_DISCLOSURELEVEL']._serialized_end=2418
+  _globals['_STREAMEDSEARCH']._serialized_start=89
+  _globals['_STREAMEDSEARCH']._serialized_end=154
+  _globals['_STREAMEDANSWER']._serialized_start=156
+  _globals['_STREAMEDANSWER']._serialized_end=273
+  _globals['_CALLERROR']._serialized_start=275
+  _globals['_CALLERROR']._serialized_end=317
+  _globals['_IMAGEQUERY']._serialized_start=319
+  _globals['_IMAGEQUERY']._serialized_end=415
+  _globals['_QUERY']._serialized_start=418
+  _globals['_QUERY']._serialized_end=753
+  _globals['_REQUESTCONTEXT']._serialized_start=756
+  _globals['_REQUESTCONTEXT']._serialized_end=1018
+  _globals['_SEARCHREQUEST']._serialized_start=1020
+  _globals['_SEARCHREQUEST']._serialized_end=1143
+  _globals['_HIGHLIGHT']._serialized_start=1145
+  _globals['_HIGHLIGHT']._serialized_end=1190
+  _globals['_HIT']._serialized_start=1193
+  _globals['_HIT']._serialized_end=1603
+  _globals['_SEARCHRESPONSE']._serialized_start=1606
+  _globals['_SEARCHRESPONSE']._serialized_end=1889
+  _globals['_SIGNEDANSWER']._serialized_start=1891
+  _globals['_SIGNEDANSWER']._serialized_end=1940
+  _globals['_AGENCYSTATUS']._serialized_start=1943
+  _globals['_AGENCYSTATUS']._serialized_end=2254
+  _globals['_AGENCYSTATUS_CODE']._serialized_start=2120
+  _globals['_AGENCYSTATUS_CODE']._serialized_end=2254
+  _globals['_SEARCHNODE']._serialized_start=2421
+  _globals['_SEARCHNODE']._serialized_end=2560
 # @@protoc_insertion_point(module_scope)

@@ -24,6 +24,34 @@ DISCLOSURE_LEVEL_SUMMARY: DisclosureLevel
 DISCLOSURE_LEVEL_HIT: DisclosureLevel
 DISCLOSURE_LEVEL_DENY: DisclosureLevel
 
+class StreamedSearch(_message.Message):
+    __slots__ = ("id", "request", "timeout_ms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    request: bytes
+    timeout_ms: int
+    def __init__(self, id: _Optional[int] = ..., request: _Optional[bytes] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class StreamedAnswer(_message.Message):
+    __slots__ = ("id", "answer", "error")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    answer: SignedAnswer
+    error: CallError
+    def __init__(self, id: _Optional[int] = ..., answer: _Optional[_Union[SignedAnswer, _Mapping]] = ..., error: _Optional[_Union[CallError, _Mapping]] = ...) -> None: ...
+
+class CallError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
 class ImageQuery(_message.Message):
     __slots__ = ("pdq", "max_distance", "md5", "sha1")
     PDQ_FIELD_NUMBER: _ClassVar[int]

@@ -40,6 +40,11 @@ class SearchNodeStub:
                 request_serializer=cets_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
                 response_deserializer=cets_dot_v1_dot_search__pb2.SignedAnswer.FromString,
                 _registered_method=True)
+        self.SearchStream = channel.stream_stream(
+                '/cets.v1.SearchNode/SearchStream',
+                request_serializer=cets_dot_v1_dot_search__pb2.StreamedSearch.SerializeToString,
+                response_deserializer=cets_dot_v1_dot_search__pb2.StreamedAnswer.FromString,
+                _registered_method=True)
 
 
 class SearchNodeServicer:
@@ -57,6 +62,19 @@ class SearchNodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchStream(self, request_iterator, context):
+        """Search over one long-lived stream per partner: each message is one signed search,
+        checked, answered, recorded and signed exactly as by Search, and answered on the stream
+        with its id (in any order: a slow search holds up no other). An error concerns only its
+        own message (with Search's codes); the stream stays open. A message that is no
+        StreamedSearch ends the stream with INVALID_ARGUMENT. Cheaper for a caller that sends
+        many searches to many nodes than one call each; a node without it answers UNIMPLEMENTED
+        and the caller uses Search.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SearchNodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -64,6 +82,11 @@ def add_SearchNodeServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=cets_dot_v1_dot_search__pb2.SearchRequest.FromString,
                     response_serializer=cets_dot_v1_dot_search__pb2.SignedAnswer.SerializeToString,
+            ),
+            'SearchStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.SearchStream,
+                    request_deserializer=cets_dot_v1_dot_search__pb2.StreamedSearch.FromString,
+                    response_serializer=cets_dot_v1_dot_search__pb2.StreamedAnswer.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -94,6 +117,33 @@ class SearchNode:
             '/cets.v1.SearchNode/Search',
             cets_dot_v1_dot_search__pb2.SearchRequest.SerializeToString,
             cets_dot_v1_dot_search__pb2.SignedAnswer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/cets.v1.SearchNode/SearchStream',
+            cets_dot_v1_dot_search__pb2.StreamedSearch.SerializeToString,
+            cets_dot_v1_dot_search__pb2.StreamedAnswer.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,14 @@
 """gRPC channels to the members' search nodes, one per member, reused across searches.
 
+Searches go over one long-lived ``SearchStream`` per member (:class:`_SearchStream`): a
+message costs the coordinator much less than a call, and a fan-out sends one to each of up
+to hundreds of nodes. Each message is signed, checked and answered as a ``Search`` call is,
+and waits for its answer no longer than the call's timeout; when the stream breaks (the node
+restarted, the network failed), the searches waiting on it fail as their calls would have
+(``UNAVAILABLE``) and the next search opens a new one. A node without ``SearchStream``
+(``UNIMPLEMENTED``) is searched with ``Search`` from then on. Watches, alert pulls and
+release requests are calls.
+
 An answer larger than this service accepts is that agency's error, named as such: grpc reports
 it as ``RESOURCE_EXHAUSTED``, which from a node means the node refused the request.
 """
@@ -7,7 +16,9 @@ it as ``RESOURCE_EXHAUSTED``, which from a node means the node refused the reque
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
+import time
 from typing import Any
 
 import grpc
@@ -54,12 +65,27 @@ class GrpcCaller:
         self._max_message = max_message_bytes
         self._channels: dict[str, tuple[str, grpc.aio.Channel]] = {}
         self._calls: dict[tuple[str, str], Any] = {}
+        self._streams: dict[str, _SearchStream] = {}
+        self._unary_only: set[str] = set()
+        """Members whose node has no SearchStream."""
         self._lock = asyncio.Lock()
 
     async def __call__(
         self, member: Member, request: SignedRequest, timeout_s: float
     ) -> search_pb2.SignedAnswer:
         channel = await self._channel(member)
+        if isinstance(request, search_pb2.SearchRequest) and member.id not in self._unary_only:
+            began = time.monotonic()
+            try:
+                return await self._streamed(member, channel, request, timeout_s)
+            except _NoStream:
+                self._unary_only.add(member.id)
+                timeout_s -= time.monotonic() - began
+        return await self._unary(member, channel, request, timeout_s)
+
+    async def _unary(
+        self, member: Member, channel: grpc.aio.Channel, request: SignedRequest, timeout_s: float
+    ) -> search_pb2.SignedAnswer:
         kind = request.DESCRIPTOR.full_name
         call = self._calls.get((member.id, kind))
         if call is None:  # one multicallable per member and method, built once
@@ -74,6 +100,24 @@ class GrpcCaller:
                 raise
             raise too_large from None
         return answer
+
+    async def _streamed(
+        self,
+        member: Member,
+        channel: grpc.aio.Channel,
+        request: search_pb2.SearchRequest,
+        timeout_s: float,
+    ) -> search_pb2.SignedAnswer:
+        stream = self._streams.get(member.id)
+        if stream is None or stream.closed:
+            stream = self._streams[member.id] = _SearchStream(channel)
+        try:
+            return await stream.search(request, timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            too_large = self._too_large(exc)
+            if too_large is None:
+                raise
+            raise too_large from None
 
     def _too_large(self, error: grpc.aio.AioRpcError) -> AnswerTooLarge | None:
         """The answer exceeded this side's receive limit (not the node refusing the request)."""
@@ -105,6 +149,10 @@ class GrpcCaller:
             self._channels[member.id] = (member.endpoint, channel)
             for kind in _METHODS:
                 self._calls.pop((member.id, kind), None)
+            stream = self._streams.pop(member.id, None)
+            if stream is not None:
+                stream.close()
+            self._unary_only.discard(member.id)
             return channel
 
     def _open(self, endpoint: str) -> grpc.aio.Channel:
@@ -122,7 +170,119 @@ class GrpcCaller:
         return grpc.aio.secure_channel(endpoint, channel_credentials(self._tls), options=options)
 
     async def close(self) -> None:
+        for stream in self._streams.values():
+            stream.close()
+        self._streams.clear()
         for _, channel in self._channels.values():
             await channel.close(grace=None)
         self._channels.clear()
         self._calls.clear()
+
+
+_EOF = grpc.aio.EOF  # type: ignore[attr-defined]
+"""What a stream's read gives once the other side has ended it."""
+
+
+class _NoStream(Exception):
+    """The member's node has no SearchStream: search it with calls."""
+
+
+class _SearchStream:
+    """One open ``SearchStream`` to a member's node: searches sent as messages, their answers
+    matched to them by id as they come."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._call = search_pb2_grpc.SearchNodeStub(channel).SearchStream()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[search_pb2.StreamedAnswer]] = {}
+        self._writing = asyncio.Lock()  # one message written at a time
+        self.closed = False
+        self._reader = asyncio.create_task(self._read())
+
+    async def search(
+        self, request: search_pb2.SearchRequest, timeout_s: float
+    ) -> search_pb2.SignedAnswer:
+        """The node's answer to ``request`` within ``timeout_s``: ``TimeoutError`` after it;
+        ``grpc.aio.AioRpcError`` for a refusal or a broken stream."""
+        request_id = next(self._ids)
+        answer = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = answer
+        message = search_pb2.StreamedSearch(
+            id=request_id,
+            request=request.SerializeToString(),
+            timeout_ms=max(1, int(timeout_s * 1000)),
+        )
+        try:
+            async with asyncio.timeout(timeout_s):
+                try:
+                    async with self._writing:
+                        await self._call.write(message)
+                except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    raise await self._ended() from None  # not sent: the stream's end says why
+                streamed = await answer
+        finally:
+            self._waiting.pop(request_id, None)
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # seen: the outcome is this search's error or answer
+        if streamed.HasField("error"):
+            raise _refused(streamed.error)
+        signed: search_pb2.SignedAnswer = streamed.answer
+        return signed
+
+    async def _read(self) -> None:
+        error: BaseException
+        try:
+            while True:
+                streamed = await self._call.read()
+                if streamed is _EOF:
+                    error = _broken("the node ended the stream")
+                    break
+                waiting = self._waiting.get(streamed.id)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(streamed)
+        except grpc.aio.AioRpcError as exc:
+            unsupported = exc.code() is grpc.StatusCode.UNIMPLEMENTED
+            error = _NoStream() if unsupported else exc
+        except asyncio.CancelledError:
+            error = _broken("the stream was closed")
+        except Exception as exc:  # noqa: BLE001 - the stream is unusable; each search says so
+            error = _broken(f"the stream failed: {type(exc).__name__}")
+        self.closed = True
+        for waiting in self._waiting.values():
+            if not waiting.done():
+                waiting.set_exception(error)
+
+    async def _ended(self) -> grpc.aio.AioRpcError:
+        """Why the stream ended, once it has: its status, as a call's error."""
+        code = await self._call.code()
+        details = await self._call.details()
+        if code is grpc.StatusCode.UNIMPLEMENTED:
+            raise _NoStream()
+        if code in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
+            return _broken("the stream to the node has ended")
+        return _rpc_error(code, details or "")
+
+    def close(self) -> None:
+        self.closed = True
+        self._call.cancel()
+
+
+def _refused(error: search_pb2.CallError) -> grpc.aio.AioRpcError:
+    """A streamed search's refusal, as its call would have raised it."""
+    try:
+        code = _STATUS_BY_NUMBER[error.code]
+    except KeyError:
+        code = grpc.StatusCode.UNKNOWN
+    return _rpc_error(code, error.message)
+
+
+def _broken(details: str) -> grpc.aio.AioRpcError:
+    return _rpc_error(grpc.StatusCode.UNAVAILABLE, details)
+
+
+def _rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
+    metadata = grpc.aio.Metadata()
+    return grpc.aio.AioRpcError(code, metadata, metadata, details=details, debug_error_string="")
+
+
+_STATUS_BY_NUMBER = {status.value[0]: status for status in grpc.StatusCode}

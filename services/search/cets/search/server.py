@@ -121,20 +121,18 @@ class NodeServer:
         self._watch_client = connect_async(config.opensearch_url)
         self._release_names = ReleaseNames(config.index)
         releases = ReleaseStore(self._watch_client, self._release_names)
-        add_to_server(
-            SearchNodeService(
-                identity=parts.identity,
-                searcher=OpenSearchSearcher(self._store),
-                guard=guard,
-                policy=parts.policy,
-                audit=parts.audit,
-                default_timeout_s=config.default_timeout_s,
-                rate_limit=rate_limit,
-                max_answer_bytes=config.max_message_bytes,
-                releases=releases,
-            ),
-            self._server,
+        self._search = SearchNodeService(
+            identity=parts.identity,
+            searcher=OpenSearchSearcher(self._store),
+            guard=guard,
+            policy=parts.policy,
+            audit=parts.audit,
+            default_timeout_s=config.default_timeout_s,
+            rate_limit=rate_limit,
+            max_answer_bytes=config.max_message_bytes,
+            releases=releases,
         )
+        add_to_server(self._search, self._server)
         self._watch_names = WatchIndexNames(config.index)
         self._watches = WatchStore(
             self._watch_client, self._watch_names, watch_key(parts.identity.signing_key)
@@ -207,6 +205,7 @@ class NodeServer:
                 await self._watch
         if self._health_listener is not None:
             await self._health_listener.stop(0)
+        self._search.end_streams()  # partners' long-lived streams must not hold the grace
         await self._server.stop(grace)
         await self._store.close()
         await self._watch_client.close()

@@ -22,9 +22,9 @@ import base64
 import hashlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import grpc
 from google.protobuf import json_format
@@ -53,12 +53,14 @@ from cets.search.policy import Plan, SharingPolicy
 from cets.search.ratelimit import PeerRateLimit
 from cets.search.releases import ReleaseStore
 from cets.search.store import RecordStore
+from cets.search.streaming import Answer, BadMessage, answer_stream
 from cets.v1 import search_pb2, search_pb2_grpc
 
 __all__ = ["NodeIdentity", "OpenSearchSearcher", "SearchNodeService", "Searcher", "add_to_server"]
 
 _log = logging.getLogger(__name__)
 _Context = grpc.aio.ServicerContext[Any, search_pb2.SignedAnswer]
+_StreamContext = grpc.aio.ServicerContext[Any, search_pb2.StreamedAnswer]
 _SERVICE = search_pb2.DESCRIPTOR.services_by_name["SearchNode"].full_name
 
 MIN_BUDGET_S = 0.02
@@ -117,6 +119,12 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
         self._rate_limit = rate_limit
         self._max_answer = max_answer_bytes
         self._releases = releases
+        self._ending = asyncio.Event()
+
+    def end_streams(self) -> None:
+        """Stop reading SearchStreams (the node is stopping): the searches running on them are
+        answered, then each stream ends, and callers open new ones."""
+        self._ending.set()
 
     async def Search(
         self, request: search_pb2.SearchRequest, context: _Context
@@ -206,6 +214,26 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
             raise  # not reached: abort() raises
         return await self.Search(request, context)
 
+    async def search_stream(
+        self, requests: AsyncIterator[bytes], context: _StreamContext
+    ) -> AsyncIterator[search_pb2.StreamedAnswer]:
+        """SearchStream: each message answered as :meth:`search_bytes` answers a call
+        (cets.search.streaming). A message that does not parse is recorded, by its size and
+        digest, and ends the stream with ``INVALID_ARGUMENT``."""
+        answer = cast(Answer, self.search_bytes)  # a MessageContext is all it uses of a context
+        try:
+            async for answered in answer_stream(requests, answer, ending=self._ending):
+                yield answered
+        except BadMessage as exc:
+            entry: dict[str, Any] = {
+                "kind": "node.search",
+                "verified": False,
+                "stream": True,
+                "request_bytes": len(exc.data),
+                "request_sha256": hashlib.sha256(exc.data).hexdigest(),
+            }
+            await self._fail(context, InvalidQuery(str(exc)), entry)
+
     async def _approved(self, request: search_pb2.SearchRequest, requester: Requester) -> Plan:
         """Every record asked for at the level the owner approved under the release."""
         if self._releases is None:
@@ -266,7 +294,11 @@ def add_to_server(service: SearchNodeService, server: grpc.aio.Server) -> None:
         "Search": grpc.unary_unary_rpc_method_handler(
             service.search_bytes,
             response_serializer=search_pb2.SignedAnswer.SerializeToString,
-        )
+        ),
+        "SearchStream": grpc.stream_stream_rpc_method_handler(
+            service.search_stream,
+            response_serializer=search_pb2.StreamedAnswer.SerializeToString,
+        ),
     }
     add_methods(server, _SERVICE, handlers)
 
