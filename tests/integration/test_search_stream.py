@@ -209,3 +209,31 @@ def test_a_stream_broken_by_a_restart_is_opened_again(stack: Stack) -> None:
     assert down[0] == CODE.CODE_UNAVAILABLE, down
     assert again[0] == CODE.CODE_OK, again
     assert stopped < config.grace_s + 5  # the open stream did not hold the node's stop
+
+
+def test_a_stream_answer_that_does_not_parse_is_that_agencys_error(stack: Stack) -> None:
+    member = members(stack)["streamed"]
+
+    async def run() -> Outcome[object]:
+        async def garbage(requests: object, context: object) -> object:
+            async for _ in requests:  # type: ignore[attr-defined]
+                yield b"\xff\xff\xff not a StreamedAnswer"
+
+        server = grpc.aio.server()
+        handler = grpc.stream_stream_rpc_method_handler(garbage)
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler("cets.v1.SearchNode", {"SearchStream": handler}),)
+        )
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        caller = GrpcCaller()
+        try:
+            liar = dataclasses.replace(member, endpoint=f"127.0.0.1:{port}")
+            return await search(fan_out(stack, caller), liar)
+        finally:
+            await caller.close()
+            await server.stop(None)
+
+    outcome = asyncio.run(run())
+    assert outcome.status is Status.ERROR
+    assert "unreadable answer" in outcome.reason

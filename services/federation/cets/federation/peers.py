@@ -237,6 +237,10 @@ class _SearchStream:
                 if streamed is _EOF:
                     error = _broken("the node ended the stream")
                     break
+                if streamed is None:  # grpc.aio's answer to bytes that do not parse
+                    error = _rpc_error(grpc.StatusCode.INTERNAL, "unreadable answer")
+                    self._call.cancel()
+                    break
                 waiting = self._waiting.get(streamed.id)
                 if waiting is not None and not waiting.done():
                     waiting.set_result(streamed)
