@@ -47,6 +47,6 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
         "alert latency, poll every 5s",
         "near, 31 bits: p50 / p99 (ms), candidates, p50 / exact",
         "cets hash, jobs 1 (images/s)",
-        "coordinator CPU per 5-agency query: grpc.aio + verify = floor (ms)",
+        "coordinator CPU per 5-agency query: stream messages (calls) + verify = floor (ms)",
     ):
         assert measure in summary
