@@ -148,6 +148,7 @@ def test_the_federations_caller_searches_over_one_stream(stack: Stack) -> None:
 
 def test_a_node_without_search_stream_is_searched_with_calls(stack: Stack) -> None:
     """A node of an earlier version: a server with Search alone, passing calls to the node."""
+    rounds = 8
     member = members(stack)["streamed"]
 
     async def run() -> list[Outcome[object]]:
@@ -165,17 +166,25 @@ def test_a_node_without_search_stream_is_searched_with_calls(stack: Stack) -> No
             )
             port = server.add_insecure_port("127.0.0.1:0")
             await server.start()
-            caller = GrpcCaller()
             older = dataclasses.replace(member, endpoint=f"127.0.0.1:{port}")
+            outcomes = []
             try:
-                fan = fan_out(stack, caller)
-                return [await search(fan, older) for _ in range(2)]
+                # Searches side by side on first contact, while the node's UNIMPLEMENTED for
+                # the stream is on its way back, then one more: each with a new caller.
+                for _ in range(rounds):
+                    caller = GrpcCaller()
+                    try:
+                        fan = fan_out(stack, caller)
+                        outcomes += await asyncio.gather(*(search(fan, older) for _ in range(6)))
+                        outcomes.append(await search(fan, older))
+                    finally:
+                        await caller.close()
             finally:
-                await caller.close()
                 await server.stop(None)
+            return outcomes
 
     outcomes = asyncio.run(run())
-    assert [o.status for o in outcomes] == [Status.OK, Status.OK], [o.reason for o in outcomes]
+    assert [o.status for o in outcomes] == [Status.OK] * (7 * rounds), [o.reason for o in outcomes]
 
 
 def test_a_stream_broken_by_a_restart_is_opened_again(stack: Stack) -> None:
@@ -215,7 +224,8 @@ def test_a_stream_answer_that_does_not_parse_is_that_agencys_error(stack: Stack)
     member = members(stack)["streamed"]
 
     async def run() -> Outcome[object]:
-        async def garbage(requests: object, context: object) -> object:
+        async def garbage(requests: object, context: grpc.aio.ServicerContext) -> object:
+            await context.send_initial_metadata(())  # opens the stream as a node does
             async for _ in requests:  # type: ignore[attr-defined]
                 yield b"\xff\xff\xff not a StreamedAnswer"
 
@@ -237,3 +247,33 @@ def test_a_stream_answer_that_does_not_parse_is_that_agencys_error(stack: Stack)
     outcome = asyncio.run(run())
     assert outcome.status is Status.ERROR
     assert "unreadable answer" in outcome.reason
+
+
+def test_a_node_that_never_opens_the_stream_times_out_within_the_deadline(stack: Stack) -> None:
+    member = members(stack)["streamed"]
+
+    async def run() -> tuple[Outcome[object], float]:
+        async def silent(requests: object, context: object) -> object:
+            await asyncio.sleep(30)  # neither opens the stream nor answers
+            yield b""
+
+        server = grpc.aio.server()
+        handler = grpc.stream_stream_rpc_method_handler(silent)
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler("cets.v1.SearchNode", {"SearchStream": handler}),)
+        )
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        caller = GrpcCaller()
+        try:
+            stalled = dataclasses.replace(member, endpoint=f"127.0.0.1:{port}")
+            began = time.monotonic()
+            outcome = await search(fan_out(stack, caller), stalled, timeout_s=1.0)
+            return outcome, time.monotonic() - began
+        finally:
+            await caller.close()
+            await server.stop(None)
+
+    outcome, took = asyncio.run(run())
+    assert outcome.status is Status.TIMEOUT, outcome.reason
+    assert took < 3

@@ -182,6 +182,11 @@ class GrpcCaller:
 _EOF = grpc.aio.EOF  # type: ignore[attr-defined]
 """What a stream's read gives once the other side has ended it."""
 
+_CORE_FAILURE = "Internal error from Core"
+"""The status grpc gives a stream, in place of its own, when a write or read races the
+stream's end (the node ended it, or refused it, as the operation went out): the stream has
+ended, whatever the node had said."""
+
 
 class _NoStream(Exception):
     """The member's node has no SearchStream: search it with calls."""
@@ -189,13 +194,20 @@ class _NoStream(Exception):
 
 class _SearchStream:
     """One open ``SearchStream`` to a member's node: searches sent as messages, their answers
-    matched to them by id as they come."""
+    matched to them by id as they come.
+
+    Nothing is written before the node has answered the stream's opening (its initial
+    metadata, which a node sends first): a node without SearchStream answers with
+    ``UNIMPLEMENTED`` alone, and a write racing that answer would leave the stream with grpc's
+    own ``INTERNAL`` instead, hiding why it ended.
+    """
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._call = search_pb2_grpc.SearchNodeStub(channel).SearchStream()
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[search_pb2.StreamedAnswer]] = {}
         self._writing = asyncio.Lock()  # one message written at a time
+        self._opened = False
         self.closed = False
         self._reader = asyncio.create_task(self._read())
 
@@ -203,7 +215,8 @@ class _SearchStream:
         self, request: search_pb2.SearchRequest, timeout_s: float
     ) -> search_pb2.SignedAnswer:
         """The node's answer to ``request`` within ``timeout_s``: ``TimeoutError`` after it;
-        ``grpc.aio.AioRpcError`` for a refusal or a broken stream."""
+        ``grpc.aio.AioRpcError`` for a refusal or a broken stream; :class:`_NoStream` when the
+        node has no SearchStream."""
         request_id = next(self._ids)
         answer = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
@@ -214,11 +227,13 @@ class _SearchStream:
         )
         try:
             async with asyncio.timeout(timeout_s):
-                try:
-                    async with self._writing:
+                async with self._writing:
+                    if not self._opened:
+                        await self._open()
+                    try:
                         await self._call.write(message)
-                except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                    raise await self._ended() from None  # not sent: the stream's end says why
+                    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                        raise await self._ended() from None  # not sent: the end says why
                 streamed = await answer
         finally:
             self._waiting.pop(request_id, None)
@@ -228,6 +243,13 @@ class _SearchStream:
             raise _refused(streamed.error)
         signed: search_pb2.SignedAnswer = streamed.answer
         return signed
+
+    async def _open(self) -> None:
+        """Wait for the node's answer to the stream's opening (called under the write lock)."""
+        await self._call.initial_metadata()
+        if self._call.done():  # refused outright: UNIMPLEMENTED, or the node's own refusal
+            raise await self._ended()
+        self._opened = True
 
     async def _read(self) -> None:
         error: BaseException
@@ -245,8 +267,7 @@ class _SearchStream:
                 if waiting is not None and not waiting.done():
                     waiting.set_result(streamed)
         except grpc.aio.AioRpcError as exc:
-            unsupported = exc.code() is grpc.StatusCode.UNIMPLEMENTED
-            error = _NoStream() if unsupported else exc
+            error = _end_of(exc.code(), exc.details())
         except asyncio.CancelledError:
             error = _broken("the stream was closed")
         except Exception as exc:  # noqa: BLE001 - the stream is unusable; each search says so
@@ -256,19 +277,26 @@ class _SearchStream:
             if not waiting.done():
                 waiting.set_exception(error)
 
-    async def _ended(self) -> grpc.aio.AioRpcError:
-        """Why the stream ended, once it has: its status, as a call's error."""
-        code = await self._call.code()
-        details = await self._call.details()
-        if code is grpc.StatusCode.UNIMPLEMENTED:
-            raise _NoStream()
-        if code in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
-            return _broken("the stream to the node has ended")
-        return _rpc_error(code, details or "")
+    async def _ended(self) -> BaseException:
+        """Why the stream ended, once it has, as a call's error (:class:`_NoStream` when the
+        node has no SearchStream)."""
+        self.closed = True
+        return _end_of(await self._call.code(), await self._call.details())
 
     def close(self) -> None:
         self.closed = True
         self._call.cancel()
+
+
+def _end_of(code: grpc.StatusCode, details: str | None) -> BaseException:
+    """A stream's end as its searches' error."""
+    if code is grpc.StatusCode.UNIMPLEMENTED:
+        return _NoStream()
+    if code in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED):
+        return _broken("the stream to the node has ended")
+    if code is grpc.StatusCode.INTERNAL and details == _CORE_FAILURE:
+        return _broken("the stream to the node ended as a search was sent")
+    return _rpc_error(code, details or "")
 
 
 def _refused(error: search_pb2.CallError) -> grpc.aio.AioRpcError:
