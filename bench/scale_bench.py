@@ -241,7 +241,7 @@ class _Peer:
         async def answer(data: bytes, message_context: Any) -> search_pb2.SignedAnswer:
             return await self.Search(search_pb2.SearchRequest.FromString(data), message_context)
 
-        async for answered in answer_stream(requests, answer, ending=self.ending):
+        async for answered in answer_stream(requests, answer, context=context, ending=self.ending):
             yield answered
 
     async def Search(
@@ -686,15 +686,16 @@ def _write(report: dict[str, Any]) -> None:
         f"**{share:.0%} of the federation service's CPU**.",
         "",
         "The fan-out alone (step 6): the federation's `FanOut` with its `GrpcCaller` in a "
-        "fresh process and nothing else: one signature, N grpc.aio calls on reused channels, "
+        "fresh process and nothing else: one signature, one message on each of N open "
+        "SearchStreams (reused channels), "
         "N answers verified, parsed and checked; CPU of that process (all threads) per query, "
         f"{settings['rounds']} rounds of {settings['queries']} queries. *Answers checked* is "
-        "N x the in-process verify above; *signing, gRPC calls, event loop* is the rest of "
+        "N x the in-process verify above; *signing, gRPC, event loop* is the rest of "
         "the fan-out alone; *the service's own* is the service's CPU per query less the "
         "fan-out alone (incoming call, audit log, merge, answer).",
         "",
         "| agencies | service CPU ms/query | fan-out alone | answers checked | "
-        "signing, gRPC calls, event loop | the service's own | not ok |",
+        "signing, gRPC, event loop | the service's own | not ok |",
         "|---|---|---|---|---|---|---|",
     ]
     for n, r in sizes.items():

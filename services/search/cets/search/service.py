@@ -219,14 +219,11 @@ class SearchNodeService(Answering, search_pb2_grpc.SearchNodeServicer):  # type:
     ) -> AsyncIterator[search_pb2.StreamedAnswer]:
         """SearchStream: each message answered as :meth:`search_bytes` answers a call
         (cets.search.streaming). A message that does not parse is recorded, by its size and
-        digest, and ends the stream with ``INVALID_ARGUMENT``.
-
-        The stream's opening is answered at once (initial metadata): callers write nothing
-        before it, so that a node without SearchStream is told apart from a broken stream."""
-        await context.send_initial_metadata(())
+        digest, and ends the stream with ``INVALID_ARGUMENT``."""
         answer = cast(Answer, self.search_bytes)  # a MessageContext is all it uses of a context
         try:
-            async for answered in answer_stream(requests, answer, ending=self._ending):
+            stream = answer_stream(requests, answer, context=context, ending=self._ending)
+            async for answered in stream:
                 yield answered
         except BadMessage as exc:
             entry: dict[str, Any] = {

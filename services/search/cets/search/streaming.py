@@ -73,10 +73,15 @@ async def answer_stream(
     requests: AsyncIterator[bytes],
     answer: Answer,
     *,
+    context: grpc.aio.ServicerContext[Any, Any],
     ending: asyncio.Event,
     limit: int = MAX_IN_FLIGHT,
 ) -> AsyncIterator[search_pb2.StreamedAnswer]:
     """Each message of ``requests`` answered by ``answer``, in the order the answers are ready.
+
+    The stream's opening is answered first, at once (its initial metadata, through
+    ``context``): callers write nothing before it, so that they can tell a node without
+    SearchStream (``UNIMPLEMENTED`` alone) from a stream that broke.
 
     Once ``ending`` is set (the node is stopping), no more messages are read: the searches
     running are answered and the stream ends, so that the caller opens a new one (to the node
@@ -85,6 +90,7 @@ async def answer_stream(
     Raises :class:`BadMessage` (after the answers already made) for a message that does not
     parse; the searches still running are then cancelled.
     """
+    await context.send_initial_metadata(())
     ready: asyncio.Queue[search_pb2.StreamedAnswer | BadMessage | None] = asyncio.Queue()
     slots = asyncio.Semaphore(limit)
     running: set[asyncio.Task[None]] = set()
