@@ -69,7 +69,9 @@ class SearchNodeServicer:
         own message (with Search's codes); the stream stays open. A message that is no
         StreamedSearch ends the stream with INVALID_ARGUMENT. Cheaper for a caller that sends
         many searches to many nodes than one call each; a node without it answers UNIMPLEMENTED
-        and the caller uses Search.
+        and the caller uses Search. A node answers the stream's opening at once (its initial
+        metadata) and a caller writes nothing before that: a write racing a refusal would hide
+        the refusal's code behind the transport's own error.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
