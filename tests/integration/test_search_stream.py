@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import grpc
 import pytest
@@ -122,6 +123,23 @@ async def search(fan: FanOut, member: Member, timeout_s: float = 5.0) -> Outcome
     return outcome
 
 
+@asynccontextmanager
+async def stand_in(
+    member: Member, method: str, handler: grpc.RpcMethodHandler
+) -> AsyncIterator[Member]:
+    """``member`` at the endpoint of a server of its own, serving only ``method``."""
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("cets.v1.SearchNode", {method: handler}),)
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield dataclasses.replace(member, endpoint=f"127.0.0.1:{port}")
+    finally:
+        await server.stop(None)
+
+
 class StreamOnly(GrpcCaller):
     """The federation's caller with its Search calls taken away: only streams are left."""
 
@@ -159,16 +177,9 @@ def test_a_node_without_search_stream_is_searched_with_calls(stack: Stack) -> No
                 answer: bytes = await forward(data, timeout=5)
                 return answer
 
-            server = grpc.aio.server()
             handler = grpc.unary_unary_rpc_method_handler(search_call)
-            server.add_generic_rpc_handlers(
-                (grpc.method_handlers_generic_handler("cets.v1.SearchNode", {"Search": handler}),)
-            )
-            port = server.add_insecure_port("127.0.0.1:0")
-            await server.start()
-            older = dataclasses.replace(member, endpoint=f"127.0.0.1:{port}")
-            outcomes = []
-            try:
+            outcomes: list[Outcome[object]] = []
+            async with stand_in(member, "Search", handler) as older:
                 # Searches side by side on first contact, while the node's UNIMPLEMENTED for
                 # the stream is on its way back, then one more: each with a new caller.
                 for _ in range(rounds):
@@ -179,8 +190,6 @@ def test_a_node_without_search_stream_is_searched_with_calls(stack: Stack) -> No
                         outcomes.append(await search(fan, older))
                     finally:
                         await caller.close()
-            finally:
-                await server.stop(None)
             return outcomes
 
     outcomes = asyncio.run(run())
@@ -229,20 +238,13 @@ def test_a_stream_answer_that_does_not_parse_is_that_agencys_error(stack: Stack)
             async for _ in requests:  # type: ignore[attr-defined]
                 yield b"\xff\xff\xff not a StreamedAnswer"
 
-        server = grpc.aio.server()
         handler = grpc.stream_stream_rpc_method_handler(garbage)
-        server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler("cets.v1.SearchNode", {"SearchStream": handler}),)
-        )
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        caller = GrpcCaller()
-        try:
-            liar = dataclasses.replace(member, endpoint=f"127.0.0.1:{port}")
-            return await search(fan_out(stack, caller), liar)
-        finally:
-            await caller.close()
-            await server.stop(None)
+        async with stand_in(member, "SearchStream", handler) as liar:
+            caller = GrpcCaller()
+            try:
+                return await search(fan_out(stack, caller), liar)
+            finally:
+                await caller.close()
 
     outcome = asyncio.run(run())
     assert outcome.status is Status.ERROR
@@ -257,22 +259,15 @@ def test_a_node_that_never_opens_the_stream_times_out_within_the_deadline(stack:
             await asyncio.sleep(30)  # neither opens the stream nor answers
             yield b""
 
-        server = grpc.aio.server()
         handler = grpc.stream_stream_rpc_method_handler(silent)
-        server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler("cets.v1.SearchNode", {"SearchStream": handler}),)
-        )
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        caller = GrpcCaller()
-        try:
-            stalled = dataclasses.replace(member, endpoint=f"127.0.0.1:{port}")
-            began = time.monotonic()
-            outcome = await search(fan_out(stack, caller), stalled, timeout_s=1.0)
-            return outcome, time.monotonic() - began
-        finally:
-            await caller.close()
-            await server.stop(None)
+        async with stand_in(member, "SearchStream", handler) as stalled:
+            caller = GrpcCaller()
+            try:
+                began = time.monotonic()
+                outcome = await search(fan_out(stack, caller), stalled, timeout_s=1.0)
+                return outcome, time.monotonic() - began
+            finally:
+                await caller.close()
 
     outcome, took = asyncio.run(run())
     assert outcome.status is Status.TIMEOUT, outcome.reason
