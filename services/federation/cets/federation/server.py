@@ -16,6 +16,7 @@ from cets.common.audit import AuditError, AuditLog
 from cets.common.grpc_server import HealthListener, add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
+from cets.common.runtime import settle
 from cets.core.errors import ConfigError
 from cets.federation.config import FederationConfig
 from cets.federation.fanout import Caller, FanOut
@@ -126,6 +127,7 @@ async def serve(config: FederationConfig) -> None:
     """Run until SIGTERM or SIGINT."""
     server = FederationServer(config)
     await server.start()
+    settle()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from cets.common.audit import AuditError, AuditLog
 from cets.common.keys import load_public_key
+from cets.common.runtime import settle
 from cets.core.errors import ConfigError
 from cets.gateway.api import Gateway, create_app
 from cets.gateway.cases.store import CaseError, CaseStore, connect, migrate
@@ -49,8 +50,10 @@ def build_app(config: GatewayConfig) -> FastAPI:
 
 def serve(config: GatewayConfig) -> None:
     """Serve until SIGTERM or Ctrl-C (uvicorn finishes in-flight requests)."""
+    app = build_app(config)
+    settle()
     uvicorn.run(
-        build_app(config),
+        app,
         host=config.host,
         port=config.port,
         log_level="warning",

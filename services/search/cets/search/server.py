@@ -23,6 +23,7 @@ from cets.common.audit import AuditError, AuditLog
 from cets.common.grpc_server import HealthListener, add_health_and_reflection, bind
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Membership, load_membership
+from cets.common.runtime import settle
 from cets.core.errors import ConfigError
 from cets.search.answering import flush_refusals
 from cets.search.config import NodeConfig
@@ -267,6 +268,7 @@ async def serve(config: NodeConfig) -> None:
     """Run a node until SIGTERM or SIGINT."""
     server = NodeServer(config)
     await server.start()
+    settle()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
