@@ -8,6 +8,10 @@ that remains until the overall deadline. Each call ends in an :class:`Outcome` â
 the reason there is none â€” and never raises into its siblings: a peer that is down, slow,
 refuses, or answers garbage affects only its own outcome. Answers are accepted only with a
 valid signature of the answering agency, bound to the nonce of the request sent to it.
+
+One timer keeps the deadline for the whole fan-out: when it fires, every call still waiting
+is given up and reported as a ``TIMEOUT``. (A timer per call, ``asyncio.timeout``, cost the
+coordinator 3 to 4 ms of CPU per search of 200 agencies.)
 """
 
 from __future__ import annotations
@@ -99,7 +103,9 @@ class Who:
 
 
 class Caller(Protocol):
-    """Sends one signed request to one member's node within ``timeout_s``.
+    """Sends one signed request to one member's node; ``timeout_s`` is the time left until
+    the fan-out's deadline, to be passed on to the node. The fan-out itself stops waiting at
+    the deadline (the caller's task is cancelled then).
 
     Raises ``grpc.aio.AioRpcError`` (or anything else) on failure.
     """
@@ -157,9 +163,33 @@ class FanOut:
     ) -> list[Outcome[Any]]:
         """Send every request at once; one outcome per request, in order, by ``deadline``
         (a ``time.monotonic()`` value)."""
-        return list(await asyncio.gather(*(self._ask(m, r, deadline) for m, r in prepared)))
+        started = time.monotonic()
+        if not prepared or deadline <= started:
+            return [
+                _outcome(m, r, started, Status.TIMEOUT, "no time left before the deadline")
+                for m, r in prepared
+            ]
+        asks = [asyncio.ensure_future(self._ask(m, r, deadline)) for m, r in prepared]
+        try:
+            _, late = await asyncio.wait(asks, timeout=deadline - started)
+        except BaseException:  # this fan-out was cancelled: so are its calls
+            for ask in asks:
+                ask.cancel()
+            raise
+        for ask in late:
+            ask.cancel()
+        if late:  # each ends at once, at the await it was in
+            await asyncio.wait(late)
+        return [
+            _outcome(m, r, started, Status.TIMEOUT, "deadline_exceeded")
+            if ask.cancelled()
+            else ask.result()
+            for ask, (m, r) in zip(asks, prepared, strict=True)
+        ]
 
     async def _ask(self, member: Member, request: SignedRequest, deadline: float) -> Outcome[Any]:
+        if not tracing.enabled():
+            return await self._ask_untraced(member, request, deadline)
         # One span per partner, in this agency's trace only: the call itself carries no trace
         # context (the partner's node starts its own trace; cets.common.tracing says why).
         with tracing.span(
@@ -168,7 +198,11 @@ class FanOut:
             kind=SpanKind.CLIENT,
             attributes={"rpc.method": _rpc(request)},
         ) as current:
-            result = await self._ask_untraced(member, request, deadline)
+            try:
+                result = await self._ask_untraced(member, request, deadline)
+            except asyncio.CancelledError:  # given up at the fan-out's deadline
+                tracing.outcome(current, Status.TIMEOUT.value, "deadline_exceeded")
+                raise
             tracing.outcome(current, result.status.value, result.reason)
             return result
 
@@ -176,7 +210,6 @@ class FanOut:
         self, member: Member, request: SignedRequest, deadline: float
     ) -> Outcome[Any]:
         started = time.monotonic()
-        nonce = request.context.nonce
         kind = _ANSWERS[request.DESCRIPTOR.full_name]
 
         def outcome(
@@ -185,10 +218,9 @@ class FanOut:
             response: Any = None,
             answer: bytes = b"",
         ) -> Outcome[Any]:
-            latency = int((time.monotonic() - started) * 1000)
-            digest = hashlib.sha256(answer).hexdigest() if answer else ""
-            return Outcome(member.id, status, latency, reason, response, nonce, digest, answer)
+            return _outcome(member, request, started, status, reason, response, answer)
 
+        nonce = request.context.nonce
         remaining = deadline - started
         if remaining <= 0:
             return outcome(Status.TIMEOUT, "no time left before the deadline")
@@ -224,6 +256,22 @@ class FanOut:
             reason = response.partial_reason or "the search was incomplete"
             return outcome(Status.PARTIAL, reason, response=response, answer=signed.answer)
         return outcome(Status.OK, response=response, answer=signed.answer)
+
+
+def _outcome(
+    member: Member,
+    request: SignedRequest,
+    started: float,
+    status: Status,
+    reason: str = "",
+    response: Any = None,
+    answer: bytes = b"",
+) -> Outcome[Any]:
+    """``member``'s outcome for ``request``, sent at ``started`` (``time.monotonic()``)."""
+    latency = int((time.monotonic() - started) * 1000)
+    digest = hashlib.sha256(answer).hexdigest() if answer else ""
+    nonce = request.context.nonce
+    return Outcome(member.id, status, latency, reason, response, nonce, digest, answer)
 
 
 def _rpc(request: SignedRequest) -> str:

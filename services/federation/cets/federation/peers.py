@@ -3,7 +3,8 @@
 Searches go over one long-lived ``SearchStream`` per member (:class:`_SearchStream`): a
 message costs the coordinator much less than a call, and a fan-out sends one to each of up
 to hundreds of nodes. Each message is signed, checked and answered as a ``Search`` call is,
-and waits for its answer no longer than the call's timeout; when the stream breaks (the node
+and tells the node the time left, as a call's deadline would (the fan-out stops waiting for
+it at its deadline); when the stream breaks (the node
 restarted, the network failed), the searches waiting on it fail as their calls would have
 (``UNAVAILABLE``) and the next search opens a new one. A node without ``SearchStream``
 (``UNIMPLEMENTED``) is searched with ``Search`` from then on. Watches, alert pulls and
@@ -214,9 +215,9 @@ class _SearchStream:
     async def search(
         self, request: search_pb2.SearchRequest, timeout_s: float
     ) -> search_pb2.SignedAnswer:
-        """The node's answer to ``request`` within ``timeout_s``: ``TimeoutError`` after it;
-        ``grpc.aio.AioRpcError`` for a refusal or a broken stream; :class:`_NoStream` when the
-        node has no SearchStream."""
+        """The node's answer to ``request``, which it has ``timeout_s`` to give (the caller
+        stops waiting by cancelling this); ``grpc.aio.AioRpcError`` for a refusal or a broken
+        stream; :class:`_NoStream` when the node has no SearchStream."""
         request_id = next(self._ids)
         answer = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
@@ -226,15 +227,14 @@ class _SearchStream:
             timeout_ms=max(1, int(timeout_s * 1000)),
         )
         try:
-            async with asyncio.timeout(timeout_s):
-                async with self._writing:
-                    if not self._opened:
-                        await self._open()
-                    try:
-                        await self._call.write(message)
-                    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                        raise await self._ended() from None  # not sent: the end says why
-                streamed = await answer
+            async with self._writing:
+                if not self._opened:
+                    await self._open()
+                try:
+                    await self._call.write(message)
+                except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    raise await self._ended() from None  # not sent: the end says why
+            streamed = await answer
         finally:
             self._waiting.pop(request_id, None)
             if answer.done() and not answer.cancelled():
