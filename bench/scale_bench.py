@@ -22,10 +22,10 @@ the coordinator; its CPU time is read from ``/proc``. For each N, every query ta
    then under a short one (gRPC timeout on the federated call);
 5. crypto: signing a request and verifying an answer, in-process, against the CPU per query;
 6. the fan-out alone: the federation's own ``FanOut`` and ``GrpcCaller`` in a fresh process,
-   nothing around them (no service, audit log or merge): one signature, N calls, N answers
-   verified and checked. Its CPU per query is what any coordinator built on grpc.aio and
-   Ed25519 (cryptography signs, libsodium verifies) pays on this machine; the service's CPU
-   above it is the service's own.
+   nothing around them (no service, audit log or merge), with the garbage collector set up
+   as the service sets it up: one signature, N calls, N answers verified and checked. Its
+   CPU per query is what any coordinator built on grpc.aio and Ed25519 (cryptography signs,
+   libsodium verifies) pays on this machine; the service's CPU above it is the service's own.
 
 Everything shares one machine: the peers, the federation service and this client compete for
 the same cores, so the absolute numbers are for this machine only.
@@ -510,6 +510,7 @@ async def _fan_out_rounds(
     """CPU ms per query of this process (all its threads) in each round, and the outcomes
     that were not OK (there should be none)."""
     from cets.common.membership import load_membership
+    from cets.common.runtime import settle
     from cets.federation.fanout import FanOut, Status, Who
     from cets.federation.peers import GrpcCaller
 
@@ -522,6 +523,7 @@ async def _fan_out_rounds(
     who = Who(officer_id="bench", purpose="scale benchmark", case_reference="BENCH-SCALE")
     query = build_query(text=QUERY_TEXT, limit=10)
     not_ok = 0
+    settle()  # as the service does once started
 
     async def one() -> None:
         nonlocal not_ok
