@@ -1,7 +1,8 @@
-"""The garbage collector's set-up for a started service (cets.common.runtime)."""
+"""The runtime of a started service: its event loop and garbage collector (cets.common.runtime)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Iterator
 
@@ -45,3 +46,11 @@ def test_settle_collects_start_up_garbage_before_freezing() -> None:
     runtime.settle()
     gc.unfreeze()  # the frozen objects back in the generations: the pair is in neither
     assert not any(isinstance(o, Node) for o in gc.get_objects())
+
+
+def test_a_service_runs_on_uvloop() -> None:
+    async def main() -> tuple[str, int]:
+        await asyncio.sleep(0)
+        return type(asyncio.get_running_loop()).__module__, 7
+
+    assert runtime.run(main()) == ("uvloop", 7)

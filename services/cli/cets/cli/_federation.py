@@ -261,16 +261,15 @@ def federation_serve() -> None:
     CETS_MEMBERSHIP_FILE, CETS_FEDERATION_ADMIN_KEY_FILE, CETS_FEDERATION_AUDIT_LOG and the
     optional ones in docs/configuration.md.
     """
-    import asyncio
 
-    from cets.common import tracing
+    from cets.common import runtime, tracing
     from cets.core.errors import ConfigError
     from cets.federation.config import FederationConfig
     from cets.federation.server import serve
 
     tracing.setup("federation")  # only with OTEL_* settings
     try:
-        asyncio.run(serve(FederationConfig.from_env()))
+        runtime.run(serve(FederationConfig.from_env()))
     except ConfigError as exc:
         raise fail(f"configuration: {exc}") from None
 

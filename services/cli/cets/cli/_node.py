@@ -30,7 +30,7 @@ def node() -> None:
 @click.option("--listen", default=None, help="host:port to serve gRPC on [env CETS_NODE_LISTEN].")
 def node_serve(**options: Any) -> None:
     """Serve this agency's records over gRPC until SIGTERM or Ctrl-C."""
-    from cets.common import tracing
+    from cets.common import runtime, tracing
     from cets.core.errors import ConfigError
     from cets.search.errors import NodeError
     from cets.search.server import serve
@@ -38,7 +38,7 @@ def node_serve(**options: Any) -> None:
     config = node_config(**options)
     tracing.setup("node")  # only with OTEL_* settings; each search is a trace of its own
     try:
-        asyncio.run(serve(config))
+        runtime.run(serve(config))
     except ConfigError as exc:
         raise fail(f"configuration: {exc}") from None
     except NodeError as exc:
