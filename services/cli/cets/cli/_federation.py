@@ -261,7 +261,6 @@ def federation_serve() -> None:
     CETS_MEMBERSHIP_FILE, CETS_FEDERATION_ADMIN_KEY_FILE, CETS_FEDERATION_AUDIT_LOG and the
     optional ones in docs/configuration.md.
     """
-
     from cets.common import runtime, tracing
     from cets.core.errors import ConfigError
     from cets.federation.config import FederationConfig

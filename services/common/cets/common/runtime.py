@@ -6,10 +6,11 @@ callbacks and task steps on the loop; measured with the coordinator's own fan-ou
 benchmark's peers, runs alternated): 59.6 ms of CPU per query on asyncio's loop, 56.8 on
 uvloop's.
 
-The garbage collector. A started service holds a quarter of a million objects that live as
-long as it does (modules, protobuf descriptors, the membership, channels), and a query keeps
-thousands of short-lived ones in flight at once: a federated search to 200 agencies holds a
-future, a task, a message and an outcome for each of them until its answers are in. With
+The garbage collector. A started service holds about a quarter of a million objects that
+live as long as it does (modules, protobuf descriptors, the membership, channels), and a
+query keeps thousands of short-lived ones in flight at once: a federated search to 200
+agencies holds a future, a task, a message and an outcome for each of them until its answers
+are in. With
 CPython's default thresholds (a young collection every 700 net allocations) such a query
 triggers about eight young collections, most of whose objects are still in use, so they
 survive into the older generations, whose collections then walk every one of the long-lived

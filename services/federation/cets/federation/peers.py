@@ -4,9 +4,9 @@ Searches go over one long-lived ``SearchStream`` per member (:class:`_SearchStre
 message costs the coordinator much less than a call, and a fan-out sends one to each of up
 to hundreds of nodes. Each message is signed, checked and answered as a ``Search`` call is,
 and tells the node the time left, as a call's deadline would (the fan-out stops waiting for
-it at its deadline); when the stream breaks (the node
-restarted, the network failed), the searches waiting on it fail as their calls would have
-(``UNAVAILABLE``) and the next search opens a new one. A node without ``SearchStream``
+it at its deadline); when the stream breaks (the node restarted, the network failed), the
+searches waiting on it fail as their calls would have (``UNAVAILABLE``) and the next search
+opens a new one. A node without ``SearchStream``
 (``UNIMPLEMENTED``) is searched with ``Search`` from then on. Watches, alert pulls and
 release requests are calls.
 
