@@ -22,10 +22,11 @@ the coordinator; its CPU time is read from ``/proc``. For each N, every query ta
    then under a short one (gRPC timeout on the federated call);
 5. crypto: signing a request and verifying an answer, in-process, against the CPU per query;
 6. the fan-out alone: the federation's own ``FanOut`` and ``GrpcCaller`` in a fresh process,
-   nothing around them (no service, audit log or merge), with the garbage collector set up
-   as the service sets it up: one signature, N calls, N answers verified and checked. Its
-   CPU per query is what any coordinator built on grpc.aio and Ed25519 (cryptography signs,
-   libsodium verifies) pays on this machine; the service's CPU above it is the service's own.
+   nothing around them (no service, audit log or merge), with the event loop and garbage
+   collector set up as the service sets them up: one signature, N calls, N answers verified
+   and checked. Its CPU per query is what any coordinator built on grpc.aio and Ed25519
+   (cryptography signs, libsodium verifies) pays on this machine; the service's CPU above it
+   is the service's own.
 
 Everything shares one machine: the peers, the federation service and this client compete for
 the same cores, so the absolute numbers are for this machine only.
@@ -497,9 +498,11 @@ def _fan_out_alone(fed: LocalFederation, n: int, settings: dict[str, Any]) -> di
 def _fan_out_process(
     root: str, key_file: str, n: int, warmup: int, queries: int, rounds: int, out: Any
 ) -> None:
+    from cets.common import runtime
+
     try:
         found = _fan_out_rounds(Path(root), Path(key_file), n, warmup, queries, rounds)
-        out.put(asyncio.run(found))
+        out.put(runtime.run(found))  # the service's event loop
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
         out.put(f"{type(exc).__name__}: {exc}")
 
