@@ -11,8 +11,10 @@ Each goal is set against the parts it cannot do without, measured bare on this m
   process that sends back a fixed, already signed answer (nothing done per message); and the N
   answers parsed and verified with the project's ``open_answer`` (Ed25519 through libsodium).
   No service, audit log, merge or answer checks: any coordinator built on these libraries pays
-  at least their sum. Beside it: N unary calls instead (grpc.aio), and the same calls through
-  grpc's synchronous API (one future per call, the other way grpc's Python offers).
+  at least their sum. Both ends run on the services' event loop (uvloop, as
+  ``cets.common.runtime`` runs them). Beside it: N unary calls instead (grpc.aio), and the
+  same calls through grpc's synchronous API (one future per call, the other way grpc's Python
+  offers).
 * **a node's cost over OpenSearch** (goal ≤ direct + 3 ms): a bare unary round trip (the
   typical signed request out, the typical signed answer back) from this process to a server in
   another; verifying the request; signing the answer; one durable append to the project's
@@ -50,6 +52,7 @@ from federation_bench import _typical
 from pydantic import TypeAdapter
 from scale_bench import _answer
 
+from cets.common import runtime
 from cets.common.audit import AuditLog
 from cets.common.grpc_server import add_methods
 from cets.common.signing import open_answer, sign_answer, verify_request
@@ -98,8 +101,8 @@ def _coordinator(answer: bytes, public: Any, args: argparse.Namespace) -> dict[s
     with _BareServer(answer) as port:
         aio, streamed = [], []
         for _ in range(args.rounds):  # alternated
-            aio.append(asyncio.run(_aio_round(port, args.peers, args.queries)))
-            streamed.append(asyncio.run(_stream_round(port, args.peers, args.queries)))
+            aio.append(runtime.run(_aio_round(port, args.peers, args.queries)))
+            streamed.append(runtime.run(_stream_round(port, args.peers, args.queries)))
         sync = [_sync_round(port, args.peers, args.queries) for _ in range(args.rounds)]
     signed = search_pb2.SignedAnswer.FromString(answer)
     verify_us = per_op_us(lambda: open_answer(signed, public), runs=500)
@@ -158,7 +161,7 @@ def _serve(answer: bytes, ready: Any) -> None:
         ready.put(port)
         await server.wait_for_termination()
 
-    asyncio.run(run())
+    runtime.run(run())
 
 
 def _channel_options() -> list[tuple[str, int]]:

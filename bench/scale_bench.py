@@ -62,6 +62,7 @@ from _common import (
     write,
 )
 
+from cets.common import runtime
 from cets.common.keys import load_private_key, load_public_key
 from cets.common.membership import Role
 from cets.common.signing import RequestSigner, open_answer, sign_answer, signed_request
@@ -187,7 +188,7 @@ def _stop_process(process: Any) -> None:
 
 def _peer_process(share: list[tuple[str, int, str]], root: str, seed: int, ready: Any) -> None:
     try:
-        asyncio.run(_serve_peers(share, Path(root), seed, ready))
+        runtime.run(_serve_peers(share, Path(root), seed, ready))  # as a node runs
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the run
         ready.put(f"{type(exc).__name__}: {exc}")
 
@@ -498,8 +499,6 @@ def _fan_out_alone(fed: LocalFederation, n: int, settings: dict[str, Any]) -> di
 def _fan_out_process(
     root: str, key_file: str, n: int, warmup: int, queries: int, rounds: int, out: Any
 ) -> None:
-    from cets.common import runtime
-
     try:
         found = _fan_out_rounds(Path(root), Path(key_file), n, warmup, queries, rounds)
         out.put(runtime.run(found))  # the service's event loop
