@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from cets.common import tracing
 from cets.common.membership import Member, Role
 from cets.common.signing import SignedRequest, sign_answer
 from cets.federation.fanout import FanOut, Outcome, Status, Who
@@ -101,19 +99,11 @@ def test_a_cancelled_fan_out_cancels_every_call() -> None:
     assert sorted(partners.given_up) == ["hangs", "slow"]
 
 
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    tracing.setup("test", exporter=exporter)
-    yield exporter
-    tracing.shutdown()
-
-
-def test_a_call_given_up_is_a_timeout_in_the_trace(spans: InMemorySpanExporter) -> None:
+def test_a_call_given_up_is_a_timeout_in_the_trace(exporter: InMemorySpanExporter) -> None:
     send(Partners(), timeout_s=0.3)
     calls = {
         s.attributes["cets.agency"]: s.attributes["cets.status"]
-        for s in spans.get_finished_spans()
+        for s in exporter.get_finished_spans()
         if s.name == "cets.partner.call" and s.attributes
     }
     assert calls == {"quick": "ok", "hangs": "timeout", "slow": "timeout"}

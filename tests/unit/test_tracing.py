@@ -9,13 +9,11 @@ metadata each call brought. Spans go to an in-memory exporter.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
 from typing import Any
 
 import grpc
-import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from cets.common import tracing
@@ -69,14 +67,6 @@ class RecordingNode:
 
     def __exit__(self, *_: object) -> None:
         self._server.stop(0)
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    spans = InMemorySpanExporter()
-    tracing.setup("test", exporter=spans)
-    yield spans
-    tracing.shutdown()
 
 
 def test_traces_are_off_unless_the_standard_settings_ask() -> None:
