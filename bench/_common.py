@@ -66,6 +66,31 @@ def wait_serving(channel: grpc.Channel, alive: Callable[[], bool], *, until: flo
     return False
 
 
+def merges_settled(
+    client: Any, index: str, *, quiet_s: float = 3.0, timeout_s: float = 600.0
+) -> float:
+    """Wait until OpenSearch has run no merge on ``index`` for ``quiet_s`` (``client`` a
+    synchronous opensearch-py client); returns the seconds waited.
+
+    A bulk ingest leaves many small segments, and OpenSearch merges them in the background for
+    a while after it (at 1M records, one merge of most of the index takes half a minute on two
+    cores). Searches timed during it measure the merge's use of the cores as much as the
+    search; searches of a node at rest are timed once it is over.
+    """
+    started = quiet_since = time.monotonic()
+    while (now := time.monotonic()) - started < timeout_s:
+        found = client.indices.stats(index=index, metric="merge")
+        running = sum(
+            entry["total"]["merges"]["current"] for entry in found.get("indices", {}).values()
+        )
+        if running:
+            quiet_since = now
+        elif now - quiet_since >= quiet_s:
+            return round(quiet_since - started, 1)
+        time.sleep(0.5)
+    raise RuntimeError(f"OpenSearch was still merging {index} after {timeout_s:.0f} s")
+
+
 def stop_process(process: subprocess.Popen[bytes], *, grace_s: float) -> int | None:
     """Stop ``process``: SIGTERM, then SIGKILL after ``grace_s``. Its exit code."""
     if process.poll() is None:
