@@ -213,11 +213,23 @@ def test_a_new_log_is_private(tmp_path: Path) -> None:
         "text",
         {1: "int key"},
         {"nested": {2: "int key"}},
+        {"in": [{"ok": 1}, {None: "none key"}]},
+        {"big": 2**70, "nested": {True: "bool key"}},
         {"x": float("nan")},
         {"x": b"bytes"},
         {"x": object()},
     ],
-    ids=["list", "str", "int-key", "nested-int-key", "nan", "bytes", "object"],
+    ids=[
+        "list",
+        "str",
+        "int-key",
+        "nested-int-key",
+        "key-in-a-list",
+        "bool-key-beside-a-big-int",
+        "nan",
+        "bytes",
+        "object",
+    ],
 )
 def test_events_must_be_json_objects(tmp_path: Path, bad: Any) -> None:
     with AuditLog(tmp_path / "audit.log") as log:
@@ -623,6 +635,23 @@ json_values = st.recursive(
     max_leaves=6,
 )
 events = st.dictionaries(st.text(max_size=6), json_values, max_size=4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(logged=st.lists(events, min_size=1, max_size=4))
+def test_each_line_is_the_canonical_json_of_its_entry(logged: list[dict[str, Any]]) -> None:
+    """The writer builds a line around the event's encoded bytes: byte for byte what encoding
+    the whole entry gives, for any JSON (integers past 64 bits, any text, any floats)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "audit.log"
+        with AuditLog(path) as log:
+            written = [log.append(body) for body in logged]
+        for entry, body in zip(written, logged, strict=True):
+            assert entry.event == json.loads(canonical_json(body))
+            chained = {"seq": entry.seq, "time": entry.time, "prev": entry.prev, "event": body}
+            assert entry.hash == hashlib.sha256(canonical_json(chained)).hexdigest()
+        assert lines(path) == [canonical_json(e.as_dict()) + b"\n" for e in written]
+        assert verify(path).ok
 
 
 @settings(max_examples=100, deadline=None)

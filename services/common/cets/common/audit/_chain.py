@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from cets.common.canonical import canonical_json
 
 GENESIS = "0" * 64
@@ -97,15 +99,32 @@ def _check_keys(value: Any) -> None:
 
 def _normalise(event: Mapping[str, Any]) -> dict[str, Any]:
     """A private copy of ``event`` as it will read back; ``ValueError`` if it is not JSON."""
+    return _encoded(event)[1]
+
+
+def _encoded(event: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """``event``'s canonical JSON, and a private copy of it as it will read back;
+    ``ValueError`` if it is not JSON."""
     if not isinstance(event, Mapping):
         raise ValueError(f"an audit event must be a JSON object, not {type(event).__name__}")
     try:
         copy = dict(event)
-        _check_keys(copy)
-        decoded: dict[str, Any] = json.loads(canonical_json(copy))
+        try:  # orjson refuses keys that are not strings, quickly, where json would convert them
+            orjson.dumps(copy)
+        except TypeError:  # or a value it does not write: the keys are walked to tell which
+            _check_keys(copy)
+        data = canonical_json(copy)
+        decoded: dict[str, Any] = json.loads(data)
     except RecursionError:
         raise ValueError("audit event is nested too deeply") from None
-    return decoded
+    return data, decoded
+
+
+def _with_event(event: bytes, fields: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of ``fields`` plus ``"event"``, whose canonical JSON is ``event``:
+    the event's bytes (most of an entry) are used as they are, not encoded again."""
+    members = sorted([("event", event), *((k, canonical_json(v)) for k, v in fields.items())])
+    return b"{" + b",".join(canonical_json(k) + b":" + v for k, v in members) + b"}"
 
 
 def _parse_line(raw: bytes) -> AuditEntry:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import glob
+import hashlib
 import logging
 import os
 import re
@@ -22,11 +23,11 @@ from cets.common.audit._chain import (
     AuditCorrupt,
     AuditEntry,
     AuditError,
-    _digest,
+    _encoded,
     _Head,
-    _normalise,
     _now,
     _valid_entry,
+    _with_event,
     head_path,
 )
 from cets.common.audit._files import (
@@ -95,12 +96,14 @@ class AuditLog:
         their entry has finished, so an entry is acknowledged only once it and a head file at
         or past it are on disk.
         """
-        body = _normalise(event)
+        data, body = _encoded(event)
         with self._lock:
             fd = self._writable()
             seq, prev, time = self._seq + 1, self._hash, _now()
-            entry = AuditEntry(seq, time, prev, _digest(seq, time, prev, body), body)
-            line = entry.line()
+            chained = {"seq": seq, "time": time, "prev": prev}
+            digest = hashlib.sha256(_with_event(data, chained)).hexdigest()
+            entry = AuditEntry(seq, time, prev, digest, body)
+            line = _with_event(data, {**chained, "hash": digest}) + b"\n"  # entry.line()
             if len(line) > MAX_LINE:
                 raise ValueError(f"audit event too large ({len(line)} bytes)")
             try:
