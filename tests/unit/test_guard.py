@@ -353,6 +353,11 @@ def test_tampering_with_the_commitments_fails_the_signature(
     double.context.audience_commitments.append(double.context.audience_commitments[0])
     with pytest.raises(Unauthenticated, match="distinct"):
         _guard(membership, "node").check(double)
+    for length in (31, 33):  # a commitment of any other length than a SHA-256
+        odd = search_pb2.SearchRequest.FromString(to_node.SerializeToString())
+        odd.context.audience_commitments[-1] = bytes(length)
+        with pytest.raises(Unauthenticated, match="32-byte audience commitments"):
+            _guard(membership, "node").check(odd)
 
 
 def test_a_fan_out_copy_replayed_at_the_same_node_is_refused(

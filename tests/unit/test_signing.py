@@ -86,6 +86,52 @@ def test_the_request_encoding_is_the_canonical_json_of_query_and_context(
     assert verify_request(request, KEY.public_key())
 
 
+@given(
+    audiences=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=40, unique=True),
+    officer=st.text(min_size=1, max_size=20),
+    purpose=st.text(min_size=1, max_size=40),
+)
+def test_a_fan_out_encoding_is_the_canonical_json_of_query_and_context(
+    audiences: list[str], officer: str, purpose: str
+) -> None:
+    """The commitments are written straight into the context's encoding: byte for byte what
+    ``canonical_json`` gives for the whole, whatever the other fields hold."""
+    from google.protobuf import json_format
+
+    query = search_pb2.Query(text="blue hoodie")
+    copies = RequestSigner(query, KEY).fan_out(
+        requester="tps",
+        audiences=audiences,
+        officer_id=officer,
+        purpose=purpose,
+        case_reference="C-1",
+        created=1_700_000_000.0,
+        validity_s=60,
+    )
+    context = copies[0].context
+    expected = REQUEST_DOMAIN + canonical_json(
+        {
+            "query": json_format.MessageToDict(query, preserving_proto_field_name=True),
+            "context": {
+                "requester_agency": "tps",
+                "officer_id": officer,
+                "purpose": purpose,
+                "case_reference": "C-1",
+                "audience": "",
+                "created": context.created.ToJsonString(),
+                "expires": context.expires.ToJsonString(),
+                "nonce": base64.b64encode(context.nonce).decode("ascii"),
+                "audience_commitments": [
+                    base64.b64encode(c).decode("ascii") for c in context.audience_commitments
+                ],
+            },
+        }
+    )
+    assert len(context.audience_commitments) == len(audiences)
+    assert all(request_bytes(copy) == expected for copy in copies)
+    assert all(verify_request(copy, KEY.public_key()) for copy in copies)
+
+
 def test_one_signer_addresses_each_audience_with_its_own_nonce() -> None:
     signer = RequestSigner(search_pb2.Query(text="blue hoodie"), KEY)
     requests = [signer.request(**who(audience)) for audience in ("rcmp", "nca", "afp")]  # type: ignore[arg-type]
