@@ -72,10 +72,10 @@ def merges_settled(
     """Wait until OpenSearch has run no merge on ``index`` for ``quiet_s`` (``client`` a
     synchronous opensearch-py client); returns the seconds waited.
 
-    A bulk ingest leaves many small segments, and OpenSearch merges them in the background for
-    a while after it (at 1M records, one merge of most of the index takes half a minute on two
-    cores). Searches timed during it measure the merge's use of the cores as much as the
-    search; searches of a node at rest are timed once it is over.
+    A bulk ingest leaves many segments, and OpenSearch may still be merging them in the
+    background when it returns (a merge of most of a 1M-record index can take tens of seconds
+    on two cores). Searches timed during one measure the merge's use of the cores as much as
+    the search; searches of a node at rest are timed once it is over.
     """
     started = quiet_since = time.monotonic()
     while (now := time.monotonic()) - started < timeout_s:

@@ -1,13 +1,15 @@
 """Benchmark one agency's search node: OpenSearch start, ingest throughput, search latency.
 
     .venv/bin/python bench/node_bench.py                    # 100k records, writes bench/results/
-    .venv/bin/python bench/node_bench.py --records 10000 --queries 100 --starts 1   # quick
+    .venv/bin/python bench/node_bench.py --records 10000 --queries 100 --starts 1 --warmup-s 5
 
 It starts a real OpenSearch with the project's launcher (timing ``--starts`` cold starts),
 writes ``--records`` synthetic records for one agency, ingests them through the same code as
 ``cets ingest``, starts the agency's search node (signature checks, policy, audit log and all),
-and times ``--queries`` signed searches of each kind over gRPC, one at a time, after a warm-up,
-kinds interleaved, in ``--rounds`` rounds. ``--ingest-runs`` ingests the same file that many
+and times ``--queries`` signed searches of each kind over gRPC, one at a time, kinds
+interleaved, in ``--rounds`` rounds: once OpenSearch has finished merging the ingest's
+segments, and after ``--warmup-s`` seconds of other searches of the same kinds (the latency of
+a node at work, not of one fresh from an ingest). ``--ingest-runs`` ingests the same file that many
 times, each into a fresh index. Figures are medians over the runs or rounds, with their spread.
 Results go to ``bench/results/node-<records>-<date>.md`` and ``.json``.
 """
@@ -15,6 +17,7 @@ Results go to ``bench/results/node-<records>-<date>.md`` and ``.json``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import tempfile
@@ -75,6 +78,12 @@ def main() -> int:
     parser.add_argument("--ingest-runs", type=int, default=1, help="ingests, each fresh")
     parser.add_argument("--starts", type=int, default=3, help="cold OpenSearch starts to time")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--warmup-s",
+        type=float,
+        default=60.0,
+        help="seconds of searches (drawn apart from the timed ones) before the timed rounds",
+    )
     args = parser.parse_args()
 
     ensure_distribution()
@@ -103,9 +112,20 @@ def main() -> int:
             merge_wait_s = merges_settled(client, config.index.alias)
         finally:
             client.close()
-        queries = _queries(sample, random.Random(args.seed), args.queries * args.rounds)
+        timed = args.queries * args.rounds
+        drawn = _queries(sample, random.Random(args.seed), timed + WARMUP_QUERIES)
+        queries = {kind: items[:timed] for kind, items in drawn.items()}
+        warmup = {kind: items[timed:] for kind, items in drawn.items()}
         with BackgroundNode(config) as node:
-            rounds = _run(node.target, fed, agency.id, queries, args.rounds)
+            rounds = _run(
+                node.target,
+                fed,
+                agency.id,
+                queries,
+                args.rounds,
+                warmup=warmup,
+                warmup_s=args.warmup_s,
+            )
     summary = runs[0]
     report = {
         "machine": machine(),
@@ -120,6 +140,7 @@ def main() -> int:
             "records_per_s": spread([r.read / r.seconds for r in runs], digits=0),
         },
         "merge_wait_s": merge_wait_s,
+        "warmup_s": args.warmup_s,
         "rounds": args.rounds,
         "search_ms": {kind: over_rounds([stats(r[kind]) for r in rounds]) for kind in queries},
     }
@@ -160,13 +181,22 @@ def _queries(sample: Path, rng: random.Random, count: int) -> dict[str, list[sea
     }
 
 
+WARMUP_QUERIES = 200
+"""Queries of each kind drawn for the warm-up, apart from the timed ones."""
+
+
 def _run(
     target: str,
     fed: LocalFederation,
     audience: str,
     queries: dict[str, list[search_pb2.Query]],
     rounds: int,
+    *,
+    warmup: dict[str, list[search_pb2.Query]] | None = None,
+    warmup_s: float = 0.0,
 ) -> list[dict[str, list[float]]]:
+    """Latencies (ms) of ``queries`` per kind in each of ``rounds``, after a warm-up: 20 of each
+    kind, then ``warmup`` (kinds interleaved, over and over) until ``warmup_s`` have passed."""
     key = load_private_key(fed.agency("bench").directory / "agency.key")
 
     def request(query: search_pb2.Query) -> search_pb2.SearchRequest:
@@ -185,6 +215,12 @@ def _run(
     with grpc.insecure_channel(target) as channel:
         stub = search_pb2_grpc.SearchNodeStub(channel)
         for query in [q for kind in queries.values() for q in kind[:20]]:  # warm-up
+            stub.Search(request(query), timeout=10)
+        mixed = [q for group in zip(*(warmup or {}).values(), strict=True) for q in group]
+        until = time.monotonic() + warmup_s
+        for query in itertools.cycle(mixed) if mixed else ():
+            if time.monotonic() >= until:
+                break
             stub.Search(request(query), timeout=10)
         per_round = len(next(iter(queries.values()))) // rounds
         results: list[dict[str, list[float]]] = []
@@ -218,7 +254,10 @@ def _write(report: dict[str, Any]) -> None:
         "Signed searches over gRPC, one at a time (signature check, policy, audit write "
         f"included), kinds interleaved; {report['rounds']} rounds, each figure the median over "
         "the rounds [lowest, highest round]. Timed once OpenSearch had finished merging the "
-        f"ingest's segments ({report['merge_wait_s']} s after the ingest):",
+        f"ingest's segments ({report['merge_wait_s']} s after the ingest) and the node had "
+        f"answered searches for {report['warmup_s']:.0f} s (other queries of the same kinds): "
+        "fresh from an ingest, OpenSearch answers a 1M-record index about twice as slowly for "
+        "its first minute or so of searches.",
         "",
         "| search kind | queries | p50 ms | p99 ms | max ms |",
         "|---|---|---|---|---|",

@@ -44,7 +44,11 @@ SMOKE = [
         *("--peers", "5", "--queries", "2", "--rounds", "1"),
         *("--round-trips", "20", "--records", "1000"),
     ],
-    ["node_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2", "--starts", "0"],
+    [
+        "node_bench.py",
+        *("--records", "1000", "--queries", "5", "--rounds", "2"),
+        *("--starts", "0", "--warmup-s", "1"),
+    ],
     ["federation_bench.py", "--records", "1000", "--queries", "5", "--rounds", "2"],
     ["scale_bench.py", "--quick"],
     [
