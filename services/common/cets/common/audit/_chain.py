@@ -78,8 +78,19 @@ def head_path(log: Path) -> Path:
 
 
 def _digest(seq: int, time: str, prev: str, event: dict[str, Any]) -> str:
-    body = {"seq": seq, "time": time, "prev": prev, "event": event}
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    return _encoded_digest(seq, time, prev, canonical_json(event))
+
+
+def _encoded_digest(seq: int, time: str, prev: str, event: bytes) -> str:
+    """:func:`_digest` of an event already encoded (``event``: its canonical JSON)."""
+    chained = {"seq": seq, "time": time, "prev": prev}
+    return hashlib.sha256(_with_event(event, chained)).hexdigest()
+
+
+def _encoded_line(entry: AuditEntry, event: bytes) -> bytes:
+    """``entry.line()``, with ``event`` the canonical JSON of ``entry.event``."""
+    fields = {"seq": entry.seq, "time": entry.time, "prev": entry.prev, "hash": entry.hash}
+    return _with_event(event, fields) + b"\n"
 
 
 def _now() -> str:
@@ -95,11 +106,6 @@ def _check_keys(value: Any) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _check_keys(item)
-
-
-def _normalise(event: Mapping[str, Any]) -> dict[str, Any]:
-    """A private copy of ``event`` as it will read back; ``ValueError`` if it is not JSON."""
-    return _encoded(event)[1]
 
 
 def _encoded(event: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import glob
-import hashlib
 import logging
 import os
 import re
@@ -24,10 +23,11 @@ from cets.common.audit._chain import (
     AuditEntry,
     AuditError,
     _encoded,
+    _encoded_digest,
+    _encoded_line,
     _Head,
     _now,
     _valid_entry,
-    _with_event,
     head_path,
 )
 from cets.common.audit._files import (
@@ -100,10 +100,9 @@ class AuditLog:
         with self._lock:
             fd = self._writable()
             seq, prev, time = self._seq + 1, self._hash, _now()
-            chained = {"seq": seq, "time": time, "prev": prev}
-            digest = hashlib.sha256(_with_event(data, chained)).hexdigest()
+            digest = _encoded_digest(seq, time, prev, data)
             entry = AuditEntry(seq, time, prev, digest, body)
-            line = _with_event(data, {**chained, "hash": digest}) + b"\n"  # entry.line()
+            line = _encoded_line(entry, data)
             if len(line) > MAX_LINE:
                 raise ValueError(f"audit event too large ({len(line)} bytes)")
             try:
