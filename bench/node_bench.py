@@ -9,15 +9,14 @@ writes ``--records`` synthetic records for one agency, ingests them through the 
 and times ``--queries`` signed searches of each kind over gRPC, one at a time, kinds
 interleaved, in ``--rounds`` rounds: once OpenSearch has finished merging the ingest's
 segments, and after ``--warmup-s`` seconds of other searches of the same kinds (the latency of
-a node at work, not of one fresh from an ingest). ``--ingest-runs`` ingests the same file that many
-times, each into a fresh index. Figures are medians over the runs or rounds, with their spread.
-Results go to ``bench/results/node-<records>-<date>.md`` and ``.json``.
+a node at work, not of one fresh from an ingest). ``--ingest-runs`` ingests the same file
+that many times, each into a fresh index. Figures are medians over the runs or rounds, with
+their spread. Results go to ``bench/results/node-<records>-<date>.md`` and ``.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import random
 import tempfile
@@ -217,11 +216,10 @@ def _run(
         for query in [q for kind in queries.values() for q in kind[:20]]:  # warm-up
             stub.Search(request(query), timeout=10)
         mixed = [q for group in zip(*(warmup or {}).values(), strict=True) for q in group]
-        until = time.monotonic() + warmup_s
-        for query in itertools.cycle(mixed) if mixed else ():
-            if time.monotonic() >= until:
-                break
-            stub.Search(request(query), timeout=10)
+        until, sent = time.monotonic() + warmup_s, 0
+        while mixed and time.monotonic() < until:
+            stub.Search(request(mixed[sent % len(mixed)]), timeout=10)
+            sent += 1
         per_round = len(next(iter(queries.values()))) // rounds
         results: list[dict[str, list[float]]] = []
         for number in range(rounds):
