@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from cets.v1 import search_pb2 as cets_dot_v1_dot_search__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x65ts/v1/federation.proto\x12\x07\x63\x65ts.v1\x1a\x14\x63\x65ts/v1/search.proto\"\x85\x01\n\x16\x46\x65\x64\x65ratedSearchRequest\x12\x1d\n\x05query\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Query\x12\x12\n\nofficer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x0f\n\x07targets\x18\x05 \x03(\t\"`\n\x0c\x41gencyAnswer\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12)\n\x08response\x18\x02 \x01(\x0b\x32\x17.cets.v1.SearchResponse\"R\n\x17\x46\x65\x64\x65ratedSearchResponse\x12&\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x15.cets.v1.AgencyAnswer\x12\x0f\n\x07took_ms\x18\x02 \x01(\r2Y\n\nFederation\x12K\n\x06Search\x12\x1f.cets.v1.FederatedSearchRequest\x1a .cets.v1.FederatedSearchResponseB\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x65ts/v1/federation.proto\x12\x07\x63\x65ts.v1\x1a\x14\x63\x65ts/v1/search.proto\"\x9b\x01\n\x16\x46\x65\x64\x65ratedSearchRequest\x12\x1d\n\x05query\x18\x01 \x01(\x0b\x32\x0e.cets.v1.Query\x12\x12\n\nofficer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x0f\n\x07targets\x18\x05 \x03(\t\x12\x14\n\x0cwait_for_all\x18\x06 \x01(\x08\"`\n\x0c\x41gencyAnswer\x12%\n\x06status\x18\x01 \x01(\x0b\x32\x15.cets.v1.AgencyStatus\x12)\n\x08response\x18\x02 \x01(\x0b\x32\x17.cets.v1.SearchResponse\"R\n\x17\x46\x65\x64\x65ratedSearchResponse\x12&\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x15.cets.v1.AgencyAnswer\x12\x0f\n\x07took_ms\x18\x02 \x01(\r2Y\n\nFederation\x12K\n\x06Search\x12\x1f.cets.v1.FederatedSearchRequest\x1a .cets.v1.FederatedSearchResponseB\x0f\n\x0borg.cets.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\013org.cets.v1P\001'
   _globals['_FEDERATEDSEARCHREQUEST']._serialized_start=60
-  _globals['_FEDERATEDSEARCHREQUEST']._serialized_end=193
-  _globals['_AGENCYANSWER']._serialized_start=195
-  _globals['_AGENCYANSWER']._serialized_end=291
-  _globals['_FEDERATEDSEARCHRESPONSE']._serialized_start=293
-  _globals['_FEDERATEDSEARCHRESPONSE']._serialized_end=375
-  _globals['_FEDERATION']._serialized_start=377
-  _globals['_FEDERATION']._serialized_end=466
+  _globals['_FEDERATEDSEARCHREQUEST']._serialized_end=215
+  _globals['_AGENCYANSWER']._serialized_start=217
+  _globals['_AGENCYANSWER']._serialized_end=313
+  _globals['_FEDERATEDSEARCHRESPONSE']._serialized_start=315
+  _globals['_FEDERATEDSEARCHRESPONSE']._serialized_end=397
+  _globals['_FEDERATION']._serialized_start=399
+  _globals['_FEDERATION']._serialized_end=488
 # @@protoc_insertion_point(module_scope)

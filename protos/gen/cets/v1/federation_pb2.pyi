@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FederatedSearchRequest(_message.Message):
-    __slots__ = ("query", "officer_id", "purpose", "case_reference", "targets")
+    __slots__ = ("query", "officer_id", "purpose", "case_reference", "targets", "wait_for_all")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     OFFICER_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     CASE_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_ALL_FIELD_NUMBER: _ClassVar[int]
     query: _search_pb2.Query
     officer_id: str
     purpose: str
     case_reference: str
     targets: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, query: _Optional[_Union[_search_pb2.Query, _Mapping]] = ..., officer_id: _Optional[str] = ..., purpose: _Optional[str] = ..., case_reference: _Optional[str] = ..., targets: _Optional[_Iterable[str]] = ...) -> None: ...
+    wait_for_all: bool
+    def __init__(self, query: _Optional[_Union[_search_pb2.Query, _Mapping]] = ..., officer_id: _Optional[str] = ..., purpose: _Optional[str] = ..., case_reference: _Optional[str] = ..., targets: _Optional[_Iterable[str]] = ..., wait_for_all: _Optional[bool] = ...) -> None: ...
 
 class AgencyAnswer(_message.Message):
     __slots__ = ("status", "response")

@@ -279,9 +279,19 @@ def federation_serve() -> None:
 @who_options
 @click.option("--agency", "targets", multiple=True, help="Only these agencies (repeatable).")
 @click.option("--timeout", "timeout_s", type=float, default=5.0, show_default=True)
+@click.option(
+    "--wait-for-all",
+    is_flag=True,
+    help="Wait for every agency until the deadline, not only until nearly all have answered.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 def federation_search(
-    target: str, targets: tuple[str, ...], timeout_s: float, as_json: bool, **options: Any
+    target: str,
+    targets: tuple[str, ...],
+    timeout_s: float,
+    wait_for_all: bool,
+    as_json: bool,
+    **options: Any,
 ) -> None:
     """Search every partner at once through the federation service at TARGET (host:port)."""
     import asyncio
@@ -299,6 +309,7 @@ def federation_search(
         purpose=options["purpose"],
         case_reference=options["case"],
         targets=list(targets),
+        wait_for_all=wait_for_all,
     )
 
     async def run() -> Any:

@@ -23,6 +23,7 @@ from cets.common.tls import (
     from_env,
     to_env,
 )
+from cets.federation.fanout import Tail
 
 __all__ = ["FederationConfig"]
 
@@ -54,6 +55,13 @@ class FederationConfig:
     """Longest deadline a caller may ask for (``CETS_FEDERATION_MAX_TIMEOUT_S``)."""
     request_validity_s: float = 60.0
     """How long a signed request stays valid at the peers (``CETS_REQUEST_VALIDITY_S``)."""
+    tail_quorum: float = 0.95
+    """A search of 20 agencies or more stops waiting for the last few once this share of
+    them have replied, after the grace below (``CETS_FEDERATION_TAIL_QUORUM``, 0.5 to 1;
+    1: every search waits for every agency until its deadline)."""
+    tail_grace: float = 1.0
+    """That grace, as a multiple of the time the quorum took, and at least 50 ms
+    (``CETS_FEDERATION_TAIL_GRACE``, 0 to 100)."""
     tls: ServerTls | None = None
     """This service's own certificate (``CETS_FEDERATION_TLS_CERT``/``_KEY``/``_CLIENT_CA``)."""
     peer_tls: ClientTls | None = None
@@ -84,6 +92,10 @@ class FederationConfig:
         ):
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be a positive number")
+        if not (math.isfinite(self.tail_quorum) and 0.5 <= self.tail_quorum <= 1):
+            raise ConfigError("CETS_FEDERATION_TAIL_QUORUM must be a share between 0.5 and 1")
+        if not (math.isfinite(self.tail_grace) and 0 <= self.tail_grace <= 100):
+            raise ConfigError("CETS_FEDERATION_TAIL_GRACE must be a factor between 0 and 100")
         if self.default_timeout_s > self.max_timeout_s:
             raise ConfigError("CETS_FEDERATION_TIMEOUT_S exceeds CETS_FEDERATION_MAX_TIMEOUT_S")
         if not 1024 <= self.max_answer_bytes <= 2**31 - 1:
@@ -97,6 +109,10 @@ class FederationConfig:
             raise ConfigError(
                 "CETS_FEDERATION_HEALTH_LISTEN must be host:port, other than CETS_FEDERATION_LISTEN"
             )
+
+    def tail(self) -> Tail:
+        """The rule by which a search of many agencies stops waiting for the last few."""
+        return Tail(quorum=self.tail_quorum, grace=self.tail_grace)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FederationConfig:
@@ -140,6 +156,8 @@ _SETTINGS: tuple[Setting, ...] = (
     ("default_timeout_s", "CETS_FEDERATION_TIMEOUT_S", float),
     ("max_timeout_s", "CETS_FEDERATION_MAX_TIMEOUT_S", float),
     ("request_validity_s", "CETS_REQUEST_VALIDITY_S", float),
+    ("tail_quorum", "CETS_FEDERATION_TAIL_QUORUM", float),
+    ("tail_grace", "CETS_FEDERATION_TAIL_GRACE", float),
     ("grace_s", "CETS_FEDERATION_GRACE_S", float),
     ("max_answer_bytes", "CETS_FEDERATION_MAX_ANSWER_BYTES", int),
     ("health_listen", "CETS_FEDERATION_HEALTH_LISTEN", str),

@@ -76,7 +76,8 @@ class FederationServer:
             "max_timeout_s": config.max_timeout_s,
             "allowed_clients": config.allowed_clients,
         }
-        add_to_server(FederationService(**parts), self._server)
+        search = FederationService(**parts, tail=config.tail())
+        add_to_server(search, self._server)
         add_watches_to_server(FederationWatchService(**parts), self._server)
         add_releases_to_server(FederationReleaseService(**parts), self._server)
 

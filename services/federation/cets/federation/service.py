@@ -32,7 +32,7 @@ from cets.core.convert import (
 )
 from cets.core.errors import InvalidQuery
 from cets.core.selectors import is_card_fingerprint
-from cets.federation.fanout import FanOut, Outcome, Status, Who
+from cets.federation.fanout import FanOut, Outcome, Status, Tail, Who
 from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
 
 __all__ = [
@@ -157,6 +157,12 @@ class Servicing:
 
 
 class FederationService(Servicing, federation_pb2_grpc.FederationServicer):  # type: ignore[misc]
+    def __init__(self, *, tail: Tail | None = None, **parts: Any) -> None:
+        """``tail``: when a search of many agencies stops waiting for the last few (none:
+        every search waits for every agency until its deadline)."""
+        super().__init__(**parts)
+        self._tail = tail
+
     async def search_bytes(self, data: bytes, context: _Context) -> bytes:
         """:meth:`Search` for a request still in its wire form, refusing bytes that do not
         parse with ``INVALID_ARGUMENT`` (grpc itself would answer ``UNKNOWN``)."""
@@ -193,7 +199,8 @@ class FederationService(Servicing, federation_pb2_grpc.FederationServicer):  # t
             agency=self._fanout.agency_id,
             attributes={"cets.targets": len(targets)},
         ) as current:
-            outcomes = await self._fanout.send(prepared, deadline=deadline)
+            tail = None if request.wait_for_all else self._tail
+            outcomes = await self._fanout.send(prepared, deadline=deadline, tail=tail)
             answered = sum(o.status in (Status.OK, Status.PARTIAL) for o in outcomes)
             current.set_attribute("cets.answered", answered)
             tracing.outcome(current, "ok")

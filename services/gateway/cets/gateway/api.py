@@ -311,6 +311,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         purpose: str,
         case_reference: str,
         targets: list[str],
+        wait_for_all: bool = False,
     ) -> Any:
         """The federation service's answer; its refusals become ApiErrors, counted by outcome."""
         try:
@@ -322,6 +323,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                     case_reference=case_reference,
                     targets=targets,
                     timeout_s=gateway.timeout_s,
+                    wait_for_all=wait_for_all,
                 )
         except FederationError as exc:
             if exc.status in (400, 413):  # invalid, or too large: nothing ran, nothing spent
@@ -559,6 +561,7 @@ def create_app(gateway: Gateway) -> FastAPI:
             purpose=body.purpose,
             case_reference=body.case_reference,
             targets=body.targets,
+            wait_for_all=body.wait_for_all,
         )
         lists = {
             a.status.agency: list(a.response.hits)

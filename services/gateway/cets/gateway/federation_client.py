@@ -119,6 +119,7 @@ class FederationClient:
         case_reference: str,
         targets: Sequence[str],
         timeout_s: float,
+        wait_for_all: bool = False,
     ) -> federation_pb2.FederatedSearchResponse:
         request = federation_pb2.FederatedSearchRequest(
             query=query,
@@ -126,6 +127,7 @@ class FederationClient:
             purpose=purpose,
             case_reference=case_reference,
             targets=list(targets),
+            wait_for_all=wait_for_all,
         )
         response: federation_pb2.FederatedSearchResponse = await _call(
             self._stub.Search, request, timeout=timeout_s + 1.0

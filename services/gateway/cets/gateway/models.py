@@ -75,6 +75,12 @@ class _Why(_In):
     targets: list[AgencyId] = Field(
         default_factory=list, max_length=500, description="Agency ids; empty: every partner."
     )
+    wait_for_all: bool = Field(
+        default=False,
+        description="Wait for every agency until the deadline. Without it, a search of 20 "
+        "agencies or more stops waiting for the last few once nearly all have answered; "
+        "those are reported as timeouts.",
+    )
     page_size: int = Field(default=20, ge=1, le=50)
     cursor: str | None = Field(default=None, max_length=4096, description="From the previous page.")
 
