@@ -59,7 +59,7 @@ class FederationConfig:
     """A search of 20 agencies or more stops waiting for the last few once this share of
     them have replied, after the grace below (``CETS_FEDERATION_TAIL_QUORUM``, 0.5 to 1;
     1: every search waits for every agency until its deadline)."""
-    tail_grace: float = 1.0
+    tail_grace: float = 0.5
     """That grace, as a multiple of the time the quorum took, and at least 50 ms
     (``CETS_FEDERATION_TAIL_GRACE``, 0 to 100)."""
     tls: ServerTls | None = None

@@ -119,7 +119,7 @@ class Tail:
     """
 
     quorum: float = 0.95
-    grace: float = 1.0
+    grace: float = 0.5
     min_targets: int = 20
     min_grace_s: float = 0.05
 
