@@ -664,7 +664,8 @@ def _write(report: dict[str, Any]) -> None:
         f"Tail: 1% of the agencies (at least one) answer in {STRAGGLER_S * 1000:.0f} ms; "
         f"{settings['tail_queries']} sequential queries: with the default deadline (the "
         "service's 5 s; its tail rule gives up the last agencies once 95% have replied and "
-        "half as long again has passed), with the same deadline asking to wait for all agencies, "
+        "half as long again, at least 100 ms, has passed), with the same deadline asking to "
+        "wait for all agencies, "
         f"and with a {settings['deadline_s'] * 1000:.0f} ms gRPC deadline on the federated "
         "call.",
         "",

@@ -60,7 +60,7 @@ class FederationConfig:
     them have replied, after the grace below (``CETS_FEDERATION_TAIL_QUORUM``, 0.5 to 1;
     1: every search waits for every agency until its deadline)."""
     tail_grace: float = 0.5
-    """That grace, as a multiple of the time the quorum took, and at least 50 ms
+    """That grace, as a multiple of the time the quorum took, and at least 100 ms
     (``CETS_FEDERATION_TAIL_GRACE``, 0 to 100)."""
     tls: ServerTls | None = None
     """This service's own certificate (``CETS_FEDERATION_TLS_CERT``/``_KEY``/``_CLIENT_CA``)."""

@@ -121,7 +121,7 @@ class Tail:
     quorum: float = 0.95
     grace: float = 0.5
     min_targets: int = 20
-    min_grace_s: float = 0.05
+    min_grace_s: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.quorum <= 1:

@@ -72,6 +72,7 @@ function readSearchForm() {
     query,
     purpose: $("q-purpose").value,
     case_reference: $("q-case").value,
+    wait_for_all: $("q-wait-all").checked,
   };
 }
 
@@ -91,7 +92,12 @@ export function pivot(hit) {
   const why = request.body;
   run(
     "/v1/pivot",
-    { selectors, purpose: why.purpose, case_reference: why.case_reference },
+    {
+      selectors,
+      purpose: why.purpose,
+      case_reference: why.case_reference,
+      wait_for_all: why.wait_for_all,
+    },
     { pivotFrom: hit },
   );
 }
