@@ -210,6 +210,16 @@ def _summary(results: Path) -> None:
                     _fig(row["fan_out_alone"]["cpu_ms_per_query"]),
                     scale,
                 )
+            tail = row.get("tail", {})
+            if "wait_for_all" in tail:  # older results have no wait-for-all run
+                add(
+                    "scale",
+                    f"{agencies} agencies, {len(tail['stragglers'])} answering in 500 ms: "
+                    "p50 / p99 (ms), by the tail rule; waiting for all",
+                    f"{_pair(tail['default_deadline']['latency_ms'])}; "
+                    f"{_pair(tail['wait_for_all']['latency_ms'])}",
+                    scale,
+                )
         share = scale["crypto_share"]
         add("scale", f"crypto share of CPU at {share['agencies']}", f"{share['share']:.0%}", scale)
     profile = _newest(results, "profile-2*.json")  # not profile-node-*
