@@ -136,7 +136,7 @@ class Tail:
         ``None`` when it waits for every agency."""
         if targets < self.min_targets:
             return None
-        needed = max(1, math.ceil(self.quorum * targets - 1e-9))
+        needed = math.ceil(self.quorum * targets - 1e-9)
         return needed if needed < targets else None
 
     def grace_s(self, took_s: float) -> float:
@@ -337,7 +337,7 @@ async def _awaited(
     _, late = await asyncio.wait(late, timeout=grace)
     return late, (
         f"given up: no answer {round(grace * 1000)} ms after {quorum} of {len(asks)} agencies "
-        "had replied (ask to wait for all agencies to wait until the deadline)"
+        "had replied (a search that asks to wait for all agencies waits until its deadline)"
     )
 
 
