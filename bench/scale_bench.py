@@ -679,8 +679,6 @@ def _write(report: dict[str, Any]) -> None:
             ("default, wait for all", "wait_for_all"),
             (f"{settings['deadline_s'] * 1000:.0f} ms", "short_deadline"),
         ):
-            if key not in tail:  # a result written before the run asked to wait for all
-                continue
             s = tail[key]
             lat = s["latency_ms"]
             p50, p99 = (shown(lat["p50"]), shown(lat["p99"])) if lat else ("-", "-")
