@@ -210,6 +210,16 @@ def _summary(results: Path) -> None:
                     _fig(row["fan_out_alone"]["cpu_ms_per_query"]),
                     scale,
                 )
+            bare = row.get("fan_out_alone", {}).get("stream_messages_ms_per_query")
+            if bare:  # older results have no bare stream messages
+                checks = int(agencies) * scale["crypto_us"]["verify_answer_3_hits"] / 1000
+                add(
+                    "scale",
+                    f"{agencies} agencies: the fan-out's floor, CPU ms/query: stream messages "
+                    "alone + answers checked = floor",
+                    f"{_fig(bare)} + {checks:.1f} = {bare['median'] + checks:.1f}",
+                    scale,
+                )
             tail = row.get("tail", {})
             if "wait_for_all" in tail:  # older results have no wait-for-all run
                 add(

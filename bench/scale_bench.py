@@ -29,6 +29,11 @@ the coordinator; its CPU time is read from ``/proc``. For each N, every query ta
    and checked. Its CPU per query is what any coordinator built on grpc.aio and Ed25519
    (cryptography signs, libsodium verifies) pays on this machine; the service's CPU above it
    is the service's own.
+   Beside it, in the same process and rounds (alternated): the same signed requests as bare
+   messages on SearchStreams of their own to the same peers, one per agency, each answered
+   by the peer's real checks and signature, but nothing done with the answers. That is the
+   least any coordinator on grpc.aio pays here for N messages to these peers; with N answers
+   verified added (step 5), it is the floor under the fan-out.
 
 Everything shares one machine: the peers, the federation service and this client compete for
 the same cores, so the absolute numbers are for this machine only.
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import multiprocessing as mp
 import random
@@ -70,7 +76,7 @@ from cets.common.membership import Role
 from cets.common.signing import RequestSigner, open_answer, sign_answer, signed_request
 from cets.core.display import build_query
 from cets.demo.local import AgencySpec, LocalFederation, build_local_federation
-from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2
+from cets.v1 import federation_pb2, federation_pb2_grpc, records_pb2, search_pb2, search_pb2_grpc
 
 COORDINATOR = "coord"
 MEDIAN_S = 0.008
@@ -498,8 +504,12 @@ def _fan_out_alone(fed: LocalFederation, n: int, settings: dict[str, Any]) -> di
             _stop_process(process)
     if isinstance(found, str):
         raise RuntimeError(f"the fan-out alone failed: {found}")
-    cpu, not_ok = found
-    return {"cpu_ms_per_query": spread(cpu), "not_ok": not_ok}
+    cpu, bare, not_ok = found
+    return {
+        "cpu_ms_per_query": spread(cpu),
+        "stream_messages_ms_per_query": spread(bare),
+        "not_ok": not_ok,
+    }
 
 
 def _fan_out_process(
@@ -514,9 +524,10 @@ def _fan_out_process(
 
 async def _fan_out_rounds(
     root: Path, key_file: Path, n: int, warmup: int, queries: int, rounds: int
-) -> tuple[list[float], int]:
-    """CPU ms per query of this process (all its threads) in each round, and the outcomes
-    that were not OK (there should be none)."""
+) -> tuple[list[float], list[float], int]:
+    """CPU ms per query of this process (all its threads) in each round of the fan-out, and
+    in each round of bare stream messages to the same peers (alternated with them); and the
+    outcomes that were not OK (there should be none)."""
     from cets.common.membership import load_membership
     from cets.common.runtime import settle
     from cets.federation.fanout import FanOut, Status, Who
@@ -542,16 +553,68 @@ async def _fan_out_rounds(
     try:
         for _ in range(warmup):
             await one()
+        bare = await _BareStreams.open(members)
+        await bare.send_all([fan_out.prepare(query, who, members, timeout_s=10)])
         not_ok = 0
-        cpu = []
+        cpu, bare_cpu = [], []
         for _ in range(rounds):
             began = time.process_time()
             for _ in range(queries):
                 await one()
             cpu.append((time.process_time() - began) * 1000 / queries)
+            # signed beforehand, each with its own nonce: only the messages are timed
+            prepared = [fan_out.prepare(query, who, members, timeout_s=10) for _ in range(queries)]
+            began = time.process_time()
+            not_ok += await bare.send_all(prepared)
+            bare_cpu.append((time.process_time() - began) * 1000 / queries)
+        await bare.close()
     finally:
         await caller.close()
-    return cpu, not_ok
+    return cpu, bare_cpu, not_ok
+
+
+class _BareStreams:
+    """A channel and a SearchStream of their own to each member's node: requests written as
+    bare messages and one answer read back for each, nothing checked."""
+
+    def __init__(self, channels: list[grpc.aio.Channel], calls: list[Any]) -> None:
+        self._channels = channels
+        self._calls = calls
+        self._ids = itertools.count(1)
+
+    @classmethod
+    async def open(cls, members: list[Any]) -> _BareStreams:
+        channels = [grpc.aio.insecure_channel(m.endpoint) for m in members]
+        calls = [search_pb2_grpc.SearchNodeStub(c).SearchStream() for c in channels]
+        for call in calls:
+            await call.initial_metadata()
+        return cls(channels, calls)
+
+    async def send_all(self, fan_outs: list[list[tuple[Any, Any]]]) -> int:
+        """Send each fan-out's requests (one per member, in order) and wait for every answer
+        before the next fan-out; the answers that are no signed answer."""
+
+        async def one(call: Any, request: Any) -> bool:
+            message = search_pb2.StreamedSearch(
+                id=next(self._ids), request=request.SerializeToString(), timeout_ms=10_000
+            )
+            await call.write(message)
+            answer = await call.read()
+            return bool(answer.HasField("answer"))
+
+        failed = 0
+        for prepared in fan_outs:
+            answered = await asyncio.gather(
+                *(one(call, r) for call, (_, r) in zip(self._calls, prepared, strict=True))
+            )
+            failed += answered.count(False)
+        return failed
+
+    async def close(self) -> None:
+        for call in self._calls:
+            call.cancel()
+        for channel in self._channels:
+            await channel.close()
 
 
 def _over(tallies: Iterable[_Tally]) -> dict[str, Any]:
@@ -720,6 +783,28 @@ def _write(report: dict[str, Any]) -> None:
             f"| {n} | {service} | {shown(r['fan_out_alone']['cpu_ms_per_query'])} | "
             f"{checks:.1f} | {alone - checks:.1f} | {service - alone:.1f} | "
             f"{r['fan_out_alone']['not_ok']} |"
+        )
+    lines += [
+        "",
+        "The floor under the fan-out, in the same process and rounds (alternated with it): "
+        "the same signed requests, signed beforehand, as bare messages on SearchStreams of "
+        "their own to the same peers, each answered by the peer's checks and signature and "
+        "nothing done with the answers (*stream messages alone*); the *floor* adds the "
+        "answers checked above. *Fan-out over the floor*: what the fan-out's own code adds.",
+        "",
+        "| agencies | stream messages alone, CPU ms/query | answers checked | floor | "
+        "fan-out alone | fan-out over the floor |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n, r in sizes.items():
+        alone = r["fan_out_alone"]
+        bare = alone["stream_messages_ms_per_query"]
+        checks = int(n) * crypto["verify_answer_3_hits"] / 1000
+        floor = bare["median"] + checks
+        lines.append(
+            f"| {n} | {shown(bare)} | {checks:.1f} | {floor:.1f} | "
+            f"{shown(alone['cpu_ms_per_query'])} | "
+            f"{alone['cpu_ms_per_query']['median'] - floor:.1f} |"
         )
     lines += [
         "",

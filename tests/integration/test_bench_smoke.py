@@ -43,6 +43,7 @@ def test_the_benchmarks_run_and_write_their_tables(tmp_path: Path) -> None:
         "ratio d/c",
         "20 agencies: p50 / p99",
         "20 agencies: the fan-out alone, CPU ms/query",
+        "20 agencies: the fan-out's floor, CPU ms/query: stream messages alone",
         "ingest with / without watches (ratio)",
         "alert latency, poll every 5s",
         "near, 31 bits: p50 / p99 (ms), candidates, p50 / exact",
